@@ -1,0 +1,54 @@
+import { Type, type TSchema } from 'typebox';
+
+export const LIMIT_DEFAULT = 100;
+export const LIMIT_MAX = 1000;
+
+// Rows carry Date objects; the response serializer writes them as ISO 8601 strings.
+export const Timestamp = Type.Unsafe<Date | string>({ type: 'string', format: 'date-time', description: 'ISO 8601 date/time in UTC' });
+export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const PageQuery = {
+  limit: Type.Integer({
+    minimum: 1,
+    maximum: LIMIT_MAX,
+    default: LIMIT_DEFAULT,
+    description: `Maximum number of items to return (default ${LIMIT_DEFAULT}, at most ${LIMIT_MAX}).`,
+  }),
+  offset: Type.Integer({ minimum: 0, default: 0, description: 'Number of matching items to skip.' }),
+};
+
+export const PageFields = {
+  total: Type.Integer({ description: 'All items that match, not only this page.' }),
+  limit: Type.Integer(),
+  offset: Type.Integer(),
+};
+
+export const ErrorResponse = Type.Object(
+  {
+    error: Type.Object({
+      status: Type.Integer(),
+      code: Type.String({ description: 'Machine-readable error code, e.g. invalid_parameter, not_found.' }),
+      message: Type.String({ description: 'What went wrong, for a human.' }),
+      parameter: Nullable(Type.String({ description: 'The offending parameter or field, when one is to blame.' })),
+      request_id: Type.String(),
+    }),
+  },
+  { $id: 'Error', description: 'The one error shape of every route.' },
+);
+
+const errorRef = Type.Ref('Error');
+/** Standard error responses for a route, so OpenAPI documents them all. */
+export function errors(...codes: number[]): Record<number, TSchema> {
+  return Object.fromEntries(codes.map((c) => [c, errorRef]));
+}
+
+// OCPP identifierString (OCPP 2.0.1 Part 2 §2.1.1): at most 48 characters from a URL-safe set.
+export const ChargePointId = Type.String({
+  minLength: 1,
+  maxLength: 48,
+  pattern: '^[A-Za-z0-9*_=:+|@.\\-]+$',
+  description: 'The OCPP identity of the charger.',
+});
+
+export const SiteId = Type.String({ pattern: '^site_[0-9A-Za-z]+$', maxLength: 64, description: 'Site id (site_…).' });

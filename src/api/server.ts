@@ -1,0 +1,110 @@
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Histogram } from 'prom-client';
+import { createHash } from 'node:crypto';
+import type { ApiDeps, App } from './types.js';
+import { registerAuth } from './auth.js';
+import { ErrorResponse } from './schemas/common.js';
+import { errorBody, errorHandler, notFoundHandler } from './errors.js';
+import { healthRoutes } from './routes/health.js';
+import { adminRoutes } from './routes/admin.js';
+import { siteRoutes } from './routes/sites.js';
+import { chargerRoutes } from './routes/chargers.js';
+
+const BODY_LIMIT = 256 * 1024;
+const SECRET_QUERY = /([?&](?:api_key|apikey|key|token|access_token|password)=)[^&]*/gi;
+
+export interface HttpOptions {
+  logger: FastifyServerOptions['loggerInstance'];
+  trustProxy: boolean;
+  /** An https server factory when TLS is configured. */
+  serverFactory?: FastifyServerOptions['serverFactory'];
+  https?: { key: Buffer; cert: Buffer } | null;
+}
+
+/** Builds the Fastify app: REST API, docs, health and metrics. Not listening yet. */
+export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<App> {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    trustProxy: opts.trustProxy,
+    bodyLimit: BODY_LIMIT,
+    requestIdHeader: 'x-request-id',
+    ...(opts.https ? { https: opts.https } : {}),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  } as FastifyServerOptions).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.addSchema(ErrorResponse);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  const duration = new Histogram({
+    name: 'dynamo_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [deps.metrics],
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    duration.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(rateLimit, {
+    global: true,
+    max: deps.rateLimitPerMinute,
+    timeWindow: 60_000,
+    // Per presented credential (hashed, so the key never sits in memory as a map key), else per address.
+    keyGenerator: (req) => {
+      const cred = req.headers.authorization ?? req.headers['x-api-key'];
+      return typeof cred === 'string' ? createHash('sha256').update(cred).digest('base64url') : req.ip;
+    },
+    errorResponseBuilder: (req, ctx) => ({
+      statusCode: 429,
+      ...errorBody(req, 429, 'rate_limited', `rate limit of ${ctx.max} requests per minute exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s`, null),
+    }),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Dynamo CSMS API',
+        version: '1.0.0',
+        description:
+          'Fleet dashboard API (v1) and administration of tenants, keys, sites and chargers. Errors share one shape: {"error": {status, code, message, parameter, request_id}}.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'API key as a Bearer token' },
+          apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+      security: [{ bearer: [] }, { apiKeyHeader: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+  app.get('/openapi.json', { config: { rateLimit: false }, schema: { hide: true } }, async () => app.swagger());
+
+  registerAuth(app as never, { db: deps.db, adminKeyHash: deps.adminKeyHash });
+  await app.register(async (scope) => {
+    await healthRoutes(scope as App, deps);
+    await adminRoutes(scope as App, deps);
+    await siteRoutes(scope as App, deps);
+    await chargerRoutes(scope as App, deps);
+  });
+  return app;
+}
+
+/** Strips secrets a client wrongly put in a URL before the URL reaches a log line. */
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_QUERY, '$1[REDACTED]');
+}

@@ -1,0 +1,106 @@
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Config } from './config.js';
+import type { Db } from './store/db.js';
+import { openDatabase } from './store/open.js';
+import { migrate } from './store/migrate.js';
+import { ensureAdminKey, type AdminKeySetup } from './security/admin-key.js';
+import { buildHttpApp } from './api/server.js';
+import type { App } from './api/types.js';
+import { IngestWriter } from './ingest/writer.js';
+import { SeenTracker } from './ingest/seen-tracker.js';
+import { LeaseKeeper } from './ingest/lease-keeper.js';
+import { OcppGateway } from './ocpp/gateway.js';
+import { Admission } from './ocpp/admission.js';
+import { newId } from './ids.js';
+
+export interface RunningService {
+  readonly url: string;
+  readonly port: number;
+  readonly db: Db;
+  readonly nodeId: string;
+  readonly adminKey: AdminKeySetup;
+  readonly http: App;
+  readonly gateway: OcppGateway;
+  /** Graceful stop: no new connections, in-flight work finished, history closed, database closed. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: the one place that builds and wires every part.
+ * Nothing else opens databases, timers or sockets on its own.
+ */
+export async function startService(config: Config, log: Logger): Promise<RunningService> {
+  const { db, release } = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+  const cleanups: (() => Promise<void>)[] = [release];
+  const unwind = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+  };
+  try {
+    const report = await migrate(db);
+    if (report.applied.length) log.info({ applied: report.applied.map((m) => `${m.version}_${m.name}`) }, 'database migrated');
+    const adminKey = await ensureAdminKey(db, config.adminKey, config.dataDir);
+
+    const metrics = new Registry();
+    collectDefaultMetrics({ register: metrics });
+    const nodeId = newId('node');
+
+    const writer = new IngestWriter(db, log, metrics, { lanes: db.kind === 'postgres' ? Math.max(1, config.dbPoolSize - 2) : 1, maxBatch: 500 });
+    const seen = new SeenTracker(db, log);
+    const lease = new LeaseKeeper(db, log, nodeId, config.leaseTtlSec);
+    await lease.start();
+    seen.start();
+    const gateway = new OcppGateway({
+      ingest: writer,
+      seen,
+      admission: new Admission(db, config.autoRegisterSiteId),
+      log,
+      metrics,
+      nodeId,
+      heartbeatIntervalSec: config.heartbeatIntervalSec,
+      maxPayloadBytes: config.ocppMaxPayloadBytes,
+      maxBadMessages: config.ocppMaxBadMessages,
+      trustProxy: config.trustProxy,
+    });
+    gateway.start();
+
+    const tls = config.tlsCertFile && config.tlsKeyFile
+      ? { cert: await readFile(config.tlsCertFile), key: await readFile(config.tlsKeyFile) }
+      : null;
+    const http = await buildHttpApp(
+      { db, adminKeyHash: adminKey.hash, metrics, rateLimitPerMinute: config.rateLimitPerMinute, chargers: { disconnect: (cp, reason) => gateway.disconnect(cp, reason as never) } },
+      { logger: log, trustProxy: config.trustProxy, https: tls },
+    );
+    http.server.on('upgrade', gateway.handleUpgrade);
+    cleanups.push(() => lease.stop(), () => http.close());
+
+    try {
+      await http.listen({ port: config.port, host: config.host });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new Error(`port ${config.port} is already in use (set PORT)`);
+      if (code === 'EACCES') throw new Error(`no permission to listen on port ${config.port} (set PORT)`);
+      throw err;
+    }
+    const port = (http.server.address() as AddressInfo).port;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        await gateway.close();
+        await http.close();
+        await writer.close();
+        await seen.stop();
+        await unwind();
+      })());
+
+    return { url, port, db, nodeId, adminKey, http, gateway, stop };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { createRequire } from 'node:module';
+import { ConfigError, loadConfig } from '../config.js';
+import { serve } from './serve.js';
+import { withDatabase } from './with-database.js';
+import { migrate } from '../store/migrate.js';
+import { createTenant } from '../store/tenants.js';
+import { getTenant } from '../store/tenants.js';
+import { insertApiKey } from '../store/api-keys.js';
+import { generateApiKey, hashApiKey } from '../security/secrets.js';
+import { ALL_SCOPES } from '../api/auth.js';
+
+const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
+/** Known failures end with one line and exit code 1; only bugs show a stack trace. */
+function fail(err: unknown): never {
+  const message = err instanceof Error ? err.message : String(err);
+  const prefix = err instanceof ConfigError ? 'invalid configuration: ' : '';
+  process.stderr.write(`dynamo: ${prefix}${message}\n`);
+  process.exit(1);
+}
+
+const program = new Command()
+  .name('dynamo')
+  .description('Dynamo CSMS: OCPP-J charging station management with a fleet dashboard API')
+  .version(pkg.version, '-v, --version');
+
+program
+  .command('serve')
+  .description('run the service: REST API, docs and the OCPP endpoint on PORT (configuration: README)')
+  .action(async () => {
+    try {
+      await serve(loadConfig());
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('migrate')
+  .description('apply pending database migrations and exit')
+  .action(async () => {
+    try {
+      await withDatabase(loadConfig(), async (db) => {
+        const r = await migrate(db);
+        process.stdout.write(r.applied.length ? `applied ${r.applied.map((m) => `${m.version}_${m.name}`).join(', ')}; schema at version ${r.version}\n` : `schema up to date at version ${r.version}\n`);
+      });
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+const tenants = program.command('tenants').description('manage tenants (CPO organisations)');
+tenants
+  .command('create')
+  .description('create a tenant and print its id')
+  .argument('<name>', 'tenant name')
+  .action(async (name: string) => {
+    try {
+      await withDatabase(loadConfig(), async (db) => {
+        await migrate(db);
+        const t = await createTenant(db, name);
+        process.stdout.write(`${t.tenant_id}\n`);
+      });
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+const keys = program.command('keys').description('manage tenant API keys');
+keys
+  .command('create')
+  .description('create an API key for a tenant and print only the key (shown once)')
+  .requiredOption('--tenant <tenant_id>', 'the tenant the key belongs to')
+  .option('--name <name>', 'a label for the key', 'cli')
+  .addOption(new Option('--scopes <scopes...>', 'scopes (default: all)').choices([...ALL_SCOPES]))
+  .action(async (opts: { tenant: string; name: string; scopes?: string[] }) => {
+    try {
+      await withDatabase(loadConfig(), async (db) => {
+        await migrate(db);
+        if (!(await getTenant(db, opts.tenant))) throw new Error(`no tenant ${opts.tenant}`);
+        const { key, prefix } = generateApiKey('tenant');
+        await insertApiKey(db, { tenantId: opts.tenant, name: opts.name, prefix, keyHash: hashApiKey(key), scopes: opts.scopes ?? [...ALL_SCOPES] });
+        process.stdout.write(`${key}\n`);
+      });
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('version')
+  .description('print the version')
+  .action(() => void process.stdout.write(`${pkg.version}\n`));
+
+program.parseAsync().catch(fail);
+

@@ -1,0 +1,96 @@
+import { resolve } from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  adminKey: string | undefined;
+  heartbeatIntervalSec: number;
+  autoRegisterSiteId: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
+  rateLimitPerMinute: number;
+  dbPoolSize: number;
+  trustProxy: boolean;
+  ocppMaxPayloadBytes: number;
+  ocppMaxBadMessages: number;
+  leaseTtlSec: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly variable: string, reason: string) {
+    super(`${variable}: ${reason}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = str(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `expected true or false, got "${raw}"`);
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Reads and validates the whole configuration once; the first bad variable throws a ConfigError naming it. */
+export function loadConfig(env: Env = process.env): Config {
+  const databaseUrl = str(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'expected a postgres:// or postgresql:// URL');
+  }
+  const logLevel = (str(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  const adminKey = str(env, 'DYNAMO_ADMIN_KEY');
+  if (adminKey !== undefined && adminKey.length < 24) {
+    throw new ConfigError('DYNAMO_ADMIN_KEY', 'must be at least 24 characters');
+  }
+  const autoRegisterSiteId = str(env, 'DYNAMO_AUTO_REGISTER');
+  if (autoRegisterSiteId !== undefined && !/^site_[0-9A-Za-z]+$/.test(autoRegisterSiteId)) {
+    throw new ConfigError('DYNAMO_AUTO_REGISTER', `expected a site id (site_…), got "${autoRegisterSiteId}"`);
+  }
+  const tlsCertFile = str(env, 'DYNAMO_TLS_CERT');
+  const tlsKeyFile = str(env, 'DYNAMO_TLS_KEY');
+  if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
+    throw new ConfigError(tlsCertFile ? 'DYNAMO_TLS_KEY' : 'DYNAMO_TLS_CERT', 'DYNAMO_TLS_CERT and DYNAMO_TLS_KEY go together');
+  }
+  return {
+    port: int(env, 'PORT', 8080, 0, 65535),
+    host: str(env, 'HOST') ?? '0.0.0.0',
+    databaseUrl,
+    dataDir: resolve(str(env, 'DYNAMO_DATA_DIR') ?? './data'),
+    adminKey,
+    heartbeatIntervalSec: int(env, 'DYNAMO_HEARTBEAT_INTERVAL', 300, 1, 86_400),
+    autoRegisterSiteId,
+    logLevel: logLevel as Config['logLevel'],
+    tlsCertFile,
+    tlsKeyFile,
+    rateLimitPerMinute: int(env, 'DYNAMO_RATE_LIMIT', 1200, 1, 1_000_000),
+    dbPoolSize: int(env, 'DYNAMO_DB_POOL_SIZE', 10, 2, 500),
+    trustProxy: bool(env, 'DYNAMO_TRUST_PROXY', false),
+    ocppMaxPayloadBytes: int(env, 'DYNAMO_OCPP_MAX_PAYLOAD', 65_536, 1024, 16 * 1024 * 1024),
+    ocppMaxBadMessages: int(env, 'DYNAMO_OCPP_MAX_BAD_MESSAGES', 10, 0, 1_000_000),
+    leaseTtlSec: int(env, 'DYNAMO_LEASE_TTL', 15, 3, 3600),
+  };
+}

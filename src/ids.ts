@@ -1,0 +1,8 @@
+import { ulid } from 'ulid';
+
+export type IdPrefix = 'site' | 'ten' | 'key' | 'evt' | 'mnt' | 'node';
+
+/** Time-ordered, URL-safe ids with a type prefix: `site_01HZ4K8XVP…`. */
+export function newId(prefix: IdPrefix): string {
+  return `${prefix}_${ulid()}`;
+}

@@ -1,0 +1,60 @@
+import type { DisconnectReason } from '../store/history/connections.js';
+import type { BootInfo } from '../store/history/charger-state.js';
+import type { MeterSample } from '../store/history/sessions.js';
+
+/**
+ * The version-neutral event model. The OCPP adapters (1.6, 2.0.1, 2.1) turn
+ * messages into these; nothing after them knows which version a charger speaks.
+ * `at` is when it happened (the charger's clock when plausible), `receivedAt` when we got it.
+ */
+export type ChargerEvent =
+  | { type: 'Connected'; cp: string; at: Date; nodeId: string; ocppVersion: string; remoteAddress: string | null }
+  | { type: 'Disconnected'; cp: string; connectionId: number; at: Date; reason: DisconnectReason }
+  | { type: 'Booted'; cp: string; at: Date; boot: BootInfo }
+  | {
+      type: 'StatusChanged';
+      cp: string;
+      connectorId: number;
+      evseId: number | null;
+      status: string;
+      errorCode: string | null;
+      info: string | null;
+      vendorId: string | null;
+      vendorErrorCode: string | null;
+      chargerTime: Date | null;
+      at: Date;
+      receivedAt: Date;
+    }
+  | {
+      type: 'SessionStarted';
+      cp: string;
+      connectorId: number;
+      idTag: string | null;
+      meterStartWh: number | null;
+      at: Date;
+      receivedAt: Date;
+      transactionId?: string;
+    }
+  | { type: 'MeterSampled'; cp: string; connectorId: number | null; transactionId: string | null; samples: MeterSample[]; receivedAt: Date }
+  | {
+      type: 'SessionEnded';
+      cp: string;
+      transactionId: string;
+      meterStopWh: number | null;
+      reason: string | null;
+      at: Date;
+      receivedAt: Date;
+    }
+  | { type: 'FirmwareStatus'; cp: string; status: string; at: Date; receivedAt: Date }
+  | { type: 'DiagnosticsStatus'; cp: string; status: string; at: Date; receivedAt: Date }
+  | { type: 'Noted'; cp: string; kind: string; payload: unknown; at: Date; receivedAt: Date };
+
+export type EventOf<T extends ChargerEvent['type']> = Extract<ChargerEvent, { type: T }>;
+
+/** What applying an event yields, for the answer to the charger. */
+export interface ApplyResult {
+  connectionId?: number;
+  transactionId?: string;
+  /** The charger referred to a transaction we never saw (recorded, answered normally). */
+  unknownTransaction?: boolean;
+}

@@ -1,0 +1,68 @@
+import type { Logger } from 'pino';
+import type { Db } from '../store/db.js';
+import { touchChargers } from '../store/history/charger-state.js';
+import { touchConnections } from '../store/history/connections.js';
+
+interface Seen {
+  connectionId: number;
+  seenAt: number;
+  heartbeatAt: number | null;
+}
+
+/**
+ * Heartbeats and "last heard" are coalesced (DESIGN.md §4): kept in memory and
+ * written for all chargers in two statements every `intervalMs`, so a Heartbeat
+ * is answered without a database round trip and last_heartbeat is at most one
+ * interval stale.
+ */
+export class SeenTracker {
+  private dirty = new Map<string, Seen>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly log: Logger,
+    private readonly intervalMs = 2_000,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  seen(cp: string, connectionId: number, at: number, isHeartbeat = false): void {
+    const cur = this.dirty.get(cp);
+    if (cur && cur.connectionId === connectionId) {
+      cur.seenAt = Math.max(cur.seenAt, at);
+      if (isHeartbeat) cur.heartbeatAt = Math.max(cur.heartbeatAt ?? 0, at);
+    } else {
+      this.dirty.set(cp, { connectionId, seenAt: at, heartbeatAt: isHeartbeat ? at : (cur?.heartbeatAt ?? null) });
+    }
+  }
+
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.write());
+    return this.flushing;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  private async write(): Promise<void> {
+    if (this.dirty.size === 0) return;
+    const batch = this.dirty;
+    this.dirty = new Map();
+    const ids = [...batch.keys()];
+    const rows = [...batch.values()];
+    try {
+      await touchChargers(this.db, ids, rows.map((r) => new Date(r.seenAt)), rows.map((r) => (r.heartbeatAt ? new Date(r.heartbeatAt) : null)));
+      await touchConnections(this.db, rows.map((r) => r.connectionId), rows.map((r) => new Date(r.seenAt)));
+    } catch (err) {
+      this.log.warn({ err }, 'could not record last-seen times; retrying on the next flush');
+      for (const [cp, s] of batch) if (!this.dirty.has(cp)) this.dirty.set(cp, s);
+    }
+  }
+}

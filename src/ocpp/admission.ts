@@ -1,0 +1,49 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Queryable } from '../store/db.js';
+import { autoRegisterCharger, findChargerForAdmission, type ChargerAdmission } from '../store/chargers.js';
+import { verifyPassword } from '../security/secrets.js';
+
+export type AdmissionResult =
+  | { ok: true; charger: ChargerAdmission }
+  | { ok: false; status: 400 | 401 | 404; reason: string };
+
+const IDENTITY = /^[A-Za-z0-9*_=:+|@.-]{1,48}$/;
+
+/**
+ * Decides whether an identity may connect (DESIGN.md §2): registered (or
+ * auto-registered into DYNAMO_AUTO_REGISTER's site), and presenting its
+ * password as HTTP Basic if it has one (OCPP Security Profile 1/2).
+ */
+export class Admission {
+  // scrypt is deliberately slow; a reconnect storm must not pay it per charger.
+  // Remembers a digest of the last verified password for each stored hash.
+  private readonly verified = new Map<string, { passwordHash: string; digest: Buffer }>();
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly autoRegisterSiteId: string | undefined,
+  ) {}
+
+  async admit(identity: string, password: Buffer | undefined): Promise<AdmissionResult> {
+    if (!IDENTITY.test(identity)) return { ok: false, status: 400, reason: 'identity is not a valid OCPP identifier' };
+    let charger = await findChargerForAdmission(this.db, identity);
+    if (!charger && this.autoRegisterSiteId) charger = await autoRegisterCharger(this.db, identity, this.autoRegisterSiteId);
+    if (!charger) return { ok: false, status: 404, reason: 'unknown charger' };
+    if (charger.password_hash) {
+      if (!password) return { ok: false, status: 401, reason: 'password required' };
+      if (!(await this.passwordMatches(identity, charger.password_hash, password))) {
+        return { ok: false, status: 401, reason: 'wrong password' };
+      }
+    }
+    return { ok: true, charger };
+  }
+
+  private async passwordMatches(identity: string, passwordHash: string, password: Buffer): Promise<boolean> {
+    const digest = createHash('sha256').update(password).digest();
+    const known = this.verified.get(identity);
+    if (known && known.passwordHash === passwordHash) return timingSafeEqual(known.digest, digest);
+    const ok = await verifyPassword(password, passwordHash);
+    if (ok) this.verified.set(identity, { passwordHash, digest });
+    return ok;
+  }
+}

@@ -1,0 +1,38 @@
+import type { RPCServerClient } from './rpc-types.js';
+import type { ApplyResult, ChargerEvent } from '../ingest/events.js';
+import type { DisconnectReason } from '../store/history/connections.js';
+
+/** What a message handler may use: its connection and the ingest path. */
+export interface HandlerContext {
+  readonly conn: ChargerConnection;
+  /** Resolves when the event is committed; only then may the CALL be answered. */
+  submit(event: ChargerEvent): Promise<ApplyResult>;
+  /** Coalesced heartbeat bookkeeping (no database round trip). */
+  heartbeat(at: Date): void;
+  /** Counts meter values dropped by the measurand rule (docs/ocpp.md). */
+  droppedSamples(n: number): void;
+  readonly heartbeatIntervalSec: number;
+}
+
+/** One accepted OCPP connection of one charger on this node. */
+export class ChargerConnection {
+  connectionId = 0;
+  /** Resolves to connectionId once the Connected event is committed. */
+  connected: Promise<number> = Promise.resolve(0);
+  lastHeardAt: number;
+  lastPingAt = 0;
+  /** Set once the disconnect is recorded, so it is recorded exactly once. */
+  closeReason: DisconnectReason | undefined;
+
+  constructor(
+    readonly cp: string,
+    readonly client: RPCServerClient,
+    readonly protocol: string,
+    readonly tenantId: string,
+    readonly lenient: boolean,
+    readonly remoteAddress: string | null,
+    now: number,
+  ) {
+    this.lastHeardAt = now;
+  }
+}

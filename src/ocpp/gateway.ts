@@ -1,0 +1,257 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { RPCServer, createRPCError } from 'ocpp-rpc';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ApplyResult, ChargerEvent } from '../ingest/events.js';
+import type { SeenTracker } from '../ingest/seen-tracker.js';
+import type { DisconnectReason } from '../store/history/connections.js';
+import type { Admission } from './admission.js';
+import { ChargerConnection, type HandlerContext } from './connection.js';
+import { LenientValidator } from './lenient.js';
+import { Liveness } from './liveness.js';
+import { SUPPORTED_PROTOCOLS, pickProtocol, versionOf, type OcppProtocol } from './protocols.js';
+import type { RPCServerClient } from './rpc-types.js';
+import { v16Handlers, type Handler } from './v16/index.js';
+
+export interface GatewayDeps {
+  ingest: { submit(event: ChargerEvent): Promise<ApplyResult> };
+  seen: SeenTracker;
+  admission: Admission;
+  log: Logger;
+  metrics: Registry;
+  nodeId: string;
+  heartbeatIntervalSec: number;
+  maxPayloadBytes: number;
+  maxBadMessages: number;
+  trustProxy: boolean;
+}
+
+const HANDLERS: Partial<Record<OcppProtocol, Record<string, Handler>>> = {
+  'ocpp1.6': v16Handlers,
+};
+
+/**
+ * The OCPP-J endpoint (DESIGN.md §2, §4): admission at the HTTP upgrade,
+ * subprotocol negotiation, strict validation by ocpp-rpc, one handler per
+ * message, and the connection lifecycle (replacement, liveness, shutdown).
+ */
+export class OcppGateway {
+  private readonly rpc: RPCServer;
+  private readonly live = new Map<string, ChargerConnection>();
+  private readonly liveness: Liveness;
+  private readonly lenient = new Map<string, LenientValidator>();
+  private readonly enabled: OcppProtocol[];
+  private accepting = true;
+  private readonly messages: Counter;
+  private readonly rejected: Counter;
+  private readonly dropped: Counter;
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.enabled = SUPPORTED_PROTOCOLS.filter((p) => HANDLERS[p]);
+    this.rpc = new RPCServer({
+      protocols: [...this.enabled],
+      strictMode: true,
+      // Our own liveness replaces ocpp-rpc's keep-alive, which drops chargers that never answer pings.
+      pingIntervalMs: 0,
+      callTimeoutMs: 30_000,
+      maxBadMessages: deps.maxBadMessages,
+      respondWithDetailedErrors: false,
+      wssOptions: { maxPayload: deps.maxPayloadBytes },
+    });
+    this.rpc.auth((accept, reject, handshake) => void this.admit(accept, reject, handshake));
+    this.rpc.on('client', (client: RPCServerClient) => void this.onClient(client));
+    this.liveness = new Liveness(this.live, deps.heartbeatIntervalSec, (conn) =>
+      this.closeConnection(conn, 'liveness_timeout', new Date(conn.lastHeardAt)),
+    );
+
+    this.messages = new Counter({ name: 'dynamo_ocpp_messages_total', help: 'OCPP CALLs received, by action and outcome', labelNames: ['action', 'outcome'], registers: [deps.metrics] });
+    this.rejected = new Counter({ name: 'dynamo_ocpp_admissions_rejected_total', help: 'Refused OCPP upgrades by HTTP status', labelNames: ['status'], registers: [deps.metrics] });
+    this.dropped = new Counter({ name: 'dynamo_ocpp_meter_values_dropped_total', help: 'Sampled values not stored (measurand rule)', registers: [deps.metrics] });
+    const live = this.live;
+    new Gauge({ name: 'dynamo_ocpp_connections', help: 'Open OCPP connections on this node', registers: [deps.metrics], collect() { this.set(live.size); } });
+  }
+
+  start(): void {
+    this.liveness.start();
+  }
+
+  /** The HTTP server's 'upgrade' listener: only /ocpp/… paths reach OCPP. */
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    if (!this.accepting || !path.startsWith('/ocpp/') || path.endsWith('/')) {
+      socket.end(`HTTP/1.1 ${this.accepting ? '404 Not Found' : '503 Service Unavailable'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    void this.rpc.handleUpgrade(req, socket as never, head);
+  };
+
+  isConnected(cp: string): boolean {
+    return this.live.has(cp);
+  }
+
+  /** Closes a charger's connection on this node, recording why. */
+  async disconnect(cp: string, reason: DisconnectReason): Promise<void> {
+    const conn = this.live.get(cp);
+    if (conn) await this.closeConnection(conn, reason, new Date());
+  }
+
+  /** Stops accepting, lets in-flight CALLs finish, records every disconnect as a server shutdown. */
+  async close(): Promise<void> {
+    this.accepting = false;
+    this.liveness.stop();
+    const conns = [...this.live.values()];
+    await Promise.all(conns.map((c) => this.closeConnection(c, 'server_shutdown', new Date(), true)));
+    await this.rpc.close({ code: 1001, reason: 'server shutdown', awaitPending: true });
+  }
+
+  private async admit(
+    accept: (session?: Record<string, unknown>, protocol?: string) => void,
+    reject: (code: number, message: string) => void,
+    handshake: { identity: string; password?: Buffer; protocols: Set<string>; remoteAddress?: string; headers: IncomingMessage['headers'] },
+  ): Promise<void> {
+    const refuse = (status: number, reason: string) => {
+      this.rejected.inc({ status: String(status) });
+      this.deps.log.info({ charge_point_id: handshake.identity, status, reason }, 'OCPP connection refused');
+      reject(status, reason);
+    };
+    try {
+      const protocol = pickProtocol(handshake.protocols, this.enabled);
+      if (!protocol) return refuse(400, `no common subprotocol; this server speaks ${this.enabled.join(', ')}`);
+      const result = await this.deps.admission.admit(handshake.identity, handshake.password);
+      if (!result.ok) return refuse(result.status, result.reason);
+      accept({ tenantId: result.charger.tenant_id, lenient: result.charger.lenient, remoteAddress: this.remoteAddress(handshake) }, protocol);
+    } catch (err) {
+      this.deps.log.error({ err, charge_point_id: handshake.identity }, 'OCPP admission failed');
+      refuse(503, 'temporarily unavailable');
+    }
+  }
+
+  private remoteAddress(h: { remoteAddress?: string; headers: IncomingMessage['headers'] }): string | null {
+    const forwarded = h.headers['x-forwarded-for'];
+    if (this.deps.trustProxy && typeof forwarded === 'string') return forwarded.split(',')[0]!.trim();
+    return h.remoteAddress ?? null;
+  }
+
+  private async onClient(client: RPCServerClient): Promise<void> {
+    const session = client.session as { tenantId: string; lenient: boolean; remoteAddress: string | null };
+    const cp = client.identity;
+    const conn = new ChargerConnection(cp, client, client.protocol, session.tenantId, session.lenient, session.remoteAddress, Date.now());
+    const previous = this.live.get(cp);
+    this.live.set(cp, conn);
+    if (session.lenient) client.reconfigure({ strictMode: false } as never);
+
+    client.on('message', () => this.heard(conn));
+    this.liveness.watch(conn, () => this.heard(conn));
+    client.on('close', () => void this.onClosed(conn));
+    this.registerHandlers(conn);
+
+    // OCPP-J: a newer connection with the same identity replaces the older one.
+    if (previous) await this.closeConnection(previous, 'replaced', new Date());
+    conn.connected = this.deps.ingest
+      .submit({
+        type: 'Connected',
+        cp,
+        at: new Date(conn.lastHeardAt),
+        nodeId: this.deps.nodeId,
+        ocppVersion: versionOf(conn.protocol),
+        remoteAddress: conn.remoteAddress,
+      })
+      .then((r) => (conn.connectionId = r.connectionId!));
+    try {
+      await conn.connected;
+      this.deps.log.info({ charge_point_id: cp, protocol: conn.protocol }, 'charger connected');
+    } catch (err) {
+      this.deps.log.error({ err, charge_point_id: cp }, 'could not record the connection; closing it');
+      conn.closeReason = 'protocol_error';
+      this.live.delete(cp);
+      await client.close({ code: 1011, reason: 'internal error', force: true });
+    }
+  }
+
+  private heard(conn: ChargerConnection): void {
+    conn.lastHeardAt = Date.now();
+    if (conn.connectionId) this.deps.seen.seen(conn.cp, conn.connectionId, conn.lastHeardAt);
+  }
+
+  private registerHandlers(conn: ChargerConnection): void {
+    const handlers = HANDLERS[conn.protocol as OcppProtocol] ?? {};
+    const ctx: HandlerContext = {
+      conn,
+      submit: (e) => this.deps.ingest.submit(e),
+      heartbeat: (at) => {
+        if (conn.connectionId) this.deps.seen.seen(conn.cp, conn.connectionId, at.getTime(), true);
+      },
+      droppedSamples: (n) => n > 0 && this.dropped.inc(n),
+      heartbeatIntervalSec: this.deps.heartbeatIntervalSec,
+    };
+    for (const [action, handler] of Object.entries(handlers)) {
+      conn.client.handle(action, async ({ params }: { params?: unknown }) => {
+        try {
+          let p = params;
+          if (conn.lenient) p = await this.lenientCheck(conn, action, params);
+          const result = await handler(ctx, p as never);
+          this.messages.inc({ action, outcome: 'ok' });
+          return result;
+        } catch (err) {
+          if ((err as { rpcErrorCode?: string }).rpcErrorCode) {
+            this.messages.inc({ action, outcome: 'rejected' });
+            throw err;
+          }
+          this.messages.inc({ action, outcome: 'internal_error' });
+          this.deps.log.error({ err, charge_point_id: conn.cp, action }, 'OCPP message could not be processed');
+          // Answered, never left silent: the charger will retry a transaction-related message.
+          throw createRPCError('InternalError', 'the message could not be stored; retry later');
+        }
+      });
+    }
+  }
+
+  private async lenientCheck(conn: ChargerConnection, action: string, params: unknown): Promise<unknown> {
+    let validator = this.lenient.get(conn.protocol);
+    if (!validator) this.lenient.set(conn.protocol, (validator = new LenientValidator(conn.protocol)));
+    const checked = validator.check(action, params);
+    if (checked.violation) {
+      const now = new Date();
+      await this.deps.ingest.submit({
+        type: 'Noted',
+        cp: conn.cp,
+        kind: 'SchemaViolation',
+        payload: { action, ...checked.violation, params },
+        at: now,
+        receivedAt: now,
+      });
+    }
+    return checked.params;
+  }
+
+  private async closeConnection(conn: ChargerConnection, reason: DisconnectReason, at: Date, graceful = false): Promise<void> {
+    if (conn.closeReason) return;
+    conn.closeReason = reason;
+    if (this.live.get(conn.cp) === conn) this.live.delete(conn.cp);
+    const closing = graceful
+      ? Promise.resolve()
+      : conn.client.close({ code: reason === 'liveness_timeout' ? 1001 : 1000, reason, force: reason === 'liveness_timeout' }).catch(() => undefined);
+    await this.recordDisconnect(conn, reason, at);
+    await closing;
+  }
+
+  private async onClosed(conn: ChargerConnection): Promise<void> {
+    if (conn.closeReason) return;
+    conn.closeReason = 'closed_by_charger';
+    if (this.live.get(conn.cp) === conn) this.live.delete(conn.cp);
+    await this.recordDisconnect(conn, 'closed_by_charger', new Date());
+  }
+
+  private async recordDisconnect(conn: ChargerConnection, reason: DisconnectReason, at: Date): Promise<void> {
+    const connectionId = await conn.connected.catch(() => 0);
+    if (!connectionId) return;
+    try {
+      await this.deps.ingest.submit({ type: 'Disconnected', cp: conn.cp, connectionId, at, reason });
+      this.deps.log.info({ charge_point_id: conn.cp, reason }, 'charger disconnected');
+    } catch (err) {
+      // The lease keeps the history honest: if this node dies with the interval open, recovery closes it.
+      this.deps.log.error({ err, charge_point_id: conn.cp }, 'could not record the disconnect');
+    }
+  }
+}

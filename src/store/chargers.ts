@@ -1,0 +1,138 @@
+import type { Page, Queryable } from './db.js';
+
+export interface ChargerRecord {
+  charge_point_id: string;
+  tenant_id: string;
+  site_id: string;
+  vendor: string | null;
+  model: string | null;
+  serial_number: string | null;
+  firmware_version: string | null;
+  lenient: boolean;
+  has_password: boolean;
+  registered_at: Date;
+  updated_at: Date;
+}
+
+export interface ChargerAdmission {
+  charge_point_id: string;
+  tenant_id: string;
+  site_id: string;
+  password_hash: string | null;
+  lenient: boolean;
+}
+
+// Vendor, model and firmware come from the charger's BootNotification once it has
+// sent one (charger_state), else from what the operator registered.
+const SELECT = `
+  SELECT c.charge_point_id, c.tenant_id, c.site_id,
+         coalesce(s.vendor, c.vendor) AS vendor, coalesce(s.model, c.model) AS model,
+         coalesce(s.serial_number, c.serial_number) AS serial_number,
+         coalesce(s.firmware_version, c.firmware_version) AS firmware_version,
+         c.lenient, c.password_hash IS NOT NULL AS has_password, c.registered_at, c.updated_at
+    FROM chargers c LEFT JOIN charger_state s USING (charge_point_id)`;
+
+export interface NewCharger {
+  chargePointId: string;
+  tenantId: string;
+  siteId: string;
+  passwordHash: string | null;
+  vendor?: string | null;
+  model?: string | null;
+  lenient?: boolean;
+}
+
+/** Returns undefined when the identity is already taken (by any tenant). */
+export async function insertCharger(db: Queryable, c: NewCharger): Promise<ChargerRecord | undefined> {
+  const inserted = await db.query(
+    `INSERT INTO chargers (charge_point_id, tenant_id, site_id, password_hash, vendor, model, lenient)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (charge_point_id) DO NOTHING RETURNING charge_point_id`,
+    [c.chargePointId, c.tenantId, c.siteId, c.passwordHash, c.vendor ?? null, c.model ?? null, c.lenient ?? false],
+  );
+  if (inserted.length === 0) return undefined;
+  return getCharger(db, c.tenantId, c.chargePointId);
+}
+
+export async function getCharger(db: Queryable, tenantId: string, id: string): Promise<ChargerRecord | undefined> {
+  const [row] = await db.query<ChargerRecord>(`${SELECT} WHERE c.tenant_id = $1 AND c.charge_point_id = $2`, [tenantId, id]);
+  return row;
+}
+
+export async function listChargers(
+  db: Queryable,
+  tenantId: string,
+  filter: { siteId?: string },
+  page: Page,
+): Promise<{ rows: ChargerRecord[]; total: number }> {
+  const rows = await db.query<ChargerRecord>(
+    `${SELECT} WHERE c.tenant_id = $1 AND ($2::text IS NULL OR c.site_id = $2)
+      ORDER BY c.charge_point_id LIMIT $3 OFFSET $4`,
+    [tenantId, filter.siteId ?? null, page.limit, page.offset],
+  );
+  const [count] = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM chargers WHERE tenant_id = $1 AND ($2::text IS NULL OR site_id = $2)',
+    [tenantId, filter.siteId ?? null],
+  );
+  return { rows, total: count?.n ?? 0 };
+}
+
+export interface ChargerPatch {
+  siteId?: string;
+  passwordHash?: string | null;
+  vendor?: string | null;
+  model?: string | null;
+  lenient?: boolean;
+}
+
+export async function updateCharger(
+  db: Queryable,
+  tenantId: string,
+  id: string,
+  p: ChargerPatch,
+): Promise<ChargerRecord | undefined> {
+  const updated = await db.query(
+    `UPDATE chargers SET
+       site_id       = coalesce($3, site_id),
+       password_hash = CASE WHEN $4 THEN $5 ELSE password_hash END,
+       vendor        = CASE WHEN $6 THEN $7 ELSE vendor END,
+       model         = CASE WHEN $8 THEN $9 ELSE model END,
+       lenient       = coalesce($10, lenient),
+       updated_at    = now()
+     WHERE tenant_id = $1 AND charge_point_id = $2 RETURNING charge_point_id`,
+    [
+      tenantId,
+      id,
+      p.siteId ?? null,
+      'passwordHash' in p, p.passwordHash ?? null,
+      'vendor' in p, p.vendor ?? null,
+      'model' in p, p.model ?? null,
+      p.lenient ?? null,
+    ],
+  );
+  return updated.length ? getCharger(db, tenantId, id) : undefined;
+}
+
+/** Deletes the charger and, by cascade, its whole recorded history. */
+export async function deleteCharger(db: Queryable, tenantId: string, id: string): Promise<boolean> {
+  const rows = await db.query('DELETE FROM chargers WHERE tenant_id = $1 AND charge_point_id = $2 RETURNING 1', [tenantId, id]);
+  return rows.length > 0;
+}
+
+export async function findChargerForAdmission(db: Queryable, id: string): Promise<ChargerAdmission | undefined> {
+  const [row] = await db.query<ChargerAdmission>(
+    'SELECT charge_point_id, tenant_id, site_id, password_hash, lenient FROM chargers WHERE charge_point_id = $1',
+    [id],
+  );
+  return row;
+}
+
+/** Auto-registration (DYNAMO_AUTO_REGISTER): admits an unknown identity into the given site. */
+export async function autoRegisterCharger(db: Queryable, id: string, siteId: string): Promise<ChargerAdmission | undefined> {
+  await db.query(
+    `INSERT INTO chargers (charge_point_id, tenant_id, site_id)
+     SELECT $1, tenant_id, site_id FROM sites WHERE site_id = $2
+     ON CONFLICT (charge_point_id) DO NOTHING`,
+    [id, siteId],
+  );
+  return findChargerForAdmission(db, id);
+}

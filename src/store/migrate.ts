@@ -1,0 +1,67 @@
+import { readdir, readFile } from 'node:fs/promises';
+import type { Db } from './db.js';
+
+const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
+// Any fixed number: all nodes starting together take this lock so one migrates and the rest wait.
+const MIGRATION_LOCK = 742_001;
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export class SchemaTooNewError extends Error {
+  override readonly name = 'SchemaTooNewError';
+}
+
+export async function loadMigrations(): Promise<Migration[]> {
+  const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort();
+  return Promise.all(
+    files.map(async (file) => ({
+      version: Number(file.slice(0, 4)),
+      name: file.slice(5, -4),
+      sql: await readFile(new URL(file, MIGRATIONS_DIR), 'utf8'),
+    })),
+  );
+}
+
+export interface MigrationReport {
+  applied: Migration[];
+  version: number;
+}
+
+/** Applies every migration the database lacks, all in one transaction (DDL is transactional in PostgreSQL). */
+export async function migrate(db: Db): Promise<MigrationReport> {
+  const migrations = await loadMigrations();
+  const latest = migrations.at(-1)?.version ?? 0;
+  await db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+
+  const applied: Migration[] = [];
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    const [row] = await tx.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
+    const current = row?.version ?? 0;
+    if (current > latest) {
+      throw new SchemaTooNewError(
+        `database schema is at version ${current} but this build knows only up to ${latest}; run a newer Dynamo build`,
+      );
+    }
+    for (const m of migrations) {
+      if (m.version <= current) continue;
+      for (const statement of splitStatements(m.sql)) await tx.query(statement);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      applied.push(m);
+    }
+  });
+  return { applied, version: Math.max(latest, 0) };
+}
+
+/** Migration files hold plain DDL: statements end with ';' at the end of a line. */
+function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;\s*$/m)
+    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+    .filter((s) => s.length > 0);
+}

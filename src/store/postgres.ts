@@ -1,0 +1,60 @@
+import pg from 'pg';
+import type { Db, Queryable } from './db.js';
+
+const INT8_OID = 20;
+
+export interface PostgresOptions {
+  url: string;
+  poolSize?: number;
+  /** Caps any single statement, so a runaway dashboard query cannot hold a connection forever. */
+  statementTimeoutMs?: number;
+}
+
+/** Same value types as PGlite: bigint as number (our ids stay far below 2^53), timestamptz as Date. */
+function typeParser(oid: number, format?: string): (value: string) => unknown {
+  if (oid === INT8_OID) return (v) => Number(v);
+  return pg.types.getTypeParser(oid, format as 'text');
+}
+
+export async function openPostgres(options: PostgresOptions): Promise<Db> {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: options.statementTimeoutMs,
+    types: { getTypeParser: typeParser } as pg.CustomTypesConfig,
+  });
+  // An idle client that loses its server emits here; without a listener it would crash the process.
+  pool.on('error', () => {});
+  const probe = await pool.connect();
+  probe.release();
+
+  const run = async <R>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) =>
+    (await client.query(sql, params as unknown[])).rows as R[];
+
+  return {
+    kind: 'postgres',
+    query: (sql, params) => run(pool, sql, params),
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    async transaction(fn) {
+      const client = await pool.connect();
+      const tx: Queryable = { query: (sql, params) => run(client, sql, params) };
+      try {
+        await client.query('BEGIN');
+        const result = await fn(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

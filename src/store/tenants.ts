@@ -1,0 +1,30 @@
+import type { Page, Queryable } from './db.js';
+import { newId } from '../ids.js';
+
+export interface Tenant {
+  tenant_id: string;
+  name: string;
+  created_at: Date;
+}
+
+export async function createTenant(db: Queryable, name: string): Promise<Tenant> {
+  const [row] = await db.query<Tenant>(
+    'INSERT INTO tenants (tenant_id, name) VALUES ($1, $2) RETURNING tenant_id, name, created_at',
+    [newId('ten'), name],
+  );
+  return row!;
+}
+
+export async function listTenants(db: Queryable, page: Page): Promise<{ rows: Tenant[]; total: number }> {
+  const rows = await db.query<Tenant>(
+    'SELECT tenant_id, name, created_at FROM tenants ORDER BY created_at, tenant_id LIMIT $1 OFFSET $2',
+    [page.limit, page.offset],
+  );
+  const [count] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants');
+  return { rows, total: count?.n ?? 0 };
+}
+
+export async function getTenant(db: Queryable, tenantId: string): Promise<Tenant | undefined> {
+  const [row] = await db.query<Tenant>('SELECT tenant_id, name, created_at FROM tenants WHERE tenant_id = $1', [tenantId]);
+  return row;
+}
