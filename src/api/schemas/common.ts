@@ -1,12 +1,17 @@
-import { Type, type TSchema } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 
 export const LIMIT_DEFAULT = 100;
 export const LIMIT_MAX = 1000;
 
 // Rows carry Date objects; the response serializer writes them as ISO 8601 strings.
 export const Timestamp = Type.Unsafe<Date | string>({ type: 'string', format: 'date-time', description: 'ISO 8601 date/time in UTC' });
-export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
-export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+/**
+ * `type: [T, "null"]` rather than anyOf: with anyOf, AJV's type coercion would
+ * turn a null into "" while trying the string branch.
+ */
+export const Nullable = <T extends TSchema>(t: T) =>
+  Type.Unsafe<Static<T> | null>({ ...t, type: [(t as { type?: string }).type ?? 'string', 'null'] });
+export const NullableTimestamp = Nullable(Timestamp);
 
 export const PageQuery = {
   limit: Type.Integer({

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Two cores: files in parallel, two at a time, each with its own database.
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+  },
+});
