@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RPCClient } from 'ocpp-rpc';
+import { connectCharger } from './support/charger.js';
 import { ADMIN_KEY, startTestService, type TestService } from './support/service.js';
 import { apiClient } from './support/http.js';
 import { aCharger, aSite, aTenant } from './support/builders.js';
@@ -76,8 +76,7 @@ describe(`platform: health, metrics, docs, errors, limits (${dbKind})`, () => {
     const t = await aTenant(svc.url, 'Slow');
     const site = await aSite(t.api);
     const cp = await aCharger(t.api, site);
-    const charger = new RPCClient({ endpoint: svc.wsUrl, identity: cp, protocols: ['ocpp1.6'], reconnect: false });
-    await charger.connect();
+    const charger = await connectCharger(svc.wsUrl, cp);
     try {
       const slow = svc.service.db.query('SELECT pg_sleep(3)');
       await new Promise((r) => setTimeout(r, 200));

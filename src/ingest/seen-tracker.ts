@@ -3,8 +3,14 @@ import type { Db } from '../store/db.js';
 import { touchChargers } from '../store/history/charger-state.js';
 import { touchConnections } from '../store/history/connections.js';
 
+/** The connection a charger was heard on; its id may be known only after the Connected event commits. */
+export interface HeardOn {
+  readonly cp: string;
+  readonly connectionId: number;
+}
+
 interface Seen {
-  connectionId: number;
+  on: HeardOn;
   seenAt: number;
   heartbeatAt: number | null;
 }
@@ -31,13 +37,14 @@ export class SeenTracker {
     this.timer.unref();
   }
 
-  seen(cp: string, connectionId: number, at: number, isHeartbeat = false): void {
-    const cur = this.dirty.get(cp);
-    if (cur && cur.connectionId === connectionId) {
+  seen(on: HeardOn, at: number, isHeartbeat = false): void {
+    const cur = this.dirty.get(on.cp);
+    if (cur) {
+      cur.on = on;
       cur.seenAt = Math.max(cur.seenAt, at);
       if (isHeartbeat) cur.heartbeatAt = Math.max(cur.heartbeatAt ?? 0, at);
     } else {
-      this.dirty.set(cp, { connectionId, seenAt: at, heartbeatAt: isHeartbeat ? at : (cur?.heartbeatAt ?? null) });
+      this.dirty.set(on.cp, { on, seenAt: at, heartbeatAt: isHeartbeat ? at : null });
     }
   }
 
@@ -59,7 +66,8 @@ export class SeenTracker {
     const rows = [...batch.values()];
     try {
       await touchChargers(this.db, ids, rows.map((r) => new Date(r.seenAt)), rows.map((r) => (r.heartbeatAt ? new Date(r.heartbeatAt) : null)));
-      await touchConnections(this.db, rows.map((r) => r.connectionId), rows.map((r) => new Date(r.seenAt)));
+      const known = rows.filter((r) => r.on.connectionId > 0);
+      await touchConnections(this.db, known.map((r) => r.on.connectionId), known.map((r) => new Date(r.seenAt)));
     } catch (err) {
       this.log.warn({ err }, 'could not record last-seen times; retrying on the next flush');
       for (const [cp, s] of batch) if (!this.dirty.has(cp)) this.dirty.set(cp, s);

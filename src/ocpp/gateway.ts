@@ -9,6 +9,7 @@ import type { DisconnectReason } from '../store/history/connections.js';
 import type { Admission } from './admission.js';
 import { ChargerConnection, type HandlerContext } from './connection.js';
 import { LenientValidator } from './lenient.js';
+import { guardFrames } from './frame-guard.js';
 import { Liveness } from './liveness.js';
 import { SUPPORTED_PROTOCOLS, pickProtocol, versionOf, type OcppProtocol } from './protocols.js';
 import type { RPCServerClient } from './rpc-types.js';
@@ -57,7 +58,8 @@ export class OcppGateway {
       callTimeoutMs: 30_000,
       maxBadMessages: deps.maxBadMessages,
       respondWithDetailedErrors: false,
-      wssOptions: { maxPayload: deps.maxPayloadBytes },
+      // Hard limit; frames between the soft limit (maxPayloadBytes) and this are refused one by one (frame-guard.ts).
+      wssOptions: { maxPayload: deps.maxPayloadBytes * 4 },
     });
     this.rpc.auth((accept, reject, handshake) => void this.admit(accept, reject, handshake));
     this.rpc.on('client', (client: RPCServerClient) => void this.onClient(client));
@@ -141,7 +143,8 @@ export class OcppGateway {
     this.live.set(cp, conn);
     if (session.lenient) client.reconfigure({ strictMode: false } as never);
 
-    client.on('message', () => this.heard(conn));
+    guardFrames(client, conn.protocol, this.deps.maxPayloadBytes, this.deps.maxBadMessages);
+    client.on('message', (m: { outbound: boolean }) => !m.outbound && this.heard(conn));
     this.liveness.watch(conn, () => this.heard(conn));
     client.on('close', () => void this.onClosed(conn));
     this.registerHandlers(conn);
@@ -171,7 +174,7 @@ export class OcppGateway {
 
   private heard(conn: ChargerConnection): void {
     conn.lastHeardAt = Date.now();
-    if (conn.connectionId) this.deps.seen.seen(conn.cp, conn.connectionId, conn.lastHeardAt);
+    this.deps.seen.seen(conn, conn.lastHeardAt);
   }
 
   private registerHandlers(conn: ChargerConnection): void {
@@ -179,9 +182,7 @@ export class OcppGateway {
     const ctx: HandlerContext = {
       conn,
       submit: (e) => this.deps.ingest.submit(e),
-      heartbeat: (at) => {
-        if (conn.connectionId) this.deps.seen.seen(conn.cp, conn.connectionId, at.getTime(), true);
-      },
+      heartbeat: (at) => this.deps.seen.seen(conn, at.getTime(), true),
       droppedSamples: (n) => n > 0 && this.dropped.inc(n),
       heartbeatIntervalSec: this.deps.heartbeatIntervalSec,
     };

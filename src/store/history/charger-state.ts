@@ -46,12 +46,15 @@ export async function touchChargers(
   heartbeatAt: (Date | null)[],
 ): Promise<void> {
   if (ids.length === 0) return;
+  // Upsert, joined to chargers: a charger deleted meanwhile is skipped instead of failing the batch.
   await db.query(
-    `UPDATE charger_state s SET
-        last_seen = greatest(s.last_seen, v.seen),
-        last_heartbeat = CASE WHEN v.hb IS NULL THEN s.last_heartbeat ELSE greatest(s.last_heartbeat, v.hb) END
-       FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS v(id, seen, hb)
-      WHERE s.charge_point_id = v.id`,
+    `INSERT INTO charger_state (charge_point_id, last_seen, last_heartbeat)
+     SELECT v.id, v.seen, v.hb FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS v(id, seen, hb)
+       JOIN chargers c ON c.charge_point_id = v.id
+     ON CONFLICT (charge_point_id) DO UPDATE SET
+        last_seen = greatest(charger_state.last_seen, excluded.last_seen),
+        last_heartbeat = CASE WHEN excluded.last_heartbeat IS NULL THEN charger_state.last_heartbeat
+                              ELSE greatest(charger_state.last_heartbeat, excluded.last_heartbeat) END`,
     [ids, seenAt, heartbeatAt],
   );
 }
