@@ -99,7 +99,8 @@ describe(`OCPP 1.6J central system: messages (${dbKind})`, () => {
     const intervals = await h.intervals(id, 1);
     expect(intervals.map((i) => [i.status, i.started_at.toISOString(), i.ended_at?.toISOString() ?? null])).toEqual([
       ['Available', at(0), at(10)],
-      ['Faulted', at(10), at(30)],
+      ['Faulted', at(10), at(15)],
+      ['Faulted', at(15), at(30)],
       ['Available', at(30), null],
     ]);
     const errors = await h.errors(id);

@@ -43,7 +43,8 @@ export async function recordStatus(db: Queryable, r: StatusReport): Promise<void
 
 /**
  * The status interval containing `at` is split there, so a message queued while
- * the charger was offline lands at its own time even after later ones.
+ * the charger was offline lands at its own time even after later ones. Equal
+ * neighbours are not merged: the boundary is what a later replay splits against.
  */
 async function splitStatusInterval(db: Queryable, cp: string, connectorId: number, status: string, at: Date): Promise<void> {
   const [containing] = await db.query<{ started_at: Date; ended_at: Date | null; status: string }>(
@@ -51,7 +52,6 @@ async function splitStatusInterval(db: Queryable, cp: string, connectorId: numbe
       WHERE charge_point_id = $1 AND connector_id = $2 AND started_at <= $3 AND (ended_at IS NULL OR ended_at > $3)`,
     [cp, connectorId, at],
   );
-  if (containing?.status === status) return;
   if (containing && containing.started_at.getTime() === at.getTime()) {
     await db.query(
       'UPDATE connector_status_intervals SET status = $4 WHERE charge_point_id = $1 AND connector_id = $2 AND started_at = $3',
