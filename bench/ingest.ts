@@ -1,0 +1,216 @@
+// npm run bench:ingest — the OCPP ingest benchmark (docs/benchmarks.md).
+// For each target (bare ws echo, Dynamo on PGlite, Dynamo on PostgreSQL) it
+// starts the server as its own process, drives N chargers from a separate
+// load-generator process over real sockets, and reports connections held,
+// sustained durable messages/s, answer latency and RSS per connection.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { openDatabase } from '../src/store/open.js';
+import { migrate } from '../src/store/migrate.js';
+import { createTenant } from '../src/store/tenants.js';
+import { createSite } from '../src/store/sites.js';
+import { insertCharger } from '../src/store/chargers.js';
+import { insertApiKey } from '../src/store/api-keys.js';
+import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const N = Number(args.get('chargers') ?? 19_000);
+const MAX_SECONDS = Number(args.get('max-seconds') ?? 20);
+const HALF_SECONDS = Number(args.get('half-seconds') ?? 20);
+const TARGETS = (args.get('targets') ?? 'echo,pglite,postgres').split(',');
+const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+interface Result {
+  target: string;
+  held: number;
+  failed: number;
+  connectSeconds: number;
+  maxRate: number;
+  maxP50: number;
+  maxP99: number;
+  halfTarget: number;
+  halfRate: number;
+  halfP50: number;
+  halfP99: number;
+  rssBeforeMiB: number;
+  rssConnectedMiB: number;
+  rssPerConnectionKiB: number;
+  dashboardQueries: number;
+  errors: number;
+}
+
+const rssMiB = async (pid: number) => {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+};
+
+function startProcess(cmd: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, cmd, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = /listening on (http\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1]! });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d) => (out += d));
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+}
+
+/** A database with one tenant, one site and N registered chargers, made through the store layer. */
+async function prepare(target: 'pglite' | 'postgres', dataDir: string): Promise<{ env: Record<string, string>; key: string; drop: () => Promise<void> }> {
+  let databaseUrl: string | undefined;
+  let drop = async () => {};
+  if (target === 'postgres') {
+    const name = `dynamo_bench_${Date.now()}`;
+    const admin = new pg.Client(PG_URL);
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const u = new URL(PG_URL);
+    u.pathname = `/${name}`;
+    databaseUrl = u.toString();
+    drop = async () => {
+      const c = new pg.Client(PG_URL);
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    };
+  }
+  const { db, release } = await openDatabase({ databaseUrl, dataDir, poolSize: 2 });
+  await migrate(db);
+  const tenant = await createTenant(db, 'Bench');
+  const site = await createSite(db, tenant.tenant_id, { name: 'Bench site' });
+  const { key, prefix } = generateApiKey('tenant');
+  await insertApiKey(db, { tenantId: tenant.tenant_id, name: 'bench', prefix, keyHash: hashApiKey(key), scopes: ['read:charge_points'] });
+  await db.transaction(async (tx) => {
+    for (let i = 0; i < N; i++) await insertCharger(tx, { chargePointId: `BENCH-${i}`, tenantId: tenant.tenant_id, siteId: site.site_id, passwordHash: null });
+  });
+  await release();
+  return { env: { DYNAMO_DATA_DIR: dataDir, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) }, key, drop };
+}
+
+async function pgReachable(): Promise<boolean> {
+  const c = new pg.Client(PG_URL);
+  try {
+    await c.connect();
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function run(target: string): Promise<Result | undefined> {
+  if (target === 'postgres' && !(await pgReachable())) {
+    process.stderr.write(`skipping postgres: ${PG_URL} is not reachable (set BENCH_DATABASE_URL)\n`);
+    return undefined;
+  }
+  const dataDir = await mkdtemp(join(tmpdir(), 'dynamo-bench-'));
+  let prepared: Awaited<ReturnType<typeof prepare>> | undefined;
+  let server: { child: ChildProcess; url: string };
+  process.stderr.write(`[${target}] preparing ${N} chargers…\n`);
+  if (target === 'echo') {
+    server = await startProcess([join(ROOT, 'dist/bench/echo-server.js'), '0'], {});
+  } else {
+    prepared = await prepare(target as 'pglite' | 'postgres', dataDir);
+    server = await startProcess([join(ROOT, 'dist/src/cli/main.js'), 'serve'], {
+      ...prepared.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      DYNAMO_ADMIN_KEY: 'bench-admin-key-0123456789abcdef',
+      DYNAMO_RATE_LIMIT: '1000000',
+      DYNAMO_DB_POOL_SIZE: '12',
+    });
+  }
+  const pid = server.child.pid!;
+  const rssBefore = await rssMiB(pid);
+  const wsUrl = target === 'echo' ? server.url.replace('http', 'ws') : `${server.url.replace('http', 'ws')}/ocpp`;
+  const gen = spawn(process.execPath, [join(ROOT, 'dist/bench/load-generator.js'), '--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const phases: Record<string, any> = {};
+  let rssConnected = 0;
+  let dashboardQueries = 0;
+  let stopDashboard = false;
+  const dashboard = async () => {
+    // A dashboard reading the fleet while chargers talk: ingest must not wait for it.
+    while (!stopDashboard && prepared) {
+      const r = await fetch(`${server.url}/api/v1/cpo/chargers?limit=1000`, { headers: { authorization: `Bearer ${prepared.key}` } }).catch(() => undefined);
+      if (r) {
+        await r.arrayBuffer();
+        dashboardQueries++;
+      }
+    }
+  };
+  let dashboardRun: Promise<void> | undefined;
+  for await (const line of createInterface({ input: gen.stdout! })) {
+    const m = JSON.parse(line);
+    phases[m.phase] = m;
+    process.stderr.write(`[${target}] ${line}\n`);
+    if (m.phase === 'connected') rssConnected = await rssMiB(pid);
+    if (m.phase === 'max') dashboardRun = dashboard();
+  }
+  stopDashboard = true;
+  await dashboardRun;
+  server.child.kill('SIGTERM');
+  await new Promise((r) => server.child.once('exit', r));
+  await prepared?.drop();
+  await rm(dataDir, { recursive: true, force: true });
+  const c = phases.connected ?? {};
+  return {
+    target,
+    held: c.held,
+    failed: c.failed,
+    connectSeconds: c.connectSeconds,
+    maxRate: phases.max?.rate,
+    maxP50: phases.max?.p50,
+    maxP99: phases.max?.p99,
+    halfTarget: phases.half?.target,
+    halfRate: phases.half?.achieved,
+    halfP50: phases.half?.p50,
+    halfP99: phases.half?.p99,
+    rssBeforeMiB: rssBefore,
+    rssConnectedMiB: rssConnected,
+    rssPerConnectionKiB: c.held ? ((rssConnected - rssBefore) * 1024) / c.held : NaN,
+    dashboardQueries,
+    errors: (phases.max?.errors ?? 0) + (phases.half?.errors ?? 0),
+  };
+}
+
+const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+
+async function main() {
+  const results: Result[] = [];
+  for (const t of TARGETS) {
+    const r = await run(t);
+    if (r) results.push(r);
+  }
+  const echo = results.find((r) => r.target === 'echo');
+  const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const lines = [
+    `Ingest benchmark, ${new Date().toISOString()}: ${N} chargers, ${MAX_SECONDS} s closed loop, ${HALF_SECONDS} s at half that rate (with a dashboard query loop running).`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load generator on the same machine.`,
+    '',
+    '| target | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | RSS/conn KiB | dashboard queries | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...results.map((r) =>
+      `| ${r.target} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echo ? f(r.maxRate / echo.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.rssPerConnectionKiB, 1)} | ${r.dashboardQueries} | ${r.errors} |`,
+    ),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  const dir = join(ROOT, 'bench/results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, JSON.stringify({ machine, chargers: N, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, results }, null, 2));
+  process.stderr.write(`written ${file}\n`);
+}
+
+void main();
