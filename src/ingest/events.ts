@@ -1,6 +1,4 @@
 import type { DisconnectReason } from '../store/history/connections.js';
-import type { BootInfo } from '../store/history/charger-state.js';
-import type { MeterSample } from '../store/history/sessions.js';
 
 /**
  * The version-neutral event model. The OCPP adapters (1.6, 2.0.1, 2.1) turn
@@ -57,4 +55,26 @@ export interface ApplyResult {
   transactionId?: string;
   /** The charger referred to a transaction we never saw (recorded, answered normally). */
   unknownTransaction?: boolean;
+}
+
+export interface BootInfo {
+  vendor: string;
+  model: string;
+  serialNumber?: string | null;
+  boxSerialNumber?: string | null;
+  firmwareVersion?: string | null;
+  iccid?: string | null;
+  imsi?: string | null;
+  meterType?: string | null;
+  meterSerial?: string | null;
+}
+
+export interface MeterSample {
+  sampledAt: Date;
+  measurand: string;
+  phase: string | null;
+  /** Normalised: Wh for energy, W for power. */
+  value: number;
+  unit: string;
+  context: string | null;
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Db } from '../store/db.js';
 import type { ApplyResult, ChargerEvent } from './events.js';
-import { applyEvent } from './apply.js';
+import { applyBatch } from './batch.js';
 
 interface Pending {
   event: ChargerEvent;
@@ -96,11 +96,8 @@ export class IngestWriter {
   private async commit(batch: Pending[]): Promise<void> {
     const started = process.hrtime.bigint();
     try {
-      const results = await this.db.transaction(async (tx) => {
-        const out: ApplyResult[] = [];
-        for (const p of batch) out.push(await applyEvent(tx, p.event));
-        return out;
-      });
+      // One statement, so one transaction: the whole batch commits or none of it does.
+      const results = await applyBatch(this.db, batch.map((p) => p.event));
       this.batchSize.observe(batch.length);
       this.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
       batch.forEach((p, i) => p.resolve(results[i]!));

@@ -1,4 +1,4 @@
-import type { MeterSample } from '../store/history/sessions.js';
+import type { MeterSample } from '../ingest/events.js';
 import { effectiveTime } from './time.js';
 
 /**

@@ -58,10 +58,24 @@ export async function migrate(db: Db): Promise<MigrationReport> {
   return { applied, version: Math.max(latest, 0) };
 }
 
-/** Migration files hold plain DDL: statements end with ';' at the end of a line. */
+/**
+ * Splits a migration into statements: a statement ends with ';' at the end of a
+ * line, except inside a dollar-quoted function body ($$ … $$).
+ */
 function splitStatements(sql: string): string[] {
-  return sql
-    .split(/;\s*$/m)
-    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
-    .filter((s) => s.length > 0);
+  const statements: string[] = [];
+  let current: string[] = [];
+  let inBody = false;
+  for (const line of sql.split('\n')) {
+    if (!inBody && /^\s*--/.test(line)) continue;
+    current.push(line);
+    if ((line.match(/\$\$/g) ?? []).length % 2 === 1) inBody = !inBody;
+    if (!inBody && /;\s*$/.test(line)) {
+      statements.push(current.join('\n').trim().replace(/;$/, ''));
+      current = [];
+    }
+  }
+  const rest = current.join('\n').trim();
+  if (rest) statements.push(rest);
+  return statements.filter((s) => s.length > 0);
 }
