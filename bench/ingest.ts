@@ -38,6 +38,8 @@ interface Result {
   halfRate: number;
   halfP50: number;
   halfP99: number;
+  dashP50: number;
+  dashP99: number;
   rssBeforeMiB: number;
   rssConnectedMiB: number;
   rssPerConnectionKiB: number;
@@ -156,7 +158,8 @@ async function run(target: string): Promise<Result | undefined> {
     phases[m.phase] = m;
     process.stderr.write(`[${target}] ${line}\n`);
     if (m.phase === 'connected') rssConnected = await rssMiB(pid);
-    if (m.phase === 'max') dashboardRun = dashboard();
+    if (m.phase === 'half') dashboardRun = dashboard();
+    if (m.phase === 'half-dashboard') stopDashboard = true;
   }
   stopDashboard = true;
   await dashboardRun;
@@ -177,11 +180,13 @@ async function run(target: string): Promise<Result | undefined> {
     halfRate: phases.half?.achieved,
     halfP50: phases.half?.p50,
     halfP99: phases.half?.p99,
+    dashP50: phases['half-dashboard']?.p50,
+    dashP99: phases['half-dashboard']?.p99,
     rssBeforeMiB: rssBefore,
     rssConnectedMiB: rssConnected,
     rssPerConnectionKiB: c.held ? ((rssConnected - rssBefore) * 1024) / c.held : NaN,
     dashboardQueries,
-    errors: (phases.max?.errors ?? 0) + (phases.half?.errors ?? 0),
+    errors: (phases.max?.errors ?? 0) + (phases.half?.errors ?? 0) + (phases['half-dashboard']?.errors ?? 0),
   };
 }
 
@@ -196,13 +201,13 @@ async function main() {
   const echo = results.find((r) => r.target === 'echo');
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const lines = [
-    `Ingest benchmark, ${new Date().toISOString()}: ${N} chargers, ${MAX_SECONDS} s closed loop, ${HALF_SECONDS} s at half that rate (with a dashboard query loop running).`,
+    `Ingest benchmark, ${new Date().toISOString()}: ${N} chargers, ${MAX_SECONDS} s closed loop, then ${HALF_SECONDS} s at half that rate alone and ${HALF_SECONDS} s more beside a dashboard loop (GET /api/v1/cpo/chargers?limit=1000, back to back).`,
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load generator on the same machine.`,
     '',
-    '| target | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | RSS/conn KiB | dashboard queries | errors |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| target | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map((r) =>
-      `| ${r.target} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echo ? f(r.maxRate / echo.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.rssPerConnectionKiB, 1)} | ${r.dashboardQueries} | ${r.errors} |`,
+      `| ${r.target} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echo ? f(r.maxRate / echo.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} |`,
     ),
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -168,39 +168,41 @@ async function main() {
   maxLat.sort((a, b) => a - b);
   process.stdout.write(JSON.stringify({ phase: 'max', messages: maxMessages, rate: maxRate, p50: percentile(maxLat, 50), p99: percentile(maxLat, 99), errors }) + '\n');
 
-  // Phase 3: open loop at a fixed rate (default: half the measured maximum); latency at that load.
+  // Phase 3 and 4: open loop at a fixed rate (default: half the measured maximum); latency at that
+  // load, first alone, then while the orchestrator runs a dashboard query loop against the server.
   const rate = o.halfRate ?? maxRate / 2;
-  const halfLat: number[] = [];
-  let sent = 0;
-  let skipped = 0;
-  let halfErrors = 0;
-  const tHalf = performance.now();
-  const halfUntil = tHalf + o.halfSeconds * 1000;
-  let cursor = 0;
-  const inflight: Promise<void>[] = [];
-  while (performance.now() < halfUntil) {
-    const due = Math.floor(((performance.now() - tHalf) / 1000) * rate);
-    while (sent + skipped < due) {
-      const c = chargers[cursor++ % chargers.length]!;
-      if (c.busy || c.ws?.readyState !== WebSocket.OPEN) {
-        skipped++;
-        continue;
-      }
-      c.busy = true;
-      sent++;
-      inflight.push(
-        c.next(halfLat).then(
+  for (const name of ['half', 'half-dashboard']) {
+    const lat: number[] = [];
+    let sent = 0;
+    let skipped = 0;
+    let errs = 0;
+    const start = performance.now();
+    const end = start + o.halfSeconds * 1000;
+    let cursor = 0;
+    const inflight = new Set<Promise<void>>();
+    while (performance.now() < end) {
+      const due = Math.floor(((performance.now() - start) / 1000) * rate);
+      while (sent + skipped < due) {
+        const c = chargers[cursor++ % chargers.length]!;
+        if (c.busy || c.ws?.readyState !== WebSocket.OPEN) {
+          skipped++;
+          continue;
+        }
+        c.busy = true;
+        sent++;
+        const p: Promise<void> = c.next(lat).then(
           () => void (c.busy = false),
-          () => void ((c.busy = false), halfErrors++),
-        ),
-      );
+          () => void ((c.busy = false), errs++),
+        );
+        inflight.add(p);
+        void p.finally(() => inflight.delete(p));
+      }
+      await new Promise((r) => setTimeout(r, 2));
     }
-    await new Promise((r) => setTimeout(r, 2));
-    if (inflight.length > 10_000) inflight.splice(0, inflight.length - 10_000);
+    await Promise.all(inflight);
+    lat.sort((a, b) => a - b);
+    process.stdout.write(JSON.stringify({ phase: name, target: rate, achieved: lat.length / o.halfSeconds, p50: percentile(lat, 50), p99: percentile(lat, 99), skipped, errors: errs }) + '\n');
   }
-  await Promise.all(inflight);
-  halfLat.sort((a, b) => a - b);
-  process.stdout.write(JSON.stringify({ phase: 'half', target: rate, achieved: halfLat.length / o.halfSeconds, p50: percentile(halfLat, 50), p99: percentile(halfLat, 99), skipped, errors: halfErrors }) + '\n');
 
   for (const c of chargers) c.ws?.terminate();
   process.exit(0);
