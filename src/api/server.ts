@@ -13,6 +13,8 @@ import { healthRoutes } from './routes/health.js';
 import { adminRoutes } from './routes/admin.js';
 import { siteRoutes } from './routes/sites.js';
 import { chargerRoutes } from './routes/chargers.js';
+import { fleetRoutes } from './routes/fleet.js';
+import { chargerHistoryRoutes } from './routes/charger-history.js';
 
 const BODY_LIMIT = 256 * 1024;
 const SECRET_QUERY = /([?&](?:api_key|apikey|key|token|access_token|password)=)[^&]*/gi;
@@ -100,6 +102,8 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
     await adminRoutes(scope as App, deps);
     await siteRoutes(scope as App, deps);
     await chargerRoutes(scope as App, deps);
+    await fleetRoutes(scope as App, deps);
+    await chargerHistoryRoutes(scope as App, deps);
   });
   return app;
 }

@@ -17,7 +17,7 @@ interface Seen {
 
 /**
  * Heartbeats and "last heard" are coalesced (DESIGN.md §4): kept in memory and
- * written for all chargers in two statements every `intervalMs`, so a Heartbeat
+ * written in a few set-based statements every `intervalMs`, so a Heartbeat
  * is answered without a database round trip and last_heartbeat is at most one
  * interval stale.
  */
@@ -29,7 +29,8 @@ export class SeenTracker {
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
-    private readonly intervalMs = 2_000,
+    private readonly intervalMs = 4_000,
+    private readonly chunk = 1_000,
   ) {}
 
   start(): void {
@@ -62,12 +63,16 @@ export class SeenTracker {
     if (this.dirty.size === 0) return;
     const batch = this.dirty;
     this.dirty = new Map();
-    const ids = [...batch.keys()];
-    const rows = [...batch.values()];
+    const entries = [...batch.entries()];
     try {
-      await touchChargers(this.db, ids, rows.map((r) => new Date(r.seenAt)), rows.map((r) => (r.heartbeatAt ? new Date(r.heartbeatAt) : null)));
-      const known = rows.filter((r) => r.on.connectionId > 0);
-      await touchConnections(this.db, known.map((r) => r.on.connectionId), known.map((r) => new Date(r.seenAt)));
+      // In chunks: short statements hold their row locks briefly, so ingest never waits long behind them.
+      for (let i = 0; i < entries.length; i += this.chunk) {
+        const part = entries.slice(i, i + this.chunk);
+        const rows = part.map(([, r]) => r);
+        await touchChargers(this.db, part.map(([cp]) => cp), rows.map((r) => new Date(r.seenAt)), rows.map((r) => (r.heartbeatAt ? new Date(r.heartbeatAt) : null)));
+        const known = rows.filter((r) => r.on.connectionId > 0);
+        await touchConnections(this.db, known.map((r) => r.on.connectionId), known.map((r) => new Date(r.seenAt)));
+      }
     } catch (err) {
       this.log.warn({ err }, 'could not record last-seen times; retrying on the next flush');
       for (const [cp, s] of batch) if (!this.dirty.has(cp)) this.dirty.set(cp, s);

@@ -40,14 +40,16 @@ export interface NewCharger {
   vendor?: string | null;
   model?: string | null;
   lenient?: boolean;
+  /** When the charger joined the fleet; defaults to now (history imports and backfills set it). */
+  registeredAt?: Date;
 }
 
 /** Returns undefined when the identity is already taken (by any tenant). */
 export async function insertCharger(db: Queryable, c: NewCharger): Promise<ChargerRecord | undefined> {
   const inserted = await db.query(
-    `INSERT INTO chargers (charge_point_id, tenant_id, site_id, password_hash, vendor, model, lenient)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (charge_point_id) DO NOTHING RETURNING charge_point_id`,
-    [c.chargePointId, c.tenantId, c.siteId, c.passwordHash, c.vendor ?? null, c.model ?? null, c.lenient ?? false],
+    `INSERT INTO chargers (charge_point_id, tenant_id, site_id, password_hash, vendor, model, lenient, registered_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, now())) ON CONFLICT (charge_point_id) DO NOTHING RETURNING charge_point_id`,
+    [c.chargePointId, c.tenantId, c.siteId, c.passwordHash, c.vendor ?? null, c.model ?? null, c.lenient ?? false, c.registeredAt ?? null],
   );
   if (inserted.length === 0) return undefined;
   return getCharger(db, c.tenantId, c.chargePointId);

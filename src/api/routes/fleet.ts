@@ -1,0 +1,237 @@
+import { Type } from 'typebox';
+import type { ApiDeps, App } from '../types.js';
+import { tenantOf } from '../auth.js';
+import { badRequest } from '../errors.js';
+import { Nullable, PageFields, PageQuery, Timestamp, errors } from '../schemas/common.js';
+import { ChargePointFilter, ErrorEventSchema, From, Period, SiteFilter, To, timeWindow } from '../schemas/fleet.js';
+import { fleetSummary } from '../../fleet/summary.js';
+import { fleetUptime } from '../../fleet/uptime.js';
+import { bucketCount, fleetUtilisation, type Granularity } from '../../fleet/utilisation.js';
+import { errorEvents } from '../../fleet/errors.js';
+import { fleetChargers } from '../../fleet/chargers.js';
+
+/** Chargers × buckets above this would be an unreasonable answer (e.g. hourly over a year for a fleet). */
+export const MAX_UTILISATION_CELLS = 100_000;
+
+const read = { auth: { role: 'tenant' as const, scope: 'read:charge_points' as const } };
+
+export async function fleetRoutes(app: App, deps: ApiDeps) {
+  const { db } = deps;
+
+  app.get(
+    '/api/v1/cpo/fleet/summary',
+    {
+      config: read,
+      schema: {
+        tags: ['fleet'],
+        summary: 'Fleet summary: aggregate totals across the fleet',
+        querystring: Type.Object({ site_id: Type.Optional(SiteFilter) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({
+            total_chargers: Type.Integer({ description: 'Total chargers registered in your fleet.' }),
+            online: Type.Integer({ description: 'Chargers with an active OCPP connection.' }),
+            offline: Type.Integer({ description: 'Chargers that have lost connectivity.' }),
+            charging: Type.Integer({ description: 'Chargers with an active session.' }),
+            available: Type.Integer({ description: 'Chargers ready to accept a new session.' }),
+            faulted: Type.Integer({ description: 'Chargers reporting a fault or error status.' }),
+            unavailable: Type.Integer({ description: 'Online chargers neither charging, available nor faulted (online = charging + available + faulted + unavailable).' }),
+            active_sessions: Type.Integer({ description: 'Total number of sessions currently in progress.' }),
+            total_energy_today_kwh: Type.Number({ description: 'Energy delivered across the fleet since midnight UTC today.' }),
+          }),
+          ...errors(400, 401, 403),
+        },
+      },
+    },
+    async (req) => fleetSummary(db, { tenantId: tenantOf(req), siteId: req.query.site_id }),
+  );
+
+  app.get(
+    '/api/v1/cpo/fleet/uptime',
+    {
+      config: read,
+      schema: {
+        tags: ['fleet'],
+        summary: 'Fleet uptime: uptime percentages per charger for a given time period',
+        querystring: Type.Object(
+          { from: From, to: To, charge_point_id: Type.Optional(ChargePointFilter), site_id: Type.Optional(SiteFilter) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            period: Period,
+            chargers: Type.Array(
+              Type.Object({
+                charge_point_id: Type.String(),
+                site_id: Type.String(),
+                uptime_percent: Nullable(Type.Number({ description: 'One decimal; null when the charger was not registered during the period.' })),
+                downtime_minutes: Type.Integer(),
+                excluded_downtime_minutes: Type.Integer({ description: 'Part of downtime_minutes inside completed maintenance windows (NEVI excluded outages), so a compliance report can subtract it.' }),
+                window_minutes: Type.Integer({ description: 'The measured window: [from, to] clipped to the registration time and to now.' }),
+              }),
+            ),
+          }),
+          ...errors(400, 401, 403),
+        },
+      },
+    },
+    async (req) => {
+      const { from, to } = timeWindow(req.query, true);
+      const chargers = await fleetUptime(db, { tenantId: tenantOf(req), siteId: req.query.site_id, chargePointId: req.query.charge_point_id }, from!, to!);
+      return { period: { from: req.query.from, to: req.query.to }, chargers };
+    },
+  );
+
+  app.get(
+    '/api/v1/cpo/fleet/utilisation',
+    {
+      config: read,
+      schema: {
+        tags: ['fleet'],
+        summary: 'Fleet utilisation: the share of online time each charger was delivering energy',
+        querystring: Type.Object(
+          {
+            from: From,
+            to: To,
+            charge_point_id: Type.Optional(ChargePointFilter),
+            site_id: Type.Optional(SiteFilter),
+            granularity: Type.Optional(
+              Type.Union([Type.Literal('hour'), Type.Literal('day'), Type.Literal('week'), Type.Literal('month')], {
+                default: 'day',
+                description: 'Time bucket for results. Accepted values: hour, day, week, month (UTC; weeks start Monday).',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            period: Period,
+            granularity: Type.String(),
+            chargers: Type.Array(
+              Type.Object({
+                charge_point_id: Type.String(),
+                buckets: Type.Array(
+                  Type.Object({
+                    period_start: Timestamp,
+                    utilisation_percent: Nullable(Type.Number({ description: 'Charging time ÷ online time × 100, one decimal; null when never online in the bucket.' })),
+                    charging_minutes: Type.Integer(),
+                    online_minutes: Type.Integer(),
+                  }),
+                ),
+              }),
+            ),
+          }),
+          ...errors(400, 401, 403),
+        },
+      },
+    },
+    async (req) => {
+      const { from, to } = timeWindow(req.query, true);
+      const granularity = (req.query.granularity ?? 'day') as Granularity;
+      const scope = { tenantId: tenantOf(req), siteId: req.query.site_id, chargePointId: req.query.charge_point_id };
+      const [count] = await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM chargers WHERE tenant_id = $1 AND ($2::text IS NULL OR site_id = $2) AND ($3::text IS NULL OR charge_point_id = $3)',
+        [scope.tenantId, scope.siteId ?? null, scope.chargePointId ?? null],
+      );
+      const cells = (count?.n ?? 0) * bucketCount(from!, to!, granularity);
+      if (cells > MAX_UTILISATION_CELLS) {
+        throw badRequest(
+          'granularity',
+          `the answer would hold about ${cells} buckets (chargers × ${granularity}s); the limit is ${MAX_UTILISATION_CELLS}: use a coarser granularity, a shorter period, site_id or charge_point_id`,
+        );
+      }
+      const chargers = await fleetUtilisation(db, scope, from!, to!, granularity);
+      return { period: { from: req.query.from, to: req.query.to }, granularity, chargers };
+    },
+  );
+
+  app.get(
+    '/api/v1/cpo/fleet/errors',
+    {
+      config: read,
+      schema: {
+        tags: ['fleet'],
+        summary: 'Fleet errors: error events across the fleet, most recent first',
+        querystring: Type.Object(
+          {
+            from: Type.Optional(From),
+            to: Type.Optional(To),
+            charge_point_id: Type.Optional(ChargePointFilter),
+            site_id: Type.Optional(SiteFilter),
+            error_code: Type.Optional(Type.String({ maxLength: 100, description: 'Filter by OCPP error code (e.g. ConnectorLockFailure).' })),
+            resolved: Type.Optional(Type.Boolean({ description: 'true: only resolved events; false: only ongoing ones.' })),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ errors: Type.Array(ErrorEventSchema), ...PageFields }), ...errors(400, 401, 403) },
+      },
+    },
+    async (req) => {
+      const { from, to } = timeWindow(req.query, false);
+      const { limit, offset } = req.query;
+      const r = await errorEvents(
+        db,
+        { tenantId: tenantOf(req), siteId: req.query.site_id, chargePointId: req.query.charge_point_id },
+        { from, to, errorCode: req.query.error_code, resolved: req.query.resolved },
+        { limit, offset },
+      );
+      return { ...r, limit, offset };
+    },
+  );
+
+  app.get(
+    '/api/v1/cpo/fleet/chargers',
+    {
+      config: read,
+      schema: {
+        tags: ['fleet'],
+        summary: 'List fleet chargers with their current status',
+        querystring: Type.Object(
+          {
+            status: Type.Optional(
+              Type.Union(['online', 'offline', 'charging', 'available', 'faulted'].map((s) => Type.Literal(s)), {
+                description: 'Filter by charger status. Accepted values: online, offline, charging, available, faulted.',
+              }),
+            ),
+            site_id: Type.Optional(SiteFilter),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            chargers: Type.Array(
+              Type.Object({
+                charge_point_id: Type.String(),
+                site_id: Type.String(),
+                vendor: Nullable(Type.String()),
+                model: Nullable(Type.String()),
+                firmware_version: Nullable(Type.String()),
+                status: Type.String({ description: 'Offline, Faulted, Charging, Available or Unavailable (docs/metrics.md).' }),
+                ocpp_version: Nullable(Type.String()),
+                last_seen: Nullable(Timestamp),
+                last_heartbeat: Nullable(Timestamp),
+                connectors: Type.Array(
+                  Type.Object({
+                    connector_id: Type.Integer(),
+                    type: Nullable(Type.String({ description: 'Connector type when the charger reported it (OCPP 2.x); null for 1.6.' })),
+                    status: Type.String(),
+                    error_code: Nullable(Type.String()),
+                  }),
+                ),
+              }),
+            ),
+            ...PageFields,
+          }),
+          ...errors(400, 401, 403),
+        },
+      },
+    },
+    async (req) => {
+      const { limit, offset } = req.query;
+      const r = await fleetChargers(db, { tenantId: tenantOf(req), siteId: req.query.site_id }, req.query.status as never, { limit, offset });
+      return { ...r, limit, offset };
+    },
+  );
+}

@@ -1,0 +1,62 @@
+import type { Queryable } from '../store/db.js';
+import { CHARGER_STATUS_SQL, SCOPE_CTE, scopeParams, type Scope } from './scope.js';
+
+export type StatusFilter = 'online' | 'offline' | 'charging' | 'available' | 'faulted';
+
+export interface FleetCharger {
+  charge_point_id: string;
+  site_id: string;
+  vendor: string | null;
+  model: string | null;
+  firmware_version: string | null;
+  status: string;
+  ocpp_version: string | null;
+  last_seen: Date | null;
+  last_heartbeat: Date | null;
+  connectors: { connector_id: number; type: string | null; status: string; error_code: string | null }[];
+}
+
+/**
+ * Chargers with their one status (scope.ts) and their connectors (connector 0,
+ * the charger itself, is not listed). $4 status filter, $5 limit, $6 offset.
+ */
+const SQL = `
+WITH ${SCOPE_CTE},
+listed AS (
+  SELECT s.charge_point_id, s.site_id, ${CHARGER_STATUS_SQL} AS status FROM scope s),
+filtered AS (
+  SELECT * FROM listed
+   WHERE $4::text IS NULL
+      OR ($4 = 'online' AND status <> 'Offline')
+      OR lower(status) = $4),
+page AS (
+  SELECT f.*, count(*) OVER ()::int AS total FROM filtered f ORDER BY charge_point_id LIMIT $5 OFFSET $6)
+SELECT p.charge_point_id, p.site_id, p.status, p.total,
+       coalesce(st.vendor, c.vendor) AS vendor, coalesce(st.model, c.model) AS model,
+       coalesce(st.firmware_version, c.firmware_version) AS firmware_version,
+       st.ocpp_version, st.last_seen, st.last_heartbeat,
+       coalesce((SELECT json_agg(json_build_object('connector_id', x.connector_id, 'type', x.connector_type,
+                                                   'status', x.status, 'error_code', x.error_code) ORDER BY x.connector_id)
+                   FROM connectors x WHERE x.charge_point_id = p.charge_point_id AND x.connector_id > 0), '[]') AS connectors
+  FROM page p
+  JOIN chargers c USING (charge_point_id)
+  LEFT JOIN charger_state st USING (charge_point_id)
+ ORDER BY p.charge_point_id`;
+
+const COUNT_SQL = `
+WITH ${SCOPE_CTE},
+listed AS (SELECT s.charge_point_id, ${CHARGER_STATUS_SQL} AS status FROM scope s)
+SELECT count(*)::int AS total FROM listed
+ WHERE $4::text IS NULL OR ($4 = 'online' AND status <> 'Offline') OR lower(status) = $4`;
+
+export async function fleetChargers(
+  db: Queryable,
+  scope: Scope,
+  status: StatusFilter | undefined,
+  page: { limit: number; offset: number },
+): Promise<{ chargers: FleetCharger[]; total: number }> {
+  const params = [...scopeParams(scope), status ?? null];
+  const rows = await db.query<FleetCharger & { total: number }>(SQL, [...params, page.limit, page.offset]);
+  const total = rows[0]?.total ?? (page.offset > 0 ? ((await db.query<{ total: number }>(COUNT_SQL, params))[0]?.total ?? 0) : 0);
+  return { chargers: rows.map(({ total: _t, ...c }) => c), total };
+}

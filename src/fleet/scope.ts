@@ -1,0 +1,39 @@
+/**
+ * The chargers a fleet query covers: one tenant, optionally one site or one
+ * charger. Every fleet query starts from this CTE, so tenant isolation is in
+ * one place. Parameters $1 tenant, $2 site_id, $3 charge_point_id.
+ */
+export const SCOPE_CTE = `scope AS (
+  SELECT c.charge_point_id, c.site_id, c.registered_at
+    FROM chargers c
+   WHERE c.tenant_id = $1
+     AND ($2::text IS NULL OR c.site_id = $2)
+     AND ($3::text IS NULL OR c.charge_point_id = $3))`;
+
+export interface Scope {
+  tenantId: string;
+  siteId?: string | null;
+  chargePointId?: string | null;
+}
+
+export const scopeParams = (s: Scope) => [s.tenantId, s.siteId ?? null, s.chargePointId ?? null];
+
+/**
+ * One status per charger (DESIGN.md §3): Offline if no accepted connection is
+ * open; else Faulted if connector 0 or any connector is Faulted; else Charging
+ * if a session is in progress; else Available if any connector is Available;
+ * else Unavailable. Expects the alias `s` for a row with charge_point_id.
+ */
+export const CHARGER_STATUS_SQL = `CASE
+    WHEN NOT EXISTS (SELECT 1 FROM connections k WHERE k.charge_point_id = s.charge_point_id AND k.disconnected_at IS NULL) THEN 'Offline'
+    WHEN EXISTS (SELECT 1 FROM connectors x WHERE x.charge_point_id = s.charge_point_id AND x.status = 'Faulted') THEN 'Faulted'
+    WHEN EXISTS (SELECT 1 FROM sessions z WHERE z.charge_point_id = s.charge_point_id AND z.stopped_at IS NULL) THEN 'Charging'
+    WHEN EXISTS (SELECT 1 FROM connectors x WHERE x.charge_point_id = s.charge_point_id AND x.status = 'Available') THEN 'Available'
+    ELSE 'Unavailable' END`;
+
+/** Seconds covered by a tstzmultirange expression. */
+export const seconds = (multirange: string) =>
+  `coalesce((SELECT extract(epoch FROM sum(upper(r) - lower(r))) FROM unnest(${multirange}) AS r), 0)::double precision`;
+
+/** Rounds to one decimal, as every percentage of the API. */
+export const oneDecimal = (n: number) => Math.round(n * 10) / 10;

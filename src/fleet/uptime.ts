@@ -1,0 +1,81 @@
+import type { Queryable } from '../store/db.js';
+import { SCOPE_CTE, oneDecimal, scopeParams, seconds, type Scope } from './scope.js';
+
+export interface ChargerUptime {
+  charge_point_id: string;
+  site_id: string;
+  uptime_percent: number | null;
+  downtime_minutes: number;
+  excluded_downtime_minutes: number;
+  window_minutes: number;
+}
+
+/**
+ * Down (DESIGN.md §3, docs/metrics.md): offline, or connector 0 Faulted or
+ * Unavailable, or every known connector Faulted or Unavailable, within
+ * [from, to] ∩ [registered_at, now]. Computed with multiranges:
+ *   down = (window − online) ∪ connector0_down ∪ ⋂ connector_down, clipped to the window.
+ * Excluded downtime = down ∩ completed maintenance windows [scheduled_at, completed_at].
+ * Parameters: $1–$3 scope, $4 from, $5 to.
+ */
+const SQL = `
+WITH ${SCOPE_CTE},
+win AS (
+  SELECT s.charge_point_id, s.site_id,
+         CASE WHEN greatest($4::timestamptz, s.registered_at) < least($5::timestamptz, now())
+              THEN tstzrange(greatest($4::timestamptz, s.registered_at), least($5::timestamptz, now()))
+              ELSE 'empty'::tstzrange END AS w
+    FROM scope s),
+online AS (
+  SELECT k.charge_point_id, range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, now()))) AS mr
+    FROM connections k JOIN win USING (charge_point_id)
+   WHERE k.connected_at < $5 AND coalesce(k.disconnected_at, 'infinity') > $4
+   GROUP BY 1),
+down_by_connector AS (
+  SELECT i.charge_point_id, i.connector_id, range_agg(tstzrange(i.started_at, coalesce(i.ended_at, 'infinity'))) AS mr
+    FROM connector_status_intervals i JOIN win USING (charge_point_id)
+   WHERE i.status IN ('Faulted', 'Unavailable') AND i.started_at < $5 AND coalesce(i.ended_at, 'infinity') > $4
+   GROUP BY 1, 2),
+known_connectors AS (
+  SELECT x.charge_point_id, count(*) AS n FROM connectors x JOIN win USING (charge_point_id) WHERE x.connector_id > 0 GROUP BY 1),
+all_down AS (
+  SELECT d.charge_point_id, range_intersect_agg(d.mr) AS mr, count(*) AS n
+    FROM down_by_connector d WHERE d.connector_id > 0 GROUP BY 1),
+maintenance AS (
+  SELECT m.charge_point_id, range_agg(tstzrange(m.scheduled_at, m.completed_at)) AS mr
+    FROM maintenance_events m JOIN win USING (charge_point_id)
+   WHERE m.completed_at IS NOT NULL AND m.completed_at > m.scheduled_at AND m.scheduled_at < $5 AND m.completed_at > $4
+   GROUP BY 1),
+down AS (
+  SELECT w.charge_point_id, w.site_id, w.w,
+         ((tstzmultirange(w.w) - coalesce(o.mr, '{}'))
+          + coalesce(c0.mr, '{}')
+          + CASE WHEN a.n = kc.n THEN a.mr ELSE '{}'::tstzmultirange END) * tstzmultirange(w.w) AS mr,
+         coalesce(mt.mr, '{}') AS maint
+    FROM win w
+    LEFT JOIN online o USING (charge_point_id)
+    LEFT JOIN down_by_connector c0 ON c0.charge_point_id = w.charge_point_id AND c0.connector_id = 0
+    LEFT JOIN all_down a ON a.charge_point_id = w.charge_point_id
+    LEFT JOIN known_connectors kc ON kc.charge_point_id = w.charge_point_id
+    LEFT JOIN maintenance mt ON mt.charge_point_id = w.charge_point_id)
+SELECT charge_point_id, site_id,
+       ${seconds('tstzmultirange(w)')} AS window_s,
+       ${seconds('mr')} AS down_s,
+       ${seconds('mr * maint')} AS excluded_s
+  FROM down
+ ORDER BY charge_point_id`;
+
+export async function fleetUptime(db: Queryable, scope: Scope, from: Date, to: Date): Promise<ChargerUptime[]> {
+  const rows = await db.query<{ charge_point_id: string; site_id: string; window_s: number; down_s: number; excluded_s: number }>(
+    SQL,
+    [...scopeParams(scope), from, to],
+  );
+  return rows.map((r) => ({
+    charge_point_id: r.charge_point_id,
+    site_id: r.site_id,
+    uptime_percent: r.window_s > 0 ? oneDecimal(100 * (1 - r.down_s / r.window_s)) : null,
+    downtime_minutes: Math.round(r.down_s / 60),
+    excluded_downtime_minutes: Math.round(r.excluded_s / 60),
+    window_minutes: Math.round(r.window_s / 60),
+  }));
+}

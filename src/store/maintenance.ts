@@ -1,0 +1,83 @@
+import type { Queryable } from './db.js';
+import { newId } from '../ids.js';
+
+export type MaintenanceType = 'scheduled' | 'reactive' | 'inspection';
+
+export interface MaintenanceEvent {
+  event_id: string;
+  charge_point_id: string;
+  type: MaintenanceType;
+  description: string;
+  scheduled_at: Date;
+  completed_at: Date | null;
+  technician: string | null;
+  notes: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = 'event_id, charge_point_id, type, description, scheduled_at, completed_at, technician, notes, created_at, updated_at';
+
+export interface MaintenanceFields {
+  type: MaintenanceType;
+  description: string;
+  scheduled_at: Date;
+  completed_at?: Date | null;
+  technician?: string | null;
+  notes?: string | null;
+}
+
+export async function createMaintenance(db: Queryable, chargePointId: string, f: MaintenanceFields): Promise<MaintenanceEvent> {
+  const [row] = await db.query<MaintenanceEvent>(
+    `INSERT INTO maintenance_events (event_id, charge_point_id, type, description, scheduled_at, completed_at, technician, notes)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+    [newId('mnt'), chargePointId, f.type, f.description, f.scheduled_at, f.completed_at ?? null, f.technician ?? null, f.notes ?? null],
+  );
+  return row!;
+}
+
+/** Events whose window [scheduled_at, completed_at or open] touches [from, to); either bound may be absent. */
+export async function listMaintenance(db: Queryable, chargePointId: string, from?: Date, to?: Date): Promise<MaintenanceEvent[]> {
+  return db.query<MaintenanceEvent>(
+    `SELECT ${COLUMNS} FROM maintenance_events
+      WHERE charge_point_id = $1
+        AND ($2::timestamptz IS NULL OR coalesce(completed_at, 'infinity') >= $2)
+        AND ($3::timestamptz IS NULL OR scheduled_at < $3)
+      ORDER BY scheduled_at DESC, event_id`,
+    [chargePointId, from ?? null, to ?? null],
+  );
+}
+
+export async function getMaintenance(db: Queryable, chargePointId: string, eventId: string): Promise<MaintenanceEvent | undefined> {
+  const [row] = await db.query<MaintenanceEvent>(`SELECT ${COLUMNS} FROM maintenance_events WHERE charge_point_id = $1 AND event_id = $2`, [
+    chargePointId,
+    eventId,
+  ]);
+  return row;
+}
+
+export async function updateMaintenance(
+  db: Queryable,
+  chargePointId: string,
+  eventId: string,
+  f: Partial<MaintenanceFields>,
+): Promise<MaintenanceEvent | undefined> {
+  const [row] = await db.query<MaintenanceEvent>(
+    `UPDATE maintenance_events SET
+       type = coalesce($3, type),
+       description = coalesce($4, description),
+       scheduled_at = coalesce($5, scheduled_at),
+       completed_at = CASE WHEN $6 THEN $7::timestamptz ELSE completed_at END,
+       technician = CASE WHEN $8 THEN $9 ELSE technician END,
+       notes = CASE WHEN $10 THEN $11 ELSE notes END,
+       updated_at = now()
+     WHERE charge_point_id = $1 AND event_id = $2 RETURNING ${COLUMNS}`,
+    [
+      chargePointId, eventId, f.type ?? null, f.description ?? null, f.scheduled_at ?? null,
+      'completed_at' in f, f.completed_at ?? null,
+      'technician' in f, f.technician ?? null,
+      'notes' in f, f.notes ?? null,
+    ],
+  );
+  return row;
+}
