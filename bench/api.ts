@@ -1,0 +1,171 @@
+// npm run bench:api — fleet API latency over a generated history (docs/benchmarks.md).
+// For each database: generate N chargers × D days of history, start `dynamo serve` on it,
+// time each endpoint over real HTTP (sequential requests, p50/p99), and time a raw scan of
+// the history rows in the same run as the floor to compare with.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openDatabase } from '../src/store/open.js';
+import { migrate } from '../src/store/migrate.js';
+import { createTenant } from '../src/store/tenants.js';
+import { insertApiKey } from '../src/store/api-keys.js';
+import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
+import type { Db } from '../src/store/db.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const N = Number(args.get('chargers') ?? 10_000);
+const DAYS = Number(args.get('days') ?? 30);
+const SAMPLES = Number(args.get('samples') ?? 20);
+const TARGETS = (args.get('targets') ?? 'postgres,pglite').split(',');
+const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** Targets from issue #4, on PostgreSQL; PGlite is allowed 4× these. */
+const TARGET_MS: Record<string, number> = {
+  summary: 10,
+  'chargers (limit 100)': 10,
+  'errors (limit 100)': 20,
+  [`uptime (all chargers, ${DAYS} d)`]: 200,
+  [`utilisation daily (1 site, ${DAYS} d)`]: 300,
+  diagnostics: 20,
+};
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function generate(db: Db, tenantId: string): Promise<Record<string, number>> {
+  const sql = (await readFile(join(ROOT, 'bench/history-generator.sql'), 'utf8'))
+    .replaceAll(':tenant', `'${tenantId}'`)
+    .replaceAll(':days', String(DAYS))
+    .replaceAll(':chargers', String(N));
+  await db.exec(sql);
+  const [counts] = await db.query<Record<string, number>>(`SELECT
+    (SELECT count(*)::int FROM connections) AS connections, (SELECT count(*)::int FROM sessions) AS sessions,
+    (SELECT count(*)::int FROM connector_status_intervals) AS status_intervals, (SELECT count(*)::int FROM error_events) AS error_events`);
+  return counts!;
+}
+
+/** The floor: read every history row the endpoints draw on, once, with no logic. */
+async function rawScanMs(db: Db): Promise<number> {
+  const t = performance.now();
+  await db.query(`SELECT (SELECT count(*) FROM connections WHERE disconnected_at IS NULL OR disconnected_at >= connected_at)
+                       + (SELECT count(*) FROM connector_status_intervals WHERE ended_at IS NULL OR ended_at >= started_at)
+                       + (SELECT count(*) FROM sessions WHERE stopped_at IS NULL OR stopped_at >= started_at)
+                       + (SELECT count(*) FROM error_events WHERE occurred_at IS NOT NULL) AS n`);
+  return performance.now() - t;
+}
+
+function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      const m = /listening on (http\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1]! });
+    });
+    child.stderr!.on('data', (d) => (out += d));
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+}
+
+async function time(url: string, key: string, path: string): Promise<{ p50: number; p99: number; status: number }> {
+  const ms: number[] = [];
+  let status = 0;
+  for (let i = 0; i < SAMPLES + 2; i++) {
+    const t = performance.now();
+    const r = await fetch(`${url}${path.replace('{random}', `CP-${String(1 + Math.floor(Math.random() * N)).padStart(5, '0')}`)}`, { headers: { authorization: `Bearer ${key}` } });
+    await r.arrayBuffer();
+    status = r.status;
+    if (i >= 2) ms.push(performance.now() - t); // two warm-up requests
+  }
+  ms.sort((a, b) => a - b);
+  return { p50: percentile(ms, 50), p99: percentile(ms, 99), status };
+}
+
+async function run(target: string) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'dynamo-bench-api-'));
+  let databaseUrl: string | undefined;
+  let dropPg = async () => {};
+  if (target === 'postgres') {
+    const name = `dynamo_bench_api_${Date.now()}`;
+    const c = new pg.Client(PG_URL);
+    await c.connect();
+    await c.query(`CREATE DATABASE ${name}`);
+    await c.end();
+    const u = new URL(PG_URL);
+    u.pathname = `/${name}`;
+    databaseUrl = u.toString();
+    dropPg = async () => {
+      const d = new pg.Client(PG_URL);
+      await d.connect();
+      await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await d.end();
+    };
+  }
+  const { db, release } = await openDatabase({ databaseUrl, dataDir, poolSize: 2 });
+  await migrate(db);
+  const tenant = await createTenant(db, 'Bench');
+  const { key, prefix } = generateApiKey('tenant');
+  await insertApiKey(db, { tenantId: tenant.tenant_id, name: 'bench', prefix, keyHash: hashApiKey(key), scopes: ['read:charge_points'] });
+  process.stderr.write(`[${target}] generating ${N} chargers × ${DAYS} days…\n`);
+  const g0 = performance.now();
+  const rows = await generate(db, tenant.tenant_id);
+  const generateSeconds = (performance.now() - g0) / 1000;
+  process.stderr.write(`[${target}] ${JSON.stringify(rows)} in ${generateSeconds.toFixed(0)} s\n`);
+  const scans = [];
+  for (let i = 0; i < 3; i++) scans.push(await rawScanMs(db));
+  const rawScan = Math.min(...scans);
+  await release();
+
+  const server = await startServer({ ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), DYNAMO_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DYNAMO_ADMIN_KEY: 'bench-admin-key-0123456789abcdef', DYNAMO_RATE_LIMIT: '1000000' });
+  const to = new Date();
+  const from = new Date(to.getTime() - DAYS * 86_400_000);
+  const period = `from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`;
+  const endpoints: [string, string][] = [
+    ['summary', '/api/v1/cpo/fleet/summary'],
+    ['chargers (limit 100)', '/api/v1/cpo/fleet/chargers?limit=100'],
+    ['errors (limit 100)', '/api/v1/cpo/fleet/errors?limit=100'],
+    [`uptime (all chargers, ${DAYS} d)`, `/api/v1/cpo/fleet/uptime?${period}`],
+    [`utilisation daily (1 site, ${DAYS} d)`, `/api/v1/cpo/fleet/utilisation?${period}&granularity=day&site_id=site_bench_1`],
+    ['diagnostics', '/api/v1/cpo/chargers/{random}/diagnostics'],
+    ['connectivity', `/api/v1/cpo/chargers/{random}/connectivity?${period}`],
+    ['error-history', '/api/v1/cpo/chargers/{random}/error-history'],
+  ];
+  const results = [];
+  for (const [name, path] of endpoints) {
+    const r = await time(server.url, key, path);
+    process.stderr.write(`[${target}] ${name}: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (HTTP ${r.status})\n`);
+    results.push({ endpoint: name, ...r, targetMs: TARGET_MS[name] ? TARGET_MS[name]! * (target === 'pglite' ? 4 : 1) : null });
+  }
+  server.child.kill('SIGTERM');
+  await new Promise((r) => server.child.once('exit', r));
+  await dropPg();
+  await rm(dataDir, { recursive: true, force: true });
+  return { target, rows, generateSeconds, rawScanMs: rawScan, results };
+}
+
+async function main() {
+  const runs = [];
+  for (const t of TARGETS) runs.push(await run(t));
+  const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const lines = [
+    `API benchmark, ${new Date().toISOString()}: ${N} chargers × ${DAYS} days, ${SAMPLES} sequential requests per endpoint over HTTP.`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}.`,
+  ];
+  for (const r of runs) {
+    lines.push('', `**${r.target}**: ${Object.entries(r.rows).map(([k, v]) => `${v} ${k}`).join(', ')}; raw scan of those rows ${r.rawScanMs.toFixed(0)} ms.`, '');
+    lines.push('| endpoint | p50 ms | p99 ms | target p50 ms | status |', '|---|---|---|---|---|');
+    for (const e of r.results) lines.push(`| ${e.endpoint} | ${e.p50.toFixed(1)} | ${e.p99.toFixed(1)} | ${e.targetMs ?? '—'} | ${e.status} |`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  const dir = join(ROOT, 'bench/results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `api-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, JSON.stringify({ machine, chargers: N, days: DAYS, samples: SAMPLES, runs }, null, 2));
+  process.stderr.write(`written ${file}\n`);
+}
+
+void main();
