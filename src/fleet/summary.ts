@@ -21,7 +21,7 @@ export interface FleetSummary {
  */
 const SQL = `
 WITH ${SCOPE_CTE},
-status AS (SELECT s.charge_point_id, ${CHARGER_STATUS_SQL} AS status FROM scope s),
+status AS MATERIALIZED (SELECT s.charge_point_id, ${CHARGER_STATUS_SQL} AS status FROM scope s),
 today AS (SELECT date_trunc('day', now(), 'UTC') AS t0),
 relevant AS (
   SELECT z.* FROM sessions z JOIN scope USING (charge_point_id) WHERE z.stopped_at IS NULL

@@ -1,5 +1,5 @@
 import type { Queryable } from '../store/db.js';
-import { SCOPE_CTE, oneDecimal, scopeParams, seconds, type Scope } from './scope.js';
+import { SCOPE_CTE, oneDecimal, scopeParams, type Scope } from './scope.js';
 
 export type Granularity = 'hour' | 'day' | 'week' | 'month';
 
@@ -18,31 +18,50 @@ export interface UtilisationBucket {
  */
 const SQL = `
 WITH ${SCOPE_CTE},
+period AS (SELECT tstzmultirange(tstzrange($4::timestamptz, $5::timestamptz)) AS p),
 buckets AS (
-  SELECT b AT TIME ZONE 'UTC' AS bstart,
-         tstzrange(greatest(b AT TIME ZONE 'UTC', $4::timestamptz), least((b + ('1 ' || $6::text)::interval) AT TIME ZONE 'UTC', $5::timestamptz)) AS r
+  SELECT b AT TIME ZONE 'UTC' AS bstart
     FROM generate_series(date_trunc($6::text, $4::timestamptz AT TIME ZONE 'UTC'), $5::timestamptz AT TIME ZONE 'UTC', ('1 ' || $6::text)::interval) AS b
    WHERE $6::text IS NOT NULL AND b AT TIME ZONE 'UTC' < $5::timestamptz
   UNION ALL
-  SELECT $4::timestamptz, tstzrange($4::timestamptz, $5::timestamptz) WHERE $6::text IS NULL),
-online AS (
-  SELECT k.charge_point_id, range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, now()))) AS mr
-    FROM connections k JOIN scope USING (charge_point_id)
-   WHERE k.connected_at < $5 AND coalesce(k.disconnected_at, 'infinity') > $4
-   GROUP BY 1),
-charging AS (
-  SELECT i.charge_point_id, range_agg(tstzrange(i.started_at, coalesce(i.ended_at, now()))) AS mr
-    FROM connector_status_intervals i JOIN scope USING (charge_point_id)
-   WHERE i.status = 'Charging' AND i.started_at < $5 AND coalesce(i.ended_at, 'infinity') > $4
-   GROUP BY 1),
+  SELECT $4::timestamptz WHERE $6::text IS NULL),
+-- Per charger (LATERAL, so each walks its own index entries): online time, and
+-- Charging time while online, both clipped to the period. One multirange
+-- operation per charger, not per bucket.
+active AS (
+  SELECT s.charge_point_id,
+         coalesce(o.mr, '{}') * period.p AS on_mr,
+         coalesce(o.mr, '{}') * coalesce(c.mr, '{}') * period.p AS ch_mr
+    FROM scope s CROSS JOIN period
+    CROSS JOIN LATERAL (
+      SELECT range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, now()))) AS mr FROM connections k
+       WHERE k.charge_point_id = s.charge_point_id AND k.connected_at < $5 AND coalesce(k.disconnected_at, 'infinity') > $4) o
+    CROSS JOIN LATERAL (
+      SELECT range_agg(tstzrange(i.started_at, coalesce(i.ended_at, now()))) AS mr FROM connector_status_intervals i
+       WHERE i.charge_point_id = s.charge_point_id AND i.status = 'Charging'
+         AND i.started_at < $5 AND coalesce(i.ended_at, 'infinity') > $4) c),
+-- Each range is cut at the bucket boundaries it crosses (usually one or two buckets).
+pieces AS (
+  SELECT a.charge_point_id, 'on' AS kind, u.x FROM active a, unnest(a.on_mr) AS u(x)
+  UNION ALL
+  SELECT a.charge_point_id, 'ch', u.x FROM active a, unnest(a.ch_mr) AS u(x)),
+cut AS (
+  SELECT p.charge_point_id, p.kind, bk.bstart, upper(p.x * bk.r) - lower(p.x * bk.r) AS d
+    FROM pieces p CROSS JOIN LATERAL (
+      SELECT $4::timestamptz AS bstart, tstzrange($4::timestamptz, $5::timestamptz) AS r WHERE $6::text IS NULL
+      UNION ALL
+      SELECT g AT TIME ZONE 'UTC', tstzrange(g AT TIME ZONE 'UTC', (g + ('1 ' || $6::text)::interval) AT TIME ZONE 'UTC')
+        FROM generate_series(date_trunc($6::text, lower(p.x) AT TIME ZONE 'UTC'), (upper(p.x) AT TIME ZONE 'UTC') - interval '1 microsecond', ('1 ' || $6::text)::interval) AS g
+       WHERE $6::text IS NOT NULL) bk),
 cells AS (
-  SELECT s.charge_point_id, b.bstart, coalesce(o.mr, '{}') * tstzmultirange(b.r) AS on_mr, coalesce(c.mr, '{}') AS ch_mr
-    FROM scope s CROSS JOIN buckets b
-    LEFT JOIN online o USING (charge_point_id)
-    LEFT JOIN charging c USING (charge_point_id))
-SELECT charge_point_id, bstart AS period_start, ${seconds('on_mr')} AS online_s, ${seconds('on_mr * ch_mr')} AS charging_s
-  FROM cells
- ORDER BY charge_point_id, bstart`;
+  SELECT charge_point_id, bstart,
+         extract(epoch FROM sum(d) FILTER (WHERE kind = 'on'))::double precision AS online_s,
+         extract(epoch FROM sum(d) FILTER (WHERE kind = 'ch'))::double precision AS charging_s
+    FROM cut GROUP BY 1, 2)
+SELECT s.charge_point_id, b.bstart AS period_start, coalesce(c.online_s, 0) AS online_s, coalesce(c.charging_s, 0) AS charging_s
+  FROM scope s CROSS JOIN buckets b
+  LEFT JOIN cells c ON c.charge_point_id = s.charge_point_id AND c.bstart = b.bstart
+ ORDER BY s.charge_point_id, b.bstart`;
 
 export interface ChargerUtilisation {
   charge_point_id: string;
