@@ -1,3 +1,4 @@
-// tsc compiles code only; the SQL migrations travel beside the compiled store.
+// tsc compiles code only; the SQL migrations and functions travel beside the compiled store.
 import { cp } from 'node:fs/promises';
 await cp('src/store/migrations', 'dist/src/store/migrations', { recursive: true });
+await cp('src/store/functions', 'dist/src/store/functions', { recursive: true });

@@ -31,7 +31,10 @@ export type ChargerEvent =
       meterStartWh: number | null;
       at: Date;
       receivedAt: Date;
+      /** The charger's own id (OCPP 2.x); absent for 1.6, where we hand one out. */
       transactionId?: string;
+      /** 2.x: made from an Updated/Ended seen before its Started; `at` is only the earliest time known. */
+      provisional?: boolean;
     }
   | { type: 'MeterSampled'; cp: string; connectorId: number | null; transactionId: string | null; samples: MeterSample[]; receivedAt: Date }
   | {
@@ -45,7 +48,33 @@ export type ChargerEvent =
     }
   | { type: 'FirmwareStatus'; cp: string; status: string; at: Date; receivedAt: Date }
   | { type: 'DiagnosticsStatus'; cp: string; status: string; at: Date; receivedAt: Date }
-  | { type: 'Noted'; cp: string; kind: string; payload: unknown; at: Date; receivedAt: Date };
+  | { type: 'Noted'; cp: string; kind: string; payload: unknown; at: Date; receivedAt: Date }
+  | {
+      type: 'ErrorRaised';
+      cp: string;
+      connectorId: number;
+      errorCode: string;
+      componentVariable: string | null;
+      info: string | null;
+      status: string | null;
+      source: 'notify' | 'status';
+      /** A Faulted status adds no event when a problem is already open on the connector. */
+      unlessOpen?: boolean;
+      at: Date;
+      receivedAt: Date;
+    }
+  | {
+      type: 'ErrorCleared';
+      cp: string;
+      connectorId: number;
+      errorCode: string | null;
+      componentVariable: string | null;
+      source: 'notify' | 'status';
+      at: Date;
+      receivedAt: Date;
+    }
+  | { type: 'TransactionSeq'; cp: string; transactionId: string; seqNo: number; at: Date; receivedAt: Date }
+  | { type: 'ConnectorType'; cp: string; connectorId: number; evseId: number | null; connectorType: string; at: Date };
 
 export type EventOf<T extends ChargerEvent['type']> = Extract<ChargerEvent, { type: T }>;
 
@@ -55,6 +84,8 @@ export interface ApplyResult {
   transactionId?: string;
   /** The charger referred to a transaction we never saw (recorded, answered normally). */
   unknownTransaction?: boolean;
+  /** A TransactionEvent seqNo already stored: a retransmission. */
+  duplicate?: boolean;
 }
 
 export interface BootInfo {

@@ -23,6 +23,10 @@ export class ChargerConnection {
   lastPingAt = 0;
   /** Set once the disconnect is recorded, so it is recorded exactly once. */
   closeReason: DisconnectReason | undefined;
+  /** OCPP 2.x: EVSEs whose transaction is in chargingState Charging (Occupied then reports as Charging). */
+  readonly chargingEvses = new Set<number>();
+  /** OCPP 2.x: the EVSE of each transaction, for events that do not repeat it. */
+  readonly transactionEvse = new Map<string, number>();
 
   constructor(
     readonly cp: string,

@@ -21,8 +21,9 @@ interface Internals {
  *  - a frame over `softLimitBytes` is answered with a CALLERROR and dropped
  *    unparsed; after `maxStrikes` such frames in a row the connection is closed
  *    (1009). Frames over the WebSocket hard limit close it at once.
- *  - on 1.6 connections, CALLERROR codes that 1.6 does not define become
- *    FormationViolation (or ProtocolError for unknown message types).
+ *  - CALLERROR codes are made those of the connection's version: on 1.6, codes
+ *    1.6 does not define become FormationViolation (ProtocolError for unknown
+ *    message types); on 2.x, the spelling OccurrenceConstraintViolation.
  */
 export function guardFrames(client: RPCServerClient, protocol: string, softLimitBytes: number, maxStrikes: number): void {
   const c = client as unknown as Internals;
@@ -48,16 +49,21 @@ export function guardFrames(client: RPCServerClient, protocol: string, softLimit
     }
   };
 
-  if (protocol === 'ocpp1.6') {
-    c.sendRaw = (message: string) => sendRaw(message.startsWith('[4,') ? fixCallErrorCode16(message) : message);
-  }
+  const fix = protocol === 'ocpp1.6' ? fixCode16 : fixCode2;
+  c.sendRaw = (message: string) => sendRaw(message.startsWith('[4,') ? fixCallErrorCode(message, fix) : message);
 }
 
-function fixCallErrorCode16(message: string): string {
+const fixCode16 = (code: string) =>
+  CODES_16.has(code) ? code : code === 'MessageTypeNotSupported' ? 'ProtocolError' : 'FormationViolation';
+// OCPP-J 2.0.1 §4.3 spells it "Occurrence"; ocpp-rpc's schema validator uses 1.6's "Occurence".
+const fixCode2 = (code: string) => (code === 'OccurenceConstraintViolation' ? 'OccurrenceConstraintViolation' : code);
+
+function fixCallErrorCode(message: string, fix: (code: string) => string): string {
   try {
     const frame = JSON.parse(message) as [number, string, string, string, unknown];
-    if (CODES_16.has(frame[2])) return message;
-    frame[2] = frame[2] === 'MessageTypeNotSupported' ? 'ProtocolError' : 'FormationViolation';
+    const code = fix(frame[2]);
+    if (code === frame[2]) return message;
+    frame[2] = code;
     return JSON.stringify(frame);
   } catch {
     return message;

@@ -10,10 +10,12 @@ import type { Admission } from './admission.js';
 import { ChargerConnection, type HandlerContext } from './connection.js';
 import { LenientValidator } from './lenient.js';
 import { guardFrames } from './frame-guard.js';
+import { repairedValidators } from './schemas.js';
 import { Liveness } from './liveness.js';
 import { SUPPORTED_PROTOCOLS, pickProtocol, versionOf, type OcppProtocol } from './protocols.js';
 import type { RPCServerClient } from './rpc-types.js';
 import { v16Handlers, type Handler } from './v16/index.js';
+import { v2Handlers } from './v201/index.js';
 
 export interface GatewayDeps {
   ingest: { submit(event: ChargerEvent): Promise<ApplyResult> };
@@ -28,8 +30,10 @@ export interface GatewayDeps {
   trustProxy: boolean;
 }
 
-const HANDLERS: Partial<Record<OcppProtocol, Record<string, Handler>>> = {
+const HANDLERS: Record<OcppProtocol, Record<string, Handler>> = {
   'ocpp1.6': v16Handlers,
+  'ocpp2.0.1': v2Handlers,
+  'ocpp2.1': v2Handlers,
 };
 
 /**
@@ -53,6 +57,7 @@ export class OcppGateway {
     this.rpc = new RPCServer({
       protocols: [...this.enabled],
       strictMode: true,
+      strictModeValidators: repairedValidators(),
       // Our own liveness replaces ocpp-rpc's keep-alive, which drops chargers that never answer pings.
       pingIntervalMs: 0,
       callTimeoutMs: 30_000,

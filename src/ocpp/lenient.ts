@@ -1,14 +1,7 @@
-import { createRequire } from 'node:module';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { createValidator } from 'ocpp-rpc';
-
-const require = createRequire(import.meta.url);
-const SCHEMA_FILES: Record<string, string> = {
-  'ocpp1.6': 'ocpp-rpc/lib/schemas/ocpp1_6.json',
-  'ocpp2.0.1': 'ocpp-rpc/lib/schemas/ocpp2_0_1.json',
-  'ocpp2.1': 'ocpp-rpc/lib/schemas/ocpp2_1.json',
-};
+import { schemasFor } from './schemas.js';
 
 export interface Violation {
   code: string;
@@ -27,7 +20,7 @@ export class LenientValidator {
   private readonly coercing: Ajv.default;
 
   constructor(readonly protocol: string) {
-    const schemas = require(SCHEMA_FILES[protocol]!) as object[];
+    const schemas = schemasFor(protocol);
     this.strict = createValidator(protocol, schemas);
     this.coercing = new Ajv.default({ strictSchema: false, coerceTypes: true, allErrors: true });
     (addFormats as unknown as (a: Ajv.default) => void)(this.coercing);

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import type { Db } from './db.js';
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
+const FUNCTIONS_DIR = new URL('./functions/', import.meta.url);
 // Any fixed number: all nodes starting together take this lock so one migrates and the rest wait.
 const MIGRATION_LOCK = 742_001;
 
@@ -53,6 +54,10 @@ export async function migrate(db: Db): Promise<MigrationReport> {
       for (const statement of splitStatements(m.sql)) await tx.query(statement);
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
       applied.push(m);
+    }
+    // Functions are code: re-created every run, after the schema they use, in the same transaction.
+    for (const file of (await readdir(FUNCTIONS_DIR)).filter((f) => f.endsWith('.sql')).sort()) {
+      for (const statement of splitStatements(await readFile(new URL(file, FUNCTIONS_DIR), 'utf8'))) await tx.query(statement);
     }
   });
   return { applied, version: Math.max(latest, 0) };

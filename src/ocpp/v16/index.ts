@@ -1,10 +1,10 @@
 import type { HandlerContext } from '../connection.js';
 import { authorize } from './authorize.js';
 import { bootNotification } from './boot-notification.js';
-import { dataTransfer } from './data-transfer.js';
+import { dataTransfer } from '../data-transfer.js';
 import { diagnosticsStatusNotification } from './diagnostics-status-notification.js';
-import { firmwareStatusNotification } from './firmware-status-notification.js';
-import { heartbeat } from './heartbeat.js';
+import { firmwareStatusNotification } from '../firmware-status-notification.js';
+import { heartbeat } from '../heartbeat.js';
 import { meterValues } from './meter-values.js';
 import { startTransaction } from './start-transaction.js';
 import { statusNotification } from './status-notification.js';
