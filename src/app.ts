@@ -66,8 +66,14 @@ export async function startService(config: Config, log: Logger): Promise<Running
     });
     gateway.start();
 
+    // With a CA, client certificates are requested but not enforced by TLS: admission decides
+    // per charger (OCPP Security Profile 3), so Profile 1/2 chargers still connect.
     const tls = config.tlsCertFile && config.tlsKeyFile
-      ? { cert: await readFile(config.tlsCertFile), key: await readFile(config.tlsKeyFile) }
+      ? {
+          cert: await readFile(config.tlsCertFile),
+          key: await readFile(config.tlsKeyFile),
+          ...(config.tlsCaFile ? { ca: await readFile(config.tlsCaFile), requestCert: true, rejectUnauthorized: false } : {}),
+        }
       : null;
     const http = await buildHttpApp(
       { db, adminKeyHash: adminKey.hash, metrics, rateLimitPerMinute: config.rateLimitPerMinute, chargers: { disconnect: (cp, reason) => gateway.disconnect(cp, reason as never) } },

@@ -11,6 +11,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
+  /** CA for client certificates (OCPP Security Profile 3). */
+  tlsCaFile: string | undefined;
   rateLimitPerMinute: number;
   dbPoolSize: number;
   trustProxy: boolean;
@@ -75,6 +77,10 @@ export function loadConfig(env: Env = process.env): Config {
   if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
     throw new ConfigError(tlsCertFile ? 'DYNAMO_TLS_KEY' : 'DYNAMO_TLS_CERT', 'DYNAMO_TLS_CERT and DYNAMO_TLS_KEY go together');
   }
+  const tlsCaFile = str(env, 'DYNAMO_TLS_CA');
+  if (tlsCaFile !== undefined && tlsCertFile === undefined) {
+    throw new ConfigError('DYNAMO_TLS_CA', 'client certificates need TLS: set DYNAMO_TLS_CERT and DYNAMO_TLS_KEY too');
+  }
   return {
     port: int(env, 'PORT', 8080, 0, 65535),
     host: str(env, 'HOST') ?? '0.0.0.0',
@@ -86,6 +92,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel as Config['logLevel'],
     tlsCertFile,
     tlsKeyFile,
+    tlsCaFile,
     rateLimitPerMinute: int(env, 'DYNAMO_RATE_LIMIT', 1200, 1, 1_000_000),
     dbPoolSize: int(env, 'DYNAMO_DB_POOL_SIZE', 10, 2, 500),
     trustProxy: bool(env, 'DYNAMO_TRUST_PROXY', false),

@@ -24,7 +24,7 @@ export interface HttpOptions {
   trustProxy: boolean;
   /** An https server factory when TLS is configured. */
   serverFactory?: FastifyServerOptions['serverFactory'];
-  https?: { key: Buffer; cert: Buffer } | null;
+  https?: { key: Buffer; cert: Buffer; ca?: Buffer; requestCert?: boolean; rejectUnauthorized?: boolean } | null;
 }
 
 /** Builds the Fastify app: REST API, docs, health and metrics. Not listening yet. */

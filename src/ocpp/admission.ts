@@ -24,11 +24,18 @@ export class Admission {
     private readonly autoRegisterSiteId: string | undefined,
   ) {}
 
-  async admit(identity: string, password: Buffer | undefined): Promise<AdmissionResult> {
+  /**
+   * `clientCertCn` is the subject CN of a client certificate the TLS layer verified
+   * against DYNAMO_TLS_CA (OCPP Security Profile 3). A certificate for this very
+   * identity proves it on its own; a charger marked client_cert_required needs one.
+   */
+  async admit(identity: string, password: Buffer | undefined, clientCertCn?: string): Promise<AdmissionResult> {
     if (!IDENTITY.test(identity)) return { ok: false, status: 400, reason: 'identity is not a valid OCPP identifier' };
     let charger = await findChargerForAdmission(this.db, identity);
     if (!charger && this.autoRegisterSiteId) charger = await autoRegisterCharger(this.db, identity, this.autoRegisterSiteId);
     if (!charger) return { ok: false, status: 404, reason: 'unknown charger' };
+    if (clientCertCn === identity) return { ok: true, charger };
+    if (charger.client_cert_required) return { ok: false, status: 401, reason: 'client certificate for this identity required' };
     if (charger.password_hash) {
       if (!password) return { ok: false, status: 401, reason: 'password required' };
       if (!(await this.passwordMatches(identity, charger.password_hash, password))) {

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { RPCServer, createRPCError } from 'ocpp-rpc';
@@ -115,7 +116,7 @@ export class OcppGateway {
   private async admit(
     accept: (session?: Record<string, unknown>, protocol?: string) => void,
     reject: (code: number, message: string) => void,
-    handshake: { identity: string; password?: Buffer; protocols: Set<string>; remoteAddress?: string; headers: IncomingMessage['headers'] },
+    handshake: { identity: string; password?: Buffer; protocols: Set<string>; remoteAddress?: string; headers: IncomingMessage['headers']; request: IncomingMessage },
   ): Promise<void> {
     const refuse = (status: number, reason: string) => {
       this.rejected.inc({ status: String(status) });
@@ -125,7 +126,7 @@ export class OcppGateway {
     try {
       const protocol = pickProtocol(handshake.protocols, this.enabled);
       if (!protocol) return refuse(400, `no common subprotocol; this server speaks ${this.enabled.join(', ')}`);
-      const result = await this.deps.admission.admit(handshake.identity, handshake.password);
+      const result = await this.deps.admission.admit(handshake.identity, handshake.password, verifiedClientCn(handshake.request));
       if (!result.ok) return refuse(result.status, result.reason);
       accept({ tenantId: result.charger.tenant_id, lenient: result.charger.lenient, remoteAddress: this.remoteAddress(handshake) }, protocol);
     } catch (err) {
@@ -260,4 +261,12 @@ export class OcppGateway {
       this.deps.log.error({ err, charge_point_id: conn.cp }, 'could not record the disconnect');
     }
   }
+}
+
+/** The subject CN of a client certificate that TLS verified against the configured CA, if any. */
+function verifiedClientCn(req: IncomingMessage): string | undefined {
+  const socket = req.socket as TLSSocket;
+  if (!socket.authorized || typeof socket.getPeerCertificate !== 'function') return undefined;
+  const cn = socket.getPeerCertificate().subject?.CN;
+  return Array.isArray(cn) ? cn[0] : cn;
 }

@@ -10,6 +10,7 @@ export interface ChargerRecord {
   firmware_version: string | null;
   lenient: boolean;
   has_password: boolean;
+  client_cert_required: boolean;
   registered_at: Date;
   updated_at: Date;
 }
@@ -20,6 +21,7 @@ export interface ChargerAdmission {
   site_id: string;
   password_hash: string | null;
   lenient: boolean;
+  client_cert_required: boolean;
 }
 
 // Vendor, model and firmware come from the charger's BootNotification once it has
@@ -29,7 +31,7 @@ const SELECT = `
          coalesce(s.vendor, c.vendor) AS vendor, coalesce(s.model, c.model) AS model,
          coalesce(s.serial_number, c.serial_number) AS serial_number,
          coalesce(s.firmware_version, c.firmware_version) AS firmware_version,
-         c.lenient, c.password_hash IS NOT NULL AS has_password, c.registered_at, c.updated_at
+         c.lenient, c.password_hash IS NOT NULL AS has_password, c.client_cert_required, c.registered_at, c.updated_at
     FROM chargers c LEFT JOIN charger_state s USING (charge_point_id)`;
 
 export interface NewCharger {
@@ -40,6 +42,7 @@ export interface NewCharger {
   vendor?: string | null;
   model?: string | null;
   lenient?: boolean;
+  clientCertRequired?: boolean;
   /** When the charger joined the fleet; defaults to now (history imports and backfills set it). */
   registeredAt?: Date;
 }
@@ -47,9 +50,9 @@ export interface NewCharger {
 /** Returns undefined when the identity is already taken (by any tenant). */
 export async function insertCharger(db: Queryable, c: NewCharger): Promise<ChargerRecord | undefined> {
   const inserted = await db.query(
-    `INSERT INTO chargers (charge_point_id, tenant_id, site_id, password_hash, vendor, model, lenient, registered_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, now())) ON CONFLICT (charge_point_id) DO NOTHING RETURNING charge_point_id`,
-    [c.chargePointId, c.tenantId, c.siteId, c.passwordHash, c.vendor ?? null, c.model ?? null, c.lenient ?? false, c.registeredAt ?? null],
+    `INSERT INTO chargers (charge_point_id, tenant_id, site_id, password_hash, vendor, model, lenient, registered_at, client_cert_required)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, now()), $9) ON CONFLICT (charge_point_id) DO NOTHING RETURNING charge_point_id`,
+    [c.chargePointId, c.tenantId, c.siteId, c.passwordHash, c.vendor ?? null, c.model ?? null, c.lenient ?? false, c.registeredAt ?? null, c.clientCertRequired ?? false],
   );
   if (inserted.length === 0) return undefined;
   return getCharger(db, c.tenantId, c.chargePointId);
@@ -84,6 +87,7 @@ export interface ChargerPatch {
   vendor?: string | null;
   model?: string | null;
   lenient?: boolean;
+  clientCertRequired?: boolean;
 }
 
 export async function updateCharger(
@@ -99,6 +103,7 @@ export async function updateCharger(
        vendor        = CASE WHEN $6 THEN $7 ELSE vendor END,
        model         = CASE WHEN $8 THEN $9 ELSE model END,
        lenient       = coalesce($10, lenient),
+       client_cert_required = coalesce($11, client_cert_required),
        updated_at    = now()
      WHERE tenant_id = $1 AND charge_point_id = $2 RETURNING charge_point_id`,
     [
@@ -109,6 +114,7 @@ export async function updateCharger(
       'vendor' in p, p.vendor ?? null,
       'model' in p, p.model ?? null,
       p.lenient ?? null,
+      p.clientCertRequired ?? null,
     ],
   );
   return updated.length ? getCharger(db, tenantId, id) : undefined;
@@ -122,7 +128,7 @@ export async function deleteCharger(db: Queryable, tenantId: string, id: string)
 
 export async function findChargerForAdmission(db: Queryable, id: string): Promise<ChargerAdmission | undefined> {
   const [row] = await db.query<ChargerAdmission>(
-    'SELECT charge_point_id, tenant_id, site_id, password_hash, lenient FROM chargers WHERE charge_point_id = $1',
+    'SELECT charge_point_id, tenant_id, site_id, password_hash, lenient, client_cert_required FROM chargers WHERE charge_point_id = $1',
     [id],
   );
   return row;

@@ -24,6 +24,7 @@ const Charger = Type.Object({
   firmware_version: Nullable(Type.String()),
   lenient: Type.Boolean({ description: 'Lenient mode: schema deviations are recorded and the message still processed.' }),
   has_password: Type.Boolean({ description: 'Whether the charger must present a password (OCPP Security Profile 1/2).' }),
+  client_cert_required: Type.Boolean({ description: 'Whether the charger must present a client certificate for its identity (OCPP Security Profile 3; needs DYNAMO_TLS_CA).' }),
   registered_at: Timestamp,
   updated_at: Timestamp,
 });
@@ -58,6 +59,7 @@ export async function chargerRoutes(app: App, deps: ApiDeps) {
             vendor: Type.Optional(Text),
             model: Type.Optional(Text),
             lenient: Type.Optional(Type.Boolean({ default: false })),
+            client_cert_required: Type.Optional(Type.Boolean({ default: false })),
           },
           { additionalProperties: false },
         ),
@@ -75,6 +77,7 @@ export async function chargerRoutes(app: App, deps: ApiDeps) {
         vendor: req.body.vendor,
         model: req.body.model,
         lenient: req.body.lenient,
+        clientCertRequired: req.body.client_cert_required,
       });
       if (!charger) throw conflict('charger_exists', `charge_point_id "${req.body.charge_point_id}" is already registered`, 'charge_point_id');
       return reply.code(201).send(view(charger));
@@ -124,6 +127,7 @@ export async function chargerRoutes(app: App, deps: ApiDeps) {
             vendor: Type.Optional(Nullable(Text)),
             model: Type.Optional(Nullable(Text)),
             lenient: Type.Optional(Type.Boolean()),
+            client_cert_required: Type.Optional(Type.Boolean()),
           },
           { additionalProperties: false, minProperties: 1 },
         ),
@@ -132,14 +136,14 @@ export async function chargerRoutes(app: App, deps: ApiDeps) {
     },
     async (req) => {
       const tenantId = tenantOf(req);
-      const { site_id, password, ...rest } = req.body;
+      const { site_id, password, client_cert_required, ...rest } = req.body;
       if (site_id) await requireSite(tenantId, site_id);
-      const patch: ChargerPatch = { ...rest, siteId: site_id };
+      const patch: ChargerPatch = { ...rest, siteId: site_id, clientCertRequired: client_cert_required };
       if (password !== undefined) patch.passwordHash = password === null ? null : await hashPassword(password);
       const charger = await updateCharger(db, tenantId, req.params.charge_point_id, patch);
       if (!charger) throw notFound('charger', 'charge_point_id');
       // A changed password must be presented again: drop the session that used the old one.
-      if (password !== undefined) await deps.chargers.disconnect(charger.charge_point_id, 'credentials_changed');
+      if (password !== undefined || client_cert_required !== undefined) await deps.chargers.disconnect(charger.charge_point_id, 'credentials_changed');
       return view(charger);
     },
   );

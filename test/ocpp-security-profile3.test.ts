@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import https from 'node:https';
+import WebSocket from 'ws';
+import { ADMIN_KEY, startTestService, type TestService } from './support/service.js';
+import { dbKind } from './support/database.js';
+
+const ssl = (dir: string, ...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+
+/** A CA, a server certificate it signs, and client certificates (one per CN), all made with openssl. */
+function pki(dir: string) {
+  ssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=Dynamo Test CA');
+  ssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'rogue.key', '-out', 'rogue.pem', '-days', '1', '-subj', '/CN=Rogue CA');
+  const sign = (name: string, cn: string, ca = 'ca', ext?: string) => {
+    ssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
+    ssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', ...(ext ? ['-extfile', ext] : []));
+  };
+  execFileSync('sh', ['-c', "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext"], { cwd: dir });
+  sign('server', 'localhost', 'ca', 'san.ext');
+  sign('cp3', 'CP3-CERT');
+  sign('other', 'SOMEONE-ELSE');
+  sign('forged', 'CP3-CERT', 'rogue');
+}
+
+describe(`OCPP Security Profile 3: client certificates (${dbKind})`, () => {
+  let svc: TestService;
+  let dir: string;
+  let ca: Buffer;
+  const file = (n: string) => readFile(join(dir, n));
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dynamo-pki-'));
+    pki(dir);
+    ca = await file('ca.pem');
+    svc = await startTestService({ DYNAMO_TLS_CERT: join(dir, 'server.pem'), DYNAMO_TLS_KEY: join(dir, 'server.key'), DYNAMO_TLS_CA: join(dir, 'ca.pem') });
+    const post = (path: string, key: string, body: unknown) =>
+      new Promise<any>((resolve, reject) => {
+        const req = https.request(`${svc.url}${path}`, { method: 'POST', ca, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } }, (res) => {
+          let data = '';
+          res.on('data', (d) => (data += d));
+          res.on('end', () => resolve(JSON.parse(data)));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify(body));
+      });
+    const tenant = await post('/api/v1/admin/tenants', ADMIN_KEY, { name: 'PKI' });
+    const key = (await post(`/api/v1/admin/tenants/${tenant.tenant_id}/api-keys`, ADMIN_KEY, { name: 'k' })).key;
+    const site = (await post('/api/v1/cpo/sites', key, { name: 'S' })).site_id;
+    await post('/api/v1/cpo/chargers', key, { charge_point_id: 'CP3-CERT', site_id: site, client_cert_required: true });
+    await post('/api/v1/cpo/chargers', key, { charge_point_id: 'CP2-PASSWORD', site_id: site, password: 'profile-two-secret' });
+  });
+  afterAll(async () => {
+    await svc?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const upgrade = async (identity: string, opts: { cert?: string; auth?: string } = {}) =>
+    new Promise<number>(async (resolve, reject) => {
+      const ws = new WebSocket(`${svc.wsUrl.replace('ws:', 'wss:')}/${identity}`, ['ocpp2.0.1'], {
+        ca,
+        ...(opts.cert ? { cert: await file(`${opts.cert}.pem`), key: await file(`${opts.cert}.key`) } : {}),
+        ...(opts.auth ? { headers: { authorization: `Basic ${Buffer.from(`${identity}:${opts.auth}`).toString('base64')}` } } : {}),
+      });
+      ws.on('open', () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.on('unexpected-response', (_q, res) => {
+        resolve(res.statusCode ?? 0);
+        ws.terminate();
+      });
+      ws.on('error', (e) => !/Unexpected server response/.test(String(e)) && reject(e));
+    });
+
+  it('admits a charger presenting a certificate for its identity from the configured CA', async () => {
+    expect(await upgrade('CP3-CERT', { cert: 'cp3' })).toBe(101);
+  });
+
+  it('refuses it without a certificate, with another identity\'s certificate, or one from another CA (401)', async () => {
+    expect(await upgrade('CP3-CERT')).toBe(401);
+    expect(await upgrade('CP3-CERT', { cert: 'other' })).toBe(401);
+    expect(await upgrade('CP3-CERT', { cert: 'forged' })).toBe(401);
+  });
+
+  it('still serves Security Profile 2 chargers (password, no certificate) on the same endpoint', async () => {
+    expect(await upgrade('CP2-PASSWORD', { auth: 'profile-two-secret' })).toBe(101);
+    expect(await upgrade('CP2-PASSWORD', { auth: 'wrong-secret-123' })).toBe(401);
+  });
+});
