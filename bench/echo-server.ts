@@ -3,7 +3,8 @@
 import { WebSocketServer } from 'ws';
 
 const port = Number(process.argv[2] ?? 0);
-const wss = new WebSocketServer({ port, host: '127.0.0.1', handleProtocols: (p) => (p.has('ocpp1.6') ? 'ocpp1.6' : false) });
+const PROTOCOLS = ['ocpp2.1', 'ocpp2.0.1', 'ocpp1.6'];
+const wss = new WebSocketServer({ port, host: '127.0.0.1', handleProtocols: (p) => PROTOCOLS.find((x) => p.has(x)) ?? false });
 let tx = 0;
 wss.on('connection', (ws) => {
   ws.on('message', (data) => {

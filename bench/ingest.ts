@@ -23,6 +23,7 @@ const N = Number(args.get('chargers') ?? 19_000);
 const MAX_SECONDS = Number(args.get('max-seconds') ?? 20);
 const HALF_SECONDS = Number(args.get('half-seconds') ?? 20);
 const TARGETS = (args.get('targets') ?? 'echo,pglite,postgres').split(',');
+const OCPP = args.get('ocpp') ?? '1.6';
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -137,7 +138,7 @@ async function run(target: string): Promise<Result | undefined> {
   const pid = server.child.pid!;
   const rssBefore = await rssMiB(pid);
   const wsUrl = target === 'echo' ? server.url.replace('http', 'ws') : `${server.url.replace('http', 'ws')}/ocpp`;
-  const gen = spawn(process.execPath, [join(ROOT, 'dist/bench/load-generator.js'), '--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const gen = spawn(process.execPath, [join(ROOT, 'dist/bench/load-generator.js'), '--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP], { stdio: ['ignore', 'pipe', 'inherit'] });
   const phases: Record<string, any> = {};
   let rssConnected = 0;
   let dashboardQueries = 0;
@@ -201,7 +202,7 @@ async function main() {
   const echo = results.find((r) => r.target === 'echo');
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const lines = [
-    `Ingest benchmark, ${new Date().toISOString()}: ${N} chargers, ${MAX_SECONDS} s closed loop, then ${HALF_SECONDS} s at half that rate alone and ${HALF_SECONDS} s more beside a dashboard loop (GET /api/v1/cpo/chargers?limit=1000, back to back).`,
+    `Ingest benchmark, ${new Date().toISOString()}: ${N} chargers speaking OCPP ${OCPP === 'mixed' ? '1.6, 2.0.1 and 2.1 (a third each)' : OCPP}, ${MAX_SECONDS} s closed loop, then ${HALF_SECONDS} s at half that rate alone and ${HALF_SECONDS} s more beside a dashboard loop (GET /api/v1/cpo/chargers?limit=1000, back to back).`,
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load generator on the same machine.`,
     '',
     '| target | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors |',
@@ -214,7 +215,7 @@ async function main() {
   const dir = join(ROOT, 'bench/results');
   await mkdir(dir, { recursive: true });
   const file = join(dir, `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ machine, chargers: N, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, results }, null, 2));
+  await writeFile(file, JSON.stringify({ machine, chargers: N, ocpp: OCPP, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, results }, null, 2));
   process.stderr.write(`written ${file}\n`);
 }
 

@@ -10,6 +10,8 @@ interface Options {
   maxSeconds: number;
   halfSeconds: number;
   halfRate?: number;
+  /** 1.6, 2.0.1, 2.1, or mixed (a third each). */
+  ocpp: string;
 }
 
 function parseArgs(): Options {
@@ -23,6 +25,7 @@ function parseArgs(): Options {
     maxSeconds: Number(a.get('max-seconds') ?? 15),
     halfSeconds: Number(a.get('half-seconds') ?? 15),
     halfRate: a.has('half-rate') ? Number(a.get('half-rate')) : undefined,
+    ocpp: a.get('ocpp') ?? '1.6',
   };
 }
 
@@ -37,11 +40,66 @@ class SimCharger {
   private energy = 0;
   busy = false;
 
-  constructor(readonly id: string, private readonly url: string) {}
+  private txSeq = 0;
+  private txName = '';
+
+  constructor(
+    readonly id: string,
+    private readonly url: string,
+    readonly protocol: string,
+  ) {}
+
+  get v2(): boolean {
+    return this.protocol !== 'ocpp1.6';
+  }
+
+  boot(latencies: number[]): Promise<unknown> {
+    return this.v2
+      ? this.call('BootNotification', { reason: 'PowerUp', chargingStation: { vendorName: 'Bench', model: 'Sim' } }, latencies)
+      : this.call('BootNotification', { chargePointVendor: 'Bench', chargePointModel: 'Sim' }, latencies);
+  }
+
+  status(status: string, latencies: number[], errorCode = 'NoError'): Promise<unknown> {
+    const timestamp = new Date().toISOString();
+    return this.v2
+      ? this.call('StatusNotification', { timestamp, connectorStatus: status === 'Charging' ? 'Occupied' : status, evseId: 1, connectorId: 1 }, latencies)
+      : this.call('StatusNotification', { connectorId: 1, errorCode, status, timestamp }, latencies);
+  }
+
+  /** The OCPP 2.x life of a charger: the same steps as next() speaks for 1.6. */
+  private async nextV2(s: number, latencies: number[]): Promise<number> {
+    const timestamp = new Date().toISOString();
+    const meter = () => [{ timestamp, sampledValue: [{ value: Math.round(this.energy), measurand: 'Energy.Active.Import.Register' }, { value: 11000, measurand: 'Power.Active.Import' }] }];
+    const tx = (eventType: string, extra: object = {}) =>
+      this.call('TransactionEvent', { eventType, timestamp, triggerReason: 'MeterValuePeriodic', seqNo: this.txSeq++, transactionInfo: { transactionId: this.txName }, ...extra }, latencies);
+    if (s === 0) await this.call('Heartbeat', {}, latencies);
+    else if (s === 1) await this.call('Authorize', { idToken: { idToken: 'BENCHTAG', type: 'ISO14443' } }, latencies);
+    else if (s === 2) {
+      this.txName = `${this.id}-${Date.now()}-${this.step}`;
+      this.txSeq = 0;
+      await tx('Started', { evse: { id: 1, connectorId: 1 }, idToken: { idToken: 'BENCHTAG', type: 'ISO14443' }, meterValue: meter() });
+    } else if (s === 3) await this.status('Charging', latencies);
+    else if (s >= 4 && s <= 13) {
+      this.energy += 30;
+      await tx('Updated', { transactionInfo: { transactionId: this.txName, chargingState: 'Charging' }, meterValue: meter() });
+    } else if (s === 14) await tx('Ended', { transactionInfo: { transactionId: this.txName, stoppedReason: 'EVDisconnected' }, meterValue: meter() });
+    else if (s === 15) await this.status('Available', latencies);
+    else if (s === 16 && Math.random() < 0.05) {
+      const ev = (actualValue: string) => ({ generatedAt: timestamp, seqNo: 0, eventData: [{ eventId: 1, timestamp, trigger: 'Alerting', actualValue, techCode: 'GroundFailure', eventNotificationType: 'HardWiredNotification', component: { name: 'Connector', evse: { id: 1, connectorId: 1 } }, variable: { name: 'Problem' } }] });
+      await this.call('NotifyEvent', ev('true'), latencies);
+      await this.call('NotifyEvent', ev('false'), latencies);
+      return 2;
+    } else if (s === 17 && Math.random() < 0.01) {
+      this.ws!.terminate();
+      await this.connect();
+      await this.boot(latencies);
+    } else await this.call('Heartbeat', {}, latencies);
+    return 1;
+  }
 
   connect(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`${this.url}/${this.id}`, ['ocpp1.6'], { perMessageDeflate: false });
+      const ws = new WebSocket(`${this.url}/${this.id}`, [this.protocol], { perMessageDeflate: false });
       this.ws = ws;
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -83,6 +141,7 @@ class SimCharger {
   async next(latencies: number[]): Promise<number> {
     const now = new Date().toISOString();
     const s = this.step++ % 20;
+    if (this.v2) return this.nextV2(s, latencies);
     if (s === 0) {
       await this.call('Heartbeat', {}, latencies);
     } else if (s === 1) {
@@ -107,7 +166,7 @@ class SimCharger {
       // Reconnect: drop the socket, come back, boot again.
       this.ws!.terminate();
       await this.connect();
-      await this.call('BootNotification', { chargePointVendor: 'Bench', chargePointModel: 'Sim' }, latencies);
+      await this.boot(latencies);
     } else {
       await this.call('Heartbeat', {}, latencies);
     }
@@ -117,7 +176,8 @@ class SimCharger {
 
 async function main() {
   const o = parseArgs();
-  const chargers = Array.from({ length: o.chargers }, (_, i) => new SimCharger(`${o.prefix}${i}`, o.url));
+  const versions = o.ocpp === 'mixed' ? ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'] : [`ocpp${o.ocpp}`];
+  const chargers = Array.from({ length: o.chargers }, (_, i) => new SimCharger(`${o.prefix}${i}`, o.url, versions[i % versions.length]!));
   const bootLat: number[] = [];
 
   // Phase 1: connect and boot every charger at a bounded ramp rate.
@@ -131,8 +191,8 @@ async function main() {
       slice.map(async (c) => {
         try {
           await c.connect();
-          await c.call('BootNotification', { chargePointVendor: 'Bench', chargePointModel: 'Sim' }, bootLat);
-          await c.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available', timestamp: new Date().toISOString() }, bootLat);
+          await c.boot(bootLat);
+          await c.status('Available', bootLat);
         } catch {
           failed++;
         }
