@@ -20,6 +20,9 @@ interface EventData {
  * (trigger Alerting) without `cleared`; it clears on Problem false or `cleared`.
  * error_code is the techCode when present, else Component.Variable. Other
  * events (Delta, Periodic reports of ordinary variables) carry no error.
+ * A problem of the station itself (a component with no EVSE) faults the whole
+ * charger: connector 0 becomes Faulted until it clears, as a 1.6 charger's
+ * connector 0 would report (DESIGN.md §3 "down").
  */
 export async function notifyEvent(ctx: HandlerContext, p: { generatedAt: string; seqNo: number; eventData: EventData[] }) {
   const receivedAt = new Date();
@@ -29,9 +32,17 @@ export async function notifyEvent(ctx: HandlerContext, p: { generatedAt: string;
     const isProblem = d.variable.name === 'Problem';
     const raised = !d.cleared && ((isProblem && d.actualValue.toLowerCase() === 'true') || (!isProblem && d.trigger === 'Alerting'));
     const cleared = d.cleared === true || (isProblem && d.actualValue.toLowerCase() === 'false');
-    const base = { cp: ctx.conn.cp, connectorId: d.component.evse?.id ?? 0, componentVariable, source: 'notify' as const, at: effectiveTime(d.timestamp, receivedAt), receivedAt };
-    if (raised) events.push({ type: 'ErrorRaised', ...base, errorCode: d.techCode ?? componentVariable, info: d.techInfo ?? null, status: null });
+    const at = effectiveTime(d.timestamp, receivedAt);
+    const stationLevel = !d.component.evse;
+    const base = { cp: ctx.conn.cp, connectorId: d.component.evse?.id ?? 0, componentVariable, source: 'notify' as const, at, receivedAt };
+    if (raised) events.push({ type: 'ErrorRaised', ...base, errorCode: d.techCode ?? componentVariable, info: d.techInfo ?? null, status: stationLevel ? 'Faulted' : null });
     else if (cleared) events.push({ type: 'ErrorCleared', ...base, errorCode: d.techCode ?? null });
+    if (stationLevel && (raised || cleared)) {
+      events.push({
+        type: 'StatusChanged', cp: ctx.conn.cp, connectorId: 0, evseId: null, status: raised ? 'Faulted' : 'Available', errorCode: null,
+        info: null, vendorId: null, vendorErrorCode: null, chargerTime: at, at, receivedAt,
+      });
+    }
   }
   await Promise.all(events.map((e) => ctx.submit(e)));
   return {};
