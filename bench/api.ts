@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { throwawayDatabase } from './throwaway-database.js';
 import { openDatabase } from '../src/store/open.js';
 import { migrate } from '../src/store/migrate.js';
 import { createTenant } from '../src/store/tenants.js';
@@ -87,24 +87,8 @@ async function time(url: string, key: string, path: string): Promise<{ p50: numb
 
 async function run(target: string) {
   const dataDir = await mkdtemp(join(tmpdir(), 'dynamo-bench-api-'));
-  let databaseUrl: string | undefined;
-  let dropPg = async () => {};
-  if (target === 'postgres') {
-    const name = `dynamo_bench_api_${Date.now()}`;
-    const c = new pg.Client(PG_URL);
-    await c.connect();
-    await c.query(`CREATE DATABASE ${name}`);
-    await c.end();
-    const u = new URL(PG_URL);
-    u.pathname = `/${name}`;
-    databaseUrl = u.toString();
-    dropPg = async () => {
-      const d = new pg.Client(PG_URL);
-      await d.connect();
-      await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await d.end();
-    };
-  }
+  const pgDb = target === 'postgres' ? await throwawayDatabase(PG_URL, 'dynamo_bench_api') : undefined;
+  const databaseUrl = pgDb?.url;
   const { db, release } = await openDatabase({ databaseUrl, dataDir, poolSize: 2 });
   await migrate(db);
   const tenant = await createTenant(db, 'Bench');
@@ -142,7 +126,7 @@ async function run(target: string) {
   }
   server.child.kill('SIGTERM');
   await new Promise((r) => server.child.once('exit', r));
-  await dropPg();
+  await pgDb?.drop();
   await rm(dataDir, { recursive: true, force: true });
   return { target, rows, generateSeconds, rawScanMs: rawScan, results };
 }

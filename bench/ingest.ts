@@ -8,7 +8,7 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import pg from 'pg';
+import { reachable, throwawayDatabase } from './throwaway-database.js';
 import { openDatabase } from '../src/store/open.js';
 import { migrate } from '../src/store/migrate.js';
 import { createTenant } from '../src/store/tenants.js';
@@ -70,24 +70,9 @@ function startProcess(cmd: string[], env: Record<string, string>): Promise<{ chi
 
 /** A database with one tenant, one site and N registered chargers, made through the store layer. */
 async function prepare(target: 'pglite' | 'postgres', dataDir: string): Promise<{ env: Record<string, string>; key: string; drop: () => Promise<void> }> {
-  let databaseUrl: string | undefined;
-  let drop = async () => {};
-  if (target === 'postgres') {
-    const name = `dynamo_bench_${Date.now()}`;
-    const admin = new pg.Client(PG_URL);
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const u = new URL(PG_URL);
-    u.pathname = `/${name}`;
-    databaseUrl = u.toString();
-    drop = async () => {
-      const c = new pg.Client(PG_URL);
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-  }
+  const pgDb = target === 'postgres' ? await throwawayDatabase(PG_URL, 'dynamo_bench') : undefined;
+  const databaseUrl = pgDb?.url;
+  const drop = async () => pgDb?.drop();
   const { db, release } = await openDatabase({ databaseUrl, dataDir, poolSize: 2 });
   await migrate(db);
   const tenant = await createTenant(db, 'Bench');
@@ -101,19 +86,8 @@ async function prepare(target: 'pglite' | 'postgres', dataDir: string): Promise<
   return { env: { DYNAMO_DATA_DIR: dataDir, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) }, key, drop };
 }
 
-async function pgReachable(): Promise<boolean> {
-  const c = new pg.Client(PG_URL);
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function run(target: string): Promise<Result | undefined> {
-  if (target === 'postgres' && !(await pgReachable())) {
+  if (target === 'postgres' && !(await reachable(PG_URL))) {
     process.stderr.write(`skipping postgres: ${PG_URL} is not reachable (set BENCH_DATABASE_URL)\n`);
     return undefined;
   }

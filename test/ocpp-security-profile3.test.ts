@@ -3,10 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import https from 'node:https';
 import WebSocket from 'ws';
 import { ADMIN_KEY, startTestService, type TestService } from './support/service.js';
 import { dbKind } from './support/database.js';
+import { postJson } from './support/https.js';
 
 const ssl = (dir: string, ...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
 
@@ -36,16 +36,7 @@ describe(`OCPP Security Profile 3: client certificates (${dbKind})`, () => {
     pki(dir);
     ca = await file('ca.pem');
     svc = await startTestService({ DYNAMO_TLS_CERT: join(dir, 'server.pem'), DYNAMO_TLS_KEY: join(dir, 'server.key'), DYNAMO_TLS_CA: join(dir, 'ca.pem') });
-    const post = (path: string, key: string, body: unknown) =>
-      new Promise<any>((resolve, reject) => {
-        const req = https.request(`${svc.url}${path}`, { method: 'POST', ca, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } }, (res) => {
-          let data = '';
-          res.on('data', (d) => (data += d));
-          res.on('end', () => resolve(JSON.parse(data)));
-        });
-        req.on('error', reject);
-        req.end(JSON.stringify(body));
-      });
+    const post = (path: string, key: string, body: unknown) => postJson(`${svc.url}${path}`, ca, key, body);
     const tenant = await post('/api/v1/admin/tenants', ADMIN_KEY, { name: 'PKI' });
     const key = (await post(`/api/v1/admin/tenants/${tenant.tenant_id}/api-keys`, ADMIN_KEY, { name: 'k' })).key;
     const site = (await post('/api/v1/cpo/sites', key, { name: 'S' })).site_id;

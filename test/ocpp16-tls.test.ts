@@ -7,6 +7,7 @@ import https from 'node:https';
 import { RPCClient } from 'ocpp-rpc';
 import { ADMIN_KEY, startTestService, type TestService } from './support/service.js';
 import { dbKind } from './support/database.js';
+import { postJson } from './support/https.js';
 
 /** A throwaway self-signed certificate for localhost, made with the system's openssl. */
 async function selfSigned(dir: string) {
@@ -40,16 +41,7 @@ describe(`OCPP Security Profile 2: TLS terminated by the service (${dbKind})`, (
     expect(health).toBe(200);
 
     // fetch cannot be given a CA, so the fixtures are made over https by hand.
-    const post = (path: string, key: string, body: unknown) =>
-      new Promise<any>((resolve, reject) => {
-        const req = https.request(`${svc.url}${path}`, { method: 'POST', ca, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } }, (res) => {
-          let data = '';
-          res.on('data', (d) => (data += d));
-          res.on('end', () => resolve(JSON.parse(data)));
-        });
-        req.on('error', reject);
-        req.end(JSON.stringify(body));
-      });
+    const post = (path: string, key: string, body: unknown) => postJson(`${svc.url}${path}`, ca, key, body);
     const tenant = await post('/api/v1/admin/tenants', ADMIN_KEY, { name: 'TLS' });
     const key = (await post(`/api/v1/admin/tenants/${tenant.tenant_id}/api-keys`, ADMIN_KEY, { name: 'k' })).key;
     const site = (await post('/api/v1/cpo/sites', key, { name: 'S' })).site_id;
