@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { ConfigError, loadConfig } from '../config.js';
 import { serve } from './serve.js';
+import { parseDuration, simulate } from './simulate.js';
 import { withDatabase } from './with-database.js';
 import { migrate } from '../store/migrate.js';
 import { createTenant } from '../store/tenants.js';
@@ -84,6 +85,54 @@ keys
         await insertApiKey(db, { tenantId: opts.tenant, name: opts.name, prefix, keyHash: hashApiKey(key), scopes: opts.scopes ?? [...ALL_SCOPES] });
         process.stdout.write(`${key}\n`);
       });
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('simulate')
+  .description('run a fleet of virtual chargers speaking real OCPP-J to any CSMS (ours or another)')
+  .requiredOption('--url <url>', 'the CSMS OCPP endpoint, e.g. ws://localhost:8080/ocpp')
+  .option('--chargers <n>', 'how many chargers', '10')
+  .addOption(new Option('--ocpp <version>', 'OCPP version').choices(['1.6', '2.0.1', '2.1', 'mixed']).default('1.6'))
+  .option('--prefix <prefix>', 'identity prefix: chargers are <prefix>00001, <prefix>00002, …', 'SIM-')
+  .option('--site <site_id>', 'with --api-key: register the chargers in this site of a Dynamo CSMS first')
+  .option('--api-key <key>', 'tenant API key for --site (Dynamo only)')
+  .option('--password <password>', 'HTTP Basic password every charger presents (Security Profile 1/2)')
+  .option('--speed <x>', 'time runs this many times faster (intervals, sessions, outages)', '1')
+  .option('--duration <time>', 'stop after 90s, 15m or 2h (default: until Ctrl-C)')
+  .option('--seed <n>', 'random seed; the same seed replays the same behaviour')
+  .option('--ramp <per-second>', 'new connections per second while starting', '200')
+  .option('--sessions-per-day <n>', 'charging sessions per charger per simulated day', '6')
+  .option('--faults-per-day <n>', 'faults per charger per simulated day', '0.3')
+  .option('--drops-per-day <n>', 'connection drops per charger per simulated day', '0.5')
+  .option('--connectors <n>', 'connectors (EVSEs) per charger', '2')
+  .action(async (o: Record<string, string>) => {
+    try {
+      const num = (name: string, min: number) => {
+        const v = Number(o[name]);
+        if (!Number.isFinite(v) || v < min) throw new Error(`--${name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} must be a number ≥ ${min}`);
+        return v;
+      };
+      await simulate({
+        url: o.url!,
+        chargers: Math.floor(num('chargers', 1)),
+        ocpp: o.ocpp as '1.6',
+        prefix: o.prefix!,
+        site: o.site,
+        apiKey: o.apiKey,
+        password: o.password,
+        speed: num('speed', 0.001),
+        durationSeconds: o.duration ? parseDuration(o.duration) : undefined,
+        seed: o.seed !== undefined ? Math.floor(num('seed', 0)) : Math.floor(Math.random() * 2 ** 31),
+        rampPerSecond: num('ramp', 1),
+        sessionsPerDay: num('sessionsPerDay', 0),
+        faultsPerDay: num('faultsPerDay', 0),
+        dropsPerDay: num('dropsPerDay', 0),
+        connectors: Math.floor(num('connectors', 1)),
+      });
+      process.exit(0);
     } catch (err) {
       fail(err);
     }
