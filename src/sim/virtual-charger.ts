@@ -99,7 +99,7 @@ export class VirtualCharger {
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.step().catch(() => void this.stats.errors++).finally(() => this.schedule());
+      this.step().catch(() => undefined).finally(() => this.schedule());
     }, (TICK_SECONDS * 1000) / this.o.speed);
   }
 
@@ -223,7 +223,8 @@ export class VirtualCharger {
     try {
       return await this.client!.call(action, payload);
     } catch (err) {
-      this.stats.errors++;
+      // Calls cut short by our own stop are not the CSMS's errors.
+      if (!this.stopped) this.stats.errors++;
       throw err;
     }
   }
