@@ -3,7 +3,7 @@
 // time each endpoint over real HTTP (sequential requests, p50/p99), and time a raw scan of
 // the history rows in the same run as the floor to compare with.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { throwawayDatabase } from './throwaway-database.js';
@@ -13,6 +13,7 @@ import { createTenant } from '../src/store/tenants.js';
 import { insertApiKey } from '../src/store/api-keys.js';
 import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
 import type { Db } from '../src/store/db.js';
+import { backfillHistory } from '../src/sim/backfill.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
@@ -36,11 +37,7 @@ const TARGET_MS: Record<string, number> = {
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function generate(db: Db, tenantId: string): Promise<Record<string, number>> {
-  const sql = (await readFile(join(ROOT, 'bench/history-generator.sql'), 'utf8'))
-    .replaceAll(':tenant', `'${tenantId}'`)
-    .replaceAll(':days', String(DAYS))
-    .replaceAll(':chargers', String(N));
-  await db.exec(sql);
+  await backfillHistory(db, { tenantId, days: DAYS, chargers: N, sites: 10, sitePrefix: 'site_bench_', chargerPrefix: 'CP-' });
   const [counts] = await db.query<Record<string, number>>(`SELECT
     (SELECT count(*)::int FROM connections) AS connections, (SELECT count(*)::int FROM sessions) AS sessions,
     (SELECT count(*)::int FROM connector_status_intervals) AS status_intervals, (SELECT count(*)::int FROM error_events) AS error_events`);

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { ConfigError, loadConfig } from '../config.js';
 import { serve } from './serve.js';
 import { parseDuration, simulate } from './simulate.js';
+import { demo } from './demo.js';
 import { withDatabase } from './with-database.js';
 import { migrate } from '../store/migrate.js';
 import { createTenant } from '../store/tenants.js';
@@ -132,6 +133,18 @@ program
         dropsPerDay: num('dropsPerDay', 0),
         connectors: Math.floor(num('connectors', 1)),
       });
+      process.exit(0);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('demo')
+  .description('start the service on a fresh embedded database with 30 days of demo history and a live simulated fleet')
+  .action(async () => {
+    try {
+      await demo();
       process.exit(0);
     } catch (err) {
       fail(err);

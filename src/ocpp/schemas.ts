@@ -14,9 +14,21 @@ const FILES: Record<string, string> = {
  * `urn:X.req`/`urn:X.conf`, so 2.1 strict mode would refuse every message.
  */
 export function schemasFor(protocol: string): object[] {
-  const schemas = require(FILES[protocol]!) as { $id: string }[];
+  const schemas = require(FILES[protocol]!) as { $id: string; definitions?: Record<string, Record<string, unknown>> }[];
   if (protocol !== 'ocpp2.1') return schemas;
-  return schemas.map((s) => ({ ...s, $id: s.$id.replace(/Request$/, '.req').replace(/Response$/, '.conf') }));
+  return schemas.map((s) => ({
+    ...s,
+    $id: s.$id.replace(/Request$/, '.req').replace(/Response$/, '.conf'),
+    // The 2.1 file also puts additionalProperties on enum (string) definitions, which means
+    // nothing there and makes Ajv print a strict-mode warning per schema: drop it.
+    definitions: Object.fromEntries(
+      Object.entries(s.definitions ?? {}).map(([name, d]) => {
+        if (d.type === 'object' || !('additionalProperties' in d)) return [name, d];
+        const { additionalProperties: _ignored, ...rest } = d;
+        return [name, rest];
+      }),
+    ),
+  }));
 }
 
 /** Validators that replace ocpp-rpc's own for the protocols whose files need the repair. */

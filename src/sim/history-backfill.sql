@@ -1,15 +1,16 @@
--- Synthetic fleet history for npm run bench:api (bench/api.ts), generated set-based in the
--- database because writing millions of events one by one would take longer than the benchmark.
--- Placeholders: :tenant, :days, :chargers. Shapes per docs/benchmarks.md: 10 sites, two connectors
--- per charger, 3-10 sessions a day (0.65 of ten 144-minute slots), about 3 disconnects and 2 faults a week.
+-- Plausible fleet history, generated set-based in the database (writing millions of events one by
+-- one would take longer than the benchmark it feeds). Used by npm run bench:api and npm run demo
+-- through src/sim/backfill.ts. Placeholders: :tenant, :days, :chargers, :sites, :site_prefix,
+-- :charger_prefix. Shapes per docs/benchmarks.md: two connectors per charger, 3-10 sessions a day
+-- (0.65 of ten 144-minute slots), about 3 disconnects and 2 faults a week; every charger ends offline.
 
 SELECT setseed(0.42);
 
 INSERT INTO sites (site_id, tenant_id, name)
-SELECT 'site_bench_' || s, :tenant, 'Bench site ' || s FROM generate_series(0, 9) s;
+SELECT :site_prefix || s, :tenant, 'Site ' || (s + 1) FROM generate_series(0, :sites - 1) s;
 
 INSERT INTO chargers (charge_point_id, tenant_id, site_id, registered_at)
-SELECT 'CP-' || lpad(i::text, 5, '0'), :tenant, 'site_bench_' || (i % 10), now() - (:days + 1) * interval '1 day'
+SELECT :charger_prefix || lpad(i::text, 5, '0'), :tenant, :site_prefix || (i % :sites), now() - (:days + 1) * interval '1 day'
   FROM generate_series(1, :chargers) i;
 
 INSERT INTO charger_state (charge_point_id, ocpp_version, vendor, model, firmware_version, last_heartbeat, last_seen)
@@ -23,9 +24,9 @@ WITH d AS (
 iv AS (
   SELECT cp, coalesce(lag(t + g) OVER w, now() - :days * interval '1 day') AS s, t AS e FROM d WINDOW w AS (PARTITION BY cp ORDER BY t)
   UNION ALL
-  SELECT cp, least(max(t + g), now()), NULL FROM d GROUP BY cp)
-SELECT cp, 'bench', '1.6', s, coalesce(e, now()), e, CASE WHEN e IS NULL THEN NULL ELSE 'liveness_timeout' END
-  FROM iv WHERE e IS NULL OR e > s;
+  SELECT cp, least(max(t + g), now() - interval '1 minute'), now() FROM d GROUP BY cp)
+SELECT cp, 'backfill', '1.6', s, e, e, CASE WHEN e >= now() THEN 'server_shutdown' ELSE 'liveness_timeout' END
+  FROM iv WHERE e > s;
 
 INSERT INTO sessions (charge_point_id, transaction_id, connector_id, id_tag, started_at, meter_start_wh, stopped_at,
                       meter_stop_wh, stop_reason, last_meter_wh, last_meter_at, received_at)
