@@ -46,6 +46,8 @@ interface Result {
   rssPerConnectionKiB: number;
   dashboardQueries: number;
   errors: number;
+  stormSeconds: number;
+  stormFailed: number;
 }
 
 const rssMiB = async (pid: number) => {
@@ -162,6 +164,8 @@ async function run(target: string): Promise<Result | undefined> {
     rssPerConnectionKiB: c.held ? ((rssConnected - rssBefore) * 1024) / c.held : NaN,
     dashboardQueries,
     errors: (phases.max?.errors ?? 0) + (phases.half?.errors ?? 0) + (phases['half-dashboard']?.errors ?? 0),
+    stormSeconds: phases.storm?.seconds,
+    stormFailed: phases.storm?.failed,
   };
 }
 
@@ -179,10 +183,10 @@ async function main() {
     `Ingest benchmark, ${new Date().toISOString()}: ${N} chargers speaking OCPP ${OCPP === 'mixed' ? '1.6, 2.0.1 and 2.1 (a third each)' : OCPP}, ${MAX_SECONDS} s closed loop, then ${HALF_SECONDS} s at half that rate alone and ${HALF_SECONDS} s more beside a dashboard loop (GET /api/v1/cpo/chargers?limit=1000, back to back).`,
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load generator on the same machine.`,
     '',
-    '| target | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| target | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors | storm: all back s (failed) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map((r) =>
-      `| ${r.target} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echo ? f(r.maxRate / echo.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} |`,
+      `| ${r.target} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echo ? f(r.maxRate / echo.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} | ${f(r.stormSeconds, 1)} (${r.stormFailed}) |`,
     ),
   ];
   process.stdout.write(lines.join('\n') + '\n');

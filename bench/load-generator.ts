@@ -264,6 +264,26 @@ async function main() {
     process.stdout.write(JSON.stringify({ phase: name, target: rate, achieved: lat.length / o.halfSeconds, p50: percentile(lat, 50), p99: percentile(lat, 99), skipped, errors: errs }) + '\n');
   }
 
+  // Phase 5, connection storm: every socket drops at once, then every charger reconnects and boots at
+  // once (no ramp): the time until all are back and answered.
+  for (const c of chargers) c.ws?.terminate();
+  await new Promise((r) => setTimeout(r, 500));
+  const stormLat: number[] = [];
+  const tStorm = performance.now();
+  let stormFailed = 0;
+  await Promise.all(
+    chargers.map(async (c) => {
+      try {
+        await c.connect();
+        await c.boot(stormLat);
+      } catch {
+        stormFailed++;
+      }
+    }),
+  );
+  const stormSeconds = (performance.now() - tStorm) / 1000;
+  process.stdout.write(JSON.stringify({ phase: 'storm', seconds: stormSeconds, reconnected: chargers.length - stormFailed, failed: stormFailed }) + '\n');
+
   for (const c of chargers) c.ws?.terminate();
   process.exit(0);
 }

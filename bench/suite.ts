@@ -1,0 +1,88 @@
+// npm run bench — the whole benchmark suite in one report (docs/benchmarks.md): the ingest
+// benchmark (with its connection storm) and the API benchmark, each figure beside its target and
+// the baseline measured in the same run. --repeat N runs everything N times and reports the
+// spread (min–max) as the noise.
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const ROOT = new URL('../../', import.meta.url).pathname;
+const REPEAT = Number(args.get('repeat') ?? 1);
+const INGEST_CHARGERS = args.get('ingest-chargers') ?? '19000';
+const API_CHARGERS = args.get('api-chargers') ?? '10000';
+const DAYS = args.get('days') ?? '30';
+
+function run(script: string, argv: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'dist/bench', script), ...argv], { stdio: ['ignore', 'inherit', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+      process.stderr.write(d);
+    });
+    child.on('exit', (code) => {
+      const m = /written (\S+\.json)/.exec(err);
+      if (code === 0 && m) resolve(m[1]!);
+      else reject(new Error(`${script} exited ${code}`));
+    });
+  });
+}
+
+const spread = (xs: number[], d = 0) => {
+  const ok = xs.filter(Number.isFinite);
+  if (ok.length === 0) return 'n/a';
+  const lo = Math.min(...ok);
+  const hi = Math.max(...ok);
+  return lo === hi || ok.length === 1 ? lo.toFixed(d) : `${lo.toFixed(d)}–${hi.toFixed(d)}`;
+};
+
+async function main() {
+  const ingest: any[] = [];
+  const api: any[] = [];
+  for (let i = 0; i < REPEAT; i++) {
+    ingest.push(JSON.parse(await readFile(await run('ingest.js', ['--chargers', INGEST_CHARGERS]), 'utf8')));
+    api.push(JSON.parse(await readFile(await run('api.js', ['--chargers', API_CHARGERS, '--days', DAYS]), 'utf8')));
+  }
+  const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const md: string[] = [
+    `# Benchmark suite, ${new Date().toISOString()}`,
+    '',
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}. Runs: ${REPEAT} (figures are min–max over the runs: the noise).`,
+    '',
+    `## Ingest (${INGEST_CHARGERS} chargers; baseline: bare ws echo in the same run)`,
+    '',
+    '| figure | target | echo | pglite | postgres |',
+    '|---|---|---|---|---|',
+  ];
+  const byTarget = (t: string, k: string) => ingest.map((r) => r.results.find((x: any) => x.target === t)?.[k] ?? NaN);
+  const row = (label: string, target: string, k: string, d = 0) =>
+    md.push(`| ${label} | ${target} | ${spread(byTarget('echo', k), d)} | ${spread(byTarget('pglite', k), d)} | ${spread(byTarget('postgres', k), d)} |`);
+  row('connections held', '≥ 20,000', 'held');
+  row('sustained messages/s', 'PG ≥ 10,000; PGlite ≥ 3,000', 'maxRate');
+  row('p99 ms at half rate', '< 50', 'halfP99', 1);
+  row('p99 ms at half rate beside a dashboard', '< 50, ingest not blocked', 'dashP99', 1);
+  row('RSS per connection KiB', '—', 'rssPerConnectionKiB', 1);
+  row('connection storm: s until all back', '—', 'stormSeconds', 1);
+  md.push('', `## Fleet API (${API_CHARGERS} chargers × ${DAYS} days; baseline: raw scan of the history rows in the same run)`, '');
+  md.push('| endpoint | target p50 ms (PG; PGlite 4×) | postgres p50 / p99 | pglite p50 / p99 |', '|---|---|---|---|');
+  const endpoints: string[] = api[0].runs[0].results.map((e: any) => e.endpoint);
+  const of = (target: string, endpoint: string, k: string) => api.map((a) => a.runs.find((r: any) => r.target === target)?.results.find((e: any) => e.endpoint === endpoint)?.[k] ?? NaN);
+  for (const e of endpoints) {
+    const t = api[0].runs.find((r: any) => r.target === 'postgres')?.results.find((x: any) => x.endpoint === e)?.targetMs;
+    md.push(`| ${e} | ${t ?? '—'} | ${spread(of('postgres', e, 'p50'), 1)} / ${spread(of('postgres', e, 'p99'), 1)} | ${spread(of('pglite', e, 'p50'), 1)} / ${spread(of('pglite', e, 'p99'), 1)} |`);
+  }
+  const scans = (t: string) => api.map((a) => a.runs.find((r: any) => r.target === t)?.rawScanMs ?? NaN);
+  md.push(`| raw scan (floor) | — | ${spread(scans('postgres'))} | ${spread(scans('pglite'))} |`);
+  const dir = join(ROOT, 'bench/results');
+  await mkdir(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  await writeFile(join(dir, `suite-${stamp}.json`), JSON.stringify({ machine, repeat: REPEAT, ingest, api }, null, 2));
+  await writeFile(join(dir, `suite-${stamp}.md`), md.join('\n') + '\n');
+  process.stdout.write(md.join('\n') + '\n');
+  process.stderr.write(`written ${join(dir, `suite-${stamp}.md`)}\n`);
+}
+
+void main();
