@@ -5,7 +5,18 @@ import type { DisconnectReason } from '../store/history/connections.js';
  * messages into these; nothing after them knows which version a charger speaks.
  * `at` is when it happened (the charger's clock when plausible), `receivedAt` when we got it.
  */
-export type ChargerEvent =
+/** OCPP 2.x: ties an event to the TransactionEvent message that claimed its seqNo (TransactionSeq). */
+export interface SeqGuard {
+  transactionId: string;
+  seqNo: number;
+  messageKey: string;
+}
+
+type Guarded<T> = T & { guard?: SeqGuard };
+
+export type ChargerEvent = Guarded<ChargerEventBody>;
+
+type ChargerEventBody =
   | { type: 'Connected'; cp: string; at: Date; nodeId: string; ocppVersion: string; remoteAddress: string | null }
   | { type: 'Disconnected'; cp: string; connectionId: number; at: Date; reason: DisconnectReason }
   | { type: 'Booted'; cp: string; at: Date; boot: BootInfo }
@@ -73,10 +84,9 @@ export type ChargerEvent =
       at: Date;
       receivedAt: Date;
     }
-  | { type: 'TransactionSeq'; cp: string; transactionId: string; seqNo: number; at: Date; receivedAt: Date }
+  | { type: 'TransactionSeq'; cp: string; transactionId: string; seqNo: number; messageKey: string; at: Date; receivedAt: Date }
   | { type: 'ConnectorType'; cp: string; connectorId: number; evseId: number | null; connectorType: string; at: Date };
 
-export type EventOf<T extends ChargerEvent['type']> = Extract<ChargerEvent, { type: T }>;
 
 /** What applying an event yields, for the answer to the charger. */
 export interface ApplyResult {

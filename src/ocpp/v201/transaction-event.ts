@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ChargerEvent } from '../../ingest/events.js';
 import type { HandlerContext } from '../connection.js';
 import { effectiveTime } from '../time.js';
@@ -20,7 +21,8 @@ const ENERGY = 'Energy.Active.Import.Register';
 /**
  * OCPP 2.0.1 E01–E15. Every TransactionEvent is applied at its own timestamp, so
  * order of arrival does not matter: a retransmission (same seqNo) is recognised
- * and skipped; an Updated or Ended seen before its Started makes a provisional
+ * and skipped (in the same commit: the changes are guarded by the claim of the
+ * seqNo, see SeqGuard); an Updated or Ended seen before its Started makes a provisional
  * session that the Started corrects; offline replays land where they happened.
  * chargingState Charging makes the EVSE report Charging (DESIGN.md §3).
  */
@@ -31,21 +33,19 @@ export async function transactionEvent(ctx: HandlerContext, p: TransactionEventR
   const transactionId = p.transactionInfo.transactionId;
   const answer = p.idToken ? { idTokenInfo: { status: 'Accepted' } } : {};
 
-  const seq = await ctx.submit({ type: 'TransactionSeq', cp, transactionId, seqNo: p.seqNo, at, receivedAt });
-  if (seq.duplicate) return answer;
-
+  // Claims the seqNo; the changes below are guarded by this claim and committed with it.
+  const guard = { transactionId, seqNo: p.seqNo, messageKey: randomUUID() };
+  const events: ChargerEvent[] = [{ type: 'TransactionSeq', cp, transactionId, seqNo: p.seqNo, messageKey: guard.messageKey, at, receivedAt }];
   const evse = p.evse?.id ?? ctx.conn.transactionEvse.get(transactionId) ?? 0;
   if (p.evse) ctx.conn.transactionEvse.set(transactionId, p.evse.id);
   const { samples, dropped } = toMeterSamples(p.meterValue ?? [], receivedAt);
   ctx.droppedSamples(dropped);
   const energy = samples.filter((s) => s.measurand === ENERGY && s.phase === null).at(-1)?.value ?? null;
 
-  const events: ChargerEvent[] = [
-    {
-      type: 'SessionStarted', cp, connectorId: evse, idTag: p.idToken?.idToken ?? null,
-      meterStartWh: p.eventType === 'Started' ? energy : null, at, receivedAt, transactionId, provisional: p.eventType !== 'Started',
-    },
-  ];
+  events.push({
+    type: 'SessionStarted', cp, connectorId: evse, idTag: p.idToken?.idToken ?? null,
+    meterStartWh: p.eventType === 'Started' ? energy : null, at, receivedAt, transactionId, provisional: p.eventType !== 'Started',
+  });
   if (samples.length) events.push({ type: 'MeterSampled', cp, connectorId: evse, transactionId, samples, receivedAt });
 
   const state = p.transactionInfo.chargingState;
@@ -64,6 +64,6 @@ export async function transactionEvent(ctx: HandlerContext, p: TransactionEventR
     ctx.conn.transactionEvse.delete(transactionId);
     events.push({ type: 'SessionEnded', cp, transactionId, meterStopWh: energy, reason: p.transactionInfo.stoppedReason ?? 'Local', at, receivedAt });
   }
-  await Promise.all(events.map((e) => ctx.submit(e)));
+  await Promise.all(events.map((e, i) => ctx.submit(i === 0 ? e : { ...e, guard })));
   return answer;
 }

@@ -57,6 +57,16 @@ BEGIN
     at := (e->>'at')::timestamptz;
     received := coalesce((e->>'receivedAt')::timestamptz, at);
 
+    -- OCPP 2.x: the changes of a TransactionEvent apply only if their message claimed its seqNo
+    -- (TransactionSeq, earlier in the same or an earlier batch); a retransmission's are skipped.
+    IF e ? 'guard' AND NOT EXISTS (
+         SELECT 1 FROM transaction_event_seq g
+          WHERE g.charge_point_id = cp AND g.transaction_id = e->'guard'->>'transactionId'
+            AND g.seq_no = (e->'guard'->>'seqNo')::integer AND g.message_key = e->'guard'->>'messageKey') THEN
+      results := results || '[{"skipped": true}]'::jsonb;
+      CONTINUE;
+    END IF;
+
     CASE e->>'type'
     WHEN 'Connected' THEN
       -- Any interval still open for this charger (replaced here, or left by a lost node) ends first.
@@ -234,8 +244,8 @@ BEGIN
 
     WHEN 'TransactionSeq' THEN
       -- OCPP 2.x TransactionEvent seqNo: a repeat (answer lost, charger resent) is recognised and skipped.
-      INSERT INTO transaction_event_seq (charge_point_id, transaction_id, seq_no, received_at)
-      VALUES (cp, e->>'transactionId', (e->>'seqNo')::integer, received)
+      INSERT INTO transaction_event_seq (charge_point_id, transaction_id, seq_no, received_at, message_key)
+      VALUES (cp, e->>'transactionId', (e->>'seqNo')::integer, received, e->>'messageKey')
       ON CONFLICT DO NOTHING;
       GET DIAGNOSTICS v_count = ROW_COUNT;
       results := results || jsonb_build_array(jsonb_build_object('duplicate', v_count = 0));
