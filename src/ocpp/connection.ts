@@ -27,6 +27,8 @@ export class ChargerConnection {
   readonly chargingEvses = new Set<number>();
   /** OCPP 2.x: the EVSE of each transaction, for events that do not repeat it. */
   readonly transactionEvse = new Map<string, number>();
+  /** OCPP 2.x: transactions whose session row this connection already made (no upsert per Updated). */
+  readonly knownTransactions = new Set<string>();
 
   constructor(
     readonly cp: string,

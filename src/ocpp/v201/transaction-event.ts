@@ -42,10 +42,14 @@ export async function transactionEvent(ctx: HandlerContext, p: TransactionEventR
   ctx.droppedSamples(dropped);
   const energy = samples.filter((s) => s.measurand === ENERGY && s.phase === null).at(-1)?.value ?? null;
 
-  events.push({
-    type: 'SessionStarted', cp, connectorId: evse, idTag: p.idToken?.idToken ?? null,
-    meterStartWh: p.eventType === 'Started' ? energy : null, at, receivedAt, transactionId, provisional: p.eventType !== 'Started',
-  });
+  // The session row: made by the Started, or provisionally by the first other event seen for it.
+  if (p.eventType === 'Started' || !ctx.conn.knownTransactions.has(transactionId)) {
+    ctx.conn.knownTransactions.add(transactionId);
+    events.push({
+      type: 'SessionStarted', cp, connectorId: evse, idTag: p.idToken?.idToken ?? null,
+      meterStartWh: p.eventType === 'Started' ? energy : null, at, receivedAt, transactionId, provisional: p.eventType !== 'Started',
+    });
+  }
   if (samples.length) events.push({ type: 'MeterSampled', cp, connectorId: evse, transactionId, samples, receivedAt });
 
   const state = p.transactionInfo.chargingState;
@@ -62,6 +66,7 @@ export async function transactionEvent(ctx: HandlerContext, p: TransactionEventR
   }
   if (p.eventType === 'Ended') {
     ctx.conn.transactionEvse.delete(transactionId);
+    ctx.conn.knownTransactions.delete(transactionId);
     events.push({ type: 'SessionEnded', cp, transactionId, meterStopWh: energy, reason: p.transactionInfo.stoppedReason ?? 'Local', at, receivedAt });
   }
   await Promise.all(events.map((e, i) => ctx.submit(i === 0 ? e : { ...e, guard })));
