@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -121,7 +121,13 @@ export class OcppGateway {
     const refuse = (status: number, reason: string) => {
       this.rejected.inc({ status: String(status) });
       this.deps.log.info({ charge_point_id: handshake.identity, status, reason }, 'OCPP connection refused');
-      reject(status, reason);
+      // ocpp-rpc writes the refusal and destroys the socket at once, which on TLS can drop the
+      // response before it is sent (the charger sees a reset, not the 401): send it ourselves,
+      // and let ocpp-rpc clean up once it has gone out.
+      const socket = handshake.request.socket;
+      if (!socket.writable) return reject(status, reason);
+      socket.once('finish', () => reject(status, reason));
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`);
     };
     try {
       const protocol = pickProtocol(handshake.protocols, this.enabled);
