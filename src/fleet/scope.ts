@@ -1,3 +1,5 @@
+import type { Queryable } from '../store/db.js';
+
 /**
  * The chargers a fleet query covers: one tenant, optionally one site or one
  * charger. Every fleet query starts from this CTE, so tenant isolation is in
@@ -37,3 +39,9 @@ export const seconds = (multirange: string) =>
 
 /** Rounds to one decimal, as every percentage of the API. */
 export const oneDecimal = (n: number) => Math.round(n * 10) / 10;
+
+/** How many chargers a scope covers (to bound the size of an answer before computing it). */
+export async function countScope(db: Queryable, scope: Scope): Promise<number> {
+  const [row] = await db.query<{ n: number }>(`WITH ${SCOPE_CTE} SELECT count(*)::int AS n FROM scope`, scopeParams(scope));
+  return row?.n ?? 0;
+}

@@ -9,6 +9,7 @@ import { fleetUptime } from '../../fleet/uptime.js';
 import { bucketCount, fleetUtilisation, type Granularity } from '../../fleet/utilisation.js';
 import { errorEvents } from '../../fleet/errors.js';
 import { fleetChargers } from '../../fleet/chargers.js';
+import { countScope } from '../../fleet/scope.js';
 
 /** Chargers × buckets above this would be an unreasonable answer (e.g. hourly over a year for a fleet). */
 export const MAX_UTILISATION_CELLS = 100_000;
@@ -129,11 +130,7 @@ export async function fleetRoutes(app: App, deps: ApiDeps) {
       const { from, to } = timeWindow(req.query, true);
       const granularity = (req.query.granularity ?? 'day') as Granularity;
       const scope = { tenantId: tenantOf(req), siteId: req.query.site_id, chargePointId: req.query.charge_point_id };
-      const [count] = await db.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM chargers WHERE tenant_id = $1 AND ($2::text IS NULL OR site_id = $2) AND ($3::text IS NULL OR charge_point_id = $3)',
-        [scope.tenantId, scope.siteId ?? null, scope.chargePointId ?? null],
-      );
-      const cells = (count?.n ?? 0) * bucketCount(from!, to!, granularity);
+      const cells = (await countScope(db, scope)) * bucketCount(from!, to!, granularity);
       if (cells > MAX_UTILISATION_CELLS) {
         throw badRequest(
           'granularity',
