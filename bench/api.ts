@@ -14,9 +14,9 @@ import { insertApiKey } from '../src/store/api-keys.js';
 import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
 import type { Db } from '../src/store/db.js';
 import { backfillHistory } from '../src/sim/backfill.js';
+import { benchArgs } from './args.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const args = benchArgs();
 const N = Number(args.get('chargers') ?? 10_000);
 const DAYS = Number(args.get('days') ?? 30);
 const SAMPLES = Number(args.get('samples') ?? 20);

@@ -16,9 +16,9 @@ import { createSite } from '../src/store/sites.js';
 import { insertCharger } from '../src/store/chargers.js';
 import { insertApiKey } from '../src/store/api-keys.js';
 import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
+import { benchArgs } from './args.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const args = benchArgs();
 const N = Number(args.get('chargers') ?? 19_000);
 const MAX_SECONDS = Number(args.get('max-seconds') ?? 20);
 const HALF_SECONDS = Number(args.get('half-seconds') ?? 20);

@@ -1,6 +1,7 @@
 // A separate process that drives N OCPP 1.6 chargers over real sockets and
 // reports what it measured as one JSON line. Used by bench/ingest.ts.
 import WebSocket from 'ws';
+import { benchArgs } from './args.js';
 
 interface Options {
   url: string;
@@ -15,8 +16,7 @@ interface Options {
 }
 
 function parseArgs(): Options {
-  const a = new Map<string, string>();
-  for (let i = 2; i < process.argv.length; i += 2) a.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+  const a = benchArgs();
   return {
     url: a.get('url')!,
     chargers: Number(a.get('chargers') ?? 1000),

@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { benchArgs } from './args.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const args = benchArgs();
 const ROOT = new URL('../../', import.meta.url).pathname;
 const REPEAT = Number(args.get('repeat') ?? 1);
 const INGEST_CHARGERS = args.get('ingest-chargers') ?? '19000';

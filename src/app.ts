@@ -76,7 +76,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         }
       : null;
     const http = await buildHttpApp(
-      { db, adminKeyHash: adminKey.hash, metrics, rateLimitPerMinute: config.rateLimitPerMinute, chargers: { disconnect: (cp, reason) => gateway.disconnect(cp, reason as never) } },
+      { db, adminKeyHash: adminKey.hash, metrics, rateLimitPerMinute: config.rateLimitPerMinute, chargers: gateway },
       { logger: log, trustProxy: config.trustProxy, https: tls },
     );
     http.server.on('upgrade', gateway.handleUpgrade);

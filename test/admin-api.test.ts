@@ -3,6 +3,7 @@ import { ADMIN_KEY, startTestService, type TestService } from './support/service
 import { apiClient, type Api } from './support/http.js';
 import { aSite, aTenant } from './support/builders.js';
 import { dbKind } from './support/database.js';
+import { eventually } from './support/history.js';
 
 describe(`admin API (${dbKind})`, () => {
   let svc: TestService;
@@ -65,6 +66,11 @@ describe(`admin API (${dbKind})`, () => {
 
     const tenantApi = apiClient(svc.url, key);
     expect((await tenantApi('GET', '/api/v1/cpo/sites')).status).toBe(200);
+    const used = await eventually(
+      () => admin('GET', `/api/v1/admin/tenants/${t.body.tenant_id}/api-keys`),
+      (r) => r.body.api_keys[0].last_used_at !== null,
+    );
+    expect(Date.parse(used.body.api_keys[0].last_used_at)).toBeGreaterThan(Date.now() - 60_000);
 
     const revoked = await admin('DELETE', `/api/v1/admin/tenants/${t.body.tenant_id}/api-keys/${created.body.key_id}`);
     expect(revoked.status).toBe(200);

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
+import { upgradeStatus } from './support/charger.js';
 import { ADMIN_KEY, startTestService, type TestService } from './support/service.js';
 import { dbKind } from './support/database.js';
 import { postJson } from './support/https.js';
@@ -49,22 +49,12 @@ describe(`OCPP Security Profile 3: client certificates (${dbKind})`, () => {
   });
 
   const upgrade = async (identity: string, opts: { cert?: string; auth?: string } = {}) =>
-    new Promise<number>(async (resolve, reject) => {
-      const ws = new WebSocket(`${svc.wsUrl.replace('ws:', 'wss:')}/${identity}`, ['ocpp2.0.1'], {
-        ca,
-        ...(opts.cert ? { cert: await file(`${opts.cert}.pem`), key: await file(`${opts.cert}.key`) } : {}),
-        ...(opts.auth ? { headers: { authorization: `Basic ${Buffer.from(`${identity}:${opts.auth}`).toString('base64')}` } } : {}),
-      });
-      ws.on('open', () => {
-        ws.close();
-        resolve(101);
-      });
-      ws.on('unexpected-response', (_q, res) => {
-        resolve(res.statusCode ?? 0);
-        ws.terminate();
-      });
-      ws.on('error', (e) => !/Unexpected server response/.test(String(e)) && reject(e));
-    });
+    upgradeStatus(
+      `${svc.wsUrl.replace('ws:', 'wss:')}/${identity}`,
+      ['ocpp2.0.1'],
+      opts.auth ? { authorization: `Basic ${Buffer.from(`${identity}:${opts.auth}`).toString('base64')}` } : {},
+      { ca, ...(opts.cert ? { cert: await file(`${opts.cert}.pem`), key: await file(`${opts.cert}.key`) } : {}) },
+    );
 
   it('admits a charger presenting a certificate for its identity from the configured CA', async () => {
     expect(await upgrade('CP3-CERT', { cert: 'cp3' })).toBe(101);

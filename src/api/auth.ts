@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Queryable } from '../store/db.js';
-import { findActiveKeyByHash } from '../store/api-keys.js';
+import { findActiveKeyByHash, touchApiKey } from '../store/api-keys.js';
 import { hashApiKey, safeEqualHex } from '../security/secrets.js';
 import { badRequest, forbidden, unauthorized } from './errors.js';
 
@@ -47,8 +47,10 @@ function presentedKey(req: FastifyRequest): string | undefined {
 export interface AuthDeps {
   db: Queryable;
   adminKeyHash: string;
-  onKeyUsed?: (keyId: string) => void;
 }
+
+/** last_used_at is kept to the minute: at most one write per key per minute, off the request path. */
+const LAST_USED_PRECISION_MS = 60_000;
 
 /**
  * Authenticates every request whose route declares `config.auth`. Admin and
@@ -74,7 +76,10 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       const record = await findActiveKeyByHash(deps.db, hash);
       if (!record || !safeEqualHex(record.key_hash, hash)) throw unauthorized('unknown or revoked API key');
       req.principal = { kind: 'tenant', tenantId: record.tenant_id, keyId: record.key_id, scopes: new Set(record.scopes) };
-      deps.onKeyUsed?.(record.key_id);
+      const now = new Date();
+      if (!record.last_used_at || now.getTime() - record.last_used_at.getTime() > LAST_USED_PRECISION_MS) {
+        touchApiKey(deps.db, record.key_id, now).catch((err) => req.log.warn({ err }, 'could not record API key use'));
+      }
     }
     if (need.role === 'admin' && req.principal.kind !== 'admin') {
       throw forbidden('admin_only', 'this route needs the admin key (DYNAMO_ADMIN_KEY); tenant keys cannot manage tenants or keys');

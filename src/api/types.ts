@@ -20,7 +20,7 @@ export type App = FastifyInstance<
 /** Effects on live connections that the API may ask for; the OCPP gateway provides them. */
 export interface ChargerConnectionControl {
   /** Closes the charger's live connection, if any (it was deleted or its password changed). */
-  disconnect(chargePointId: string, reason: string): Promise<void>;
+  disconnect(chargePointId: string, reason: 'deregistered' | 'credentials_changed'): Promise<void>;
 }
 
 export interface ApiDeps {

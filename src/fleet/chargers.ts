@@ -1,5 +1,5 @@
 import type { Queryable } from '../store/db.js';
-import { CHARGER_STATUS_SQL, SCOPE_CTE, scopeParams, type Scope } from './scope.js';
+import { CHARGER_STATUS_SQL, SCOPE_CTE, pageTotal, scopeParams, type Scope } from './scope.js';
 
 export type StatusFilter = 'online' | 'offline' | 'charging' | 'available' | 'faulted';
 
@@ -20,18 +20,19 @@ export interface FleetCharger {
  * Chargers with their one status (scope.ts) and their connectors (connector 0,
  * the charger itself, is not listed). $4 status filter, $5 limit, $6 offset.
  */
-const SQL = `
-WITH ${SCOPE_CTE},
+const FILTERED = `${SCOPE_CTE},
 listed AS (
   SELECT s.charge_point_id, s.site_id, ${CHARGER_STATUS_SQL} AS status FROM scope s),
 filtered AS (
   SELECT * FROM listed
    WHERE $4::text IS NULL
       OR ($4 = 'online' AND status <> 'Offline')
-      OR lower(status) = $4),
-page AS (
-  SELECT f.*, count(*) OVER ()::int AS total FROM filtered f ORDER BY charge_point_id LIMIT $5 OFFSET $6)
-SELECT p.charge_point_id, p.site_id, p.status, p.total,
+      OR lower(status) = $4)`;
+
+const SQL = `
+WITH ${FILTERED},
+page AS (SELECT * FROM filtered ORDER BY charge_point_id LIMIT $5 OFFSET $6)
+SELECT p.charge_point_id, p.site_id, p.status,
        coalesce(st.vendor, c.vendor) AS vendor, coalesce(st.model, c.model) AS model,
        coalesce(st.firmware_version, c.firmware_version) AS firmware_version,
        st.ocpp_version, st.last_seen, st.last_heartbeat,
@@ -43,11 +44,7 @@ SELECT p.charge_point_id, p.site_id, p.status, p.total,
   LEFT JOIN charger_state st USING (charge_point_id)
  ORDER BY p.charge_point_id`;
 
-const COUNT_SQL = `
-WITH ${SCOPE_CTE},
-listed AS (SELECT s.charge_point_id, ${CHARGER_STATUS_SQL} AS status FROM scope s)
-SELECT count(*)::int AS total FROM listed
- WHERE $4::text IS NULL OR ($4 = 'online' AND status <> 'Offline') OR lower(status) = $4`;
+const COUNT_SQL = `WITH ${FILTERED} SELECT count(*)::int AS total FROM filtered`;
 
 export async function fleetChargers(
   db: Queryable,
@@ -56,7 +53,7 @@ export async function fleetChargers(
   page: { limit: number; offset: number },
 ): Promise<{ chargers: FleetCharger[]; total: number }> {
   const params = [...scopeParams(scope), status ?? null];
-  const rows = await db.query<FleetCharger & { total: number }>(SQL, [...params, page.limit, page.offset]);
-  const total = rows[0]?.total ?? (page.offset > 0 ? ((await db.query<{ total: number }>(COUNT_SQL, params))[0]?.total ?? 0) : 0);
-  return { chargers: rows.map(({ total: _t, ...c }) => c), total };
+  const chargers = await db.query<FleetCharger>(SQL, [...params, page.limit, page.offset]);
+  const total = await pageTotal(chargers.length, page, async () => (await db.query<{ total: number }>(COUNT_SQL, params))[0]?.total ?? 0);
+  return { chargers, total };
 }

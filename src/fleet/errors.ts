@@ -1,5 +1,5 @@
 import type { Queryable } from '../store/db.js';
-import { SCOPE_CTE, scopeParams, type Scope } from './scope.js';
+import { SCOPE_CTE, pageTotal, scopeParams, type Scope } from './scope.js';
 
 export interface ErrorEvent {
   event_id: string;
@@ -21,27 +21,24 @@ export interface ErrorFilter {
   resolved?: boolean;
 }
 
-/** Error events, most recent first. $4 from, $5 to, $6 code, $7 resolved, $8 limit, $9 offset. */
-const SQL = `
-WITH ${SCOPE_CTE}
-SELECT e.event_id, e.charge_point_id, s.site_id, e.connector_id, e.error_code, e.info, e.vendor_error_code, e.status,
-       e.occurred_at AS timestamp, e.resolved_at
-  FROM error_events e JOIN scope s USING (charge_point_id)
- WHERE ($4::timestamptz IS NULL OR e.occurred_at >= $4)
-   AND ($5::timestamptz IS NULL OR e.occurred_at < $5)
-   AND ($6::text IS NULL OR e.error_code = $6)
-   AND ($7::boolean IS NULL OR (e.resolved_at IS NOT NULL) = $7)
- ORDER BY e.occurred_at DESC, e.event_id DESC
- LIMIT $8 OFFSET $9`;
-
-const COUNT_SQL = `
-WITH ${SCOPE_CTE}
-SELECT count(*)::int AS total
+// $4 from, $5 to, $6 error code, $7 resolved.
+const MATCHES = `
   FROM error_events e JOIN scope s USING (charge_point_id)
  WHERE ($4::timestamptz IS NULL OR e.occurred_at >= $4)
    AND ($5::timestamptz IS NULL OR e.occurred_at < $5)
    AND ($6::text IS NULL OR e.error_code = $6)
    AND ($7::boolean IS NULL OR (e.resolved_at IS NOT NULL) = $7)`;
+
+/** Error events, most recent first; $8 limit, $9 offset. */
+const SQL = `
+WITH ${SCOPE_CTE}
+SELECT e.event_id, e.charge_point_id, s.site_id, e.connector_id, e.error_code, e.info, e.vendor_error_code, e.status,
+       e.occurred_at AS timestamp, e.resolved_at
+${MATCHES}
+ ORDER BY e.occurred_at DESC, e.event_id DESC
+ LIMIT $8 OFFSET $9`;
+
+const COUNT_SQL = `WITH ${SCOPE_CTE} SELECT count(*)::int AS total ${MATCHES}`;
 
 export async function errorEvents(
   db: Queryable,
@@ -50,11 +47,7 @@ export async function errorEvents(
   page: { limit: number; offset: number },
 ): Promise<{ errors: ErrorEvent[]; total: number }> {
   const params = [...scopeParams(scope), f.from ?? null, f.to ?? null, f.errorCode ?? null, f.resolved ?? null];
-  // The page walks the time index and stops at the limit; the total is a separate count,
-  // cheaper than a window count that would materialise every match.
   const errors = await db.query<ErrorEvent>(SQL, [...params, page.limit, page.offset]);
-  const total = errors.length < page.limit && (errors.length > 0 || page.offset === 0)
-    ? page.offset + errors.length
-    : ((await db.query<{ total: number }>(COUNT_SQL, params))[0]?.total ?? 0);
+  const total = await pageTotal(errors.length, page, async () => (await db.query<{ total: number }>(COUNT_SQL, params))[0]?.total ?? 0);
   return { errors, total };
 }

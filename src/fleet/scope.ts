@@ -45,3 +45,13 @@ export async function countScope(db: Queryable, scope: Scope): Promise<number> {
   const [row] = await db.query<{ n: number }>(`WITH ${SCOPE_CTE} SELECT count(*)::int AS n FROM scope`, scopeParams(scope));
   return row?.n ?? 0;
 }
+
+/**
+ * The total of a paged list: known from the page itself when the page is the
+ * last one, else counted (a separate count is cheaper than a window count that
+ * materialises every match).
+ */
+export async function pageTotal(rows: number, page: { limit: number; offset: number }, count: () => Promise<number>): Promise<number> {
+  if (rows < page.limit && (rows > 0 || page.offset === 0)) return page.offset + rows;
+  return count();
+}

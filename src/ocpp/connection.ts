@@ -14,6 +14,9 @@ export interface HandlerContext {
   readonly heartbeatIntervalSec: number;
 }
 
+/** A message handler of any version: its params validated, its answer the CALLRESULT. */
+export type Handler = (ctx: HandlerContext, params: never) => Promise<Record<string, unknown>>;
+
 /** One accepted OCPP connection of one charger on this node. */
 export class ChargerConnection {
   connectionId = 0;

@@ -8,14 +8,14 @@ import type { ApplyResult, ChargerEvent } from '../ingest/events.js';
 import type { SeenTracker } from '../ingest/seen-tracker.js';
 import type { DisconnectReason } from '../store/history/connections.js';
 import type { Admission } from './admission.js';
-import { ChargerConnection, type HandlerContext } from './connection.js';
+import { ChargerConnection, type Handler, type HandlerContext } from './connection.js';
 import { LenientValidator } from './lenient.js';
 import { guardFrames } from './frame-guard.js';
 import { repairedValidators } from './schemas.js';
 import { Liveness } from './liveness.js';
 import { SUPPORTED_PROTOCOLS, pickProtocol, versionOf, type OcppProtocol } from './protocols.js';
 import type { RPCServerClient } from './rpc-types.js';
-import { v16Handlers, type Handler } from './v16/index.js';
+import { v16Handlers } from './v16/index.js';
 import { v2Handlers } from './v201/index.js';
 
 export interface GatewayDeps {

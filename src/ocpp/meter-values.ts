@@ -65,6 +65,3 @@ export function toMeterSamples(
   }
   return { samples, dropped };
 }
-
-/** Wh from a 1.6 meterStart/meterStop (always Wh, integer). */
-export const wh = (v: number | undefined | null): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);

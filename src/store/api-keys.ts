@@ -53,7 +53,6 @@ export async function revokeApiKey(db: Queryable, tenantId: string, keyId: strin
   return row;
 }
 
-export async function touchApiKeys(db: Queryable, keyIds: string[], at: Date): Promise<void> {
-  if (keyIds.length === 0) return;
-  await db.query('UPDATE api_keys SET last_used_at = $2 WHERE key_id = ANY($1::text[])', [keyIds, at]);
+export async function touchApiKey(db: Queryable, keyId: string, at: Date): Promise<void> {
+  await db.query('UPDATE api_keys SET last_used_at = $2 WHERE key_id = $1', [keyId, at]);
 }

@@ -12,10 +12,6 @@ export interface Db extends Queryable {
   close(): Promise<void>;
 }
 
-export class DatabaseUnavailableError extends Error {
-  override readonly name = 'DatabaseUnavailableError';
-}
-
 export interface Page {
   limit: number;
   offset: number;

@@ -26,10 +26,15 @@ export async function connectCharger(
   return client;
 }
 
-/** The HTTP status of a refused upgrade, or 101 if it was accepted. */
-export function upgradeStatus(url: string, protocols: string[], headers: Record<string, string> = {}): Promise<number> {
+/** The HTTP status of a refused upgrade, or 101 if it was accepted. `tls`: CA and client certificate for wss. */
+export function upgradeStatus(
+  url: string,
+  protocols: string[],
+  headers: Record<string, string> = {},
+  tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {},
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols, { headers });
+    const ws = new WebSocket(url, protocols, { headers, ...tls });
     ws.on('open', () => {
       ws.close();
       resolve(101);

@@ -1,4 +1,4 @@
-import type { HandlerContext } from '../connection.js';
+import type { Handler } from '../connection.js';
 import { authorize } from './authorize.js';
 import { bootNotification } from './boot-notification.js';
 import { dataTransfer } from '../data-transfer.js';
@@ -9,8 +9,6 @@ import { meterValues } from './meter-values.js';
 import { startTransaction } from './start-transaction.js';
 import { statusNotification } from './status-notification.js';
 import { stopTransaction } from './stop-transaction.js';
-
-export type Handler = (ctx: HandlerContext, params: never) => Promise<Record<string, unknown>>;
 
 /** Every charger-initiated OCPP 1.6 message; anything else is answered NotImplemented. */
 export const v16Handlers: Record<string, Handler> = {

@@ -1,4 +1,4 @@
-import type { Handler } from '../v16/index.js';
+import type { Handler } from '../connection.js';
 import { heartbeat } from '../heartbeat.js';
 import { dataTransfer } from '../data-transfer.js';
 import { firmwareStatusNotification } from '../firmware-status-notification.js';
