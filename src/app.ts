@@ -62,6 +62,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       heartbeatIntervalSec: config.heartbeatIntervalSec,
       maxPayloadBytes: config.ocppMaxPayloadBytes,
       maxBadMessages: config.ocppMaxBadMessages,
+      maxPendingCalls: config.ocppMaxPendingCalls,
       trustProxy: config.trustProxy,
     });
     gateway.start();

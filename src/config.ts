@@ -18,6 +18,8 @@ export interface Config {
   trustProxy: boolean;
   ocppMaxPayloadBytes: number;
   ocppMaxBadMessages: number;
+  /** CALLs one connection may have waiting or in progress; more are refused (OCPP-J allows one). */
+  ocppMaxPendingCalls: number;
   leaseTtlSec: number;
 }
 
@@ -98,6 +100,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: bool(env, 'DYNAMO_TRUST_PROXY', false),
     ocppMaxPayloadBytes: int(env, 'DYNAMO_OCPP_MAX_PAYLOAD', 65_536, 1024, 16 * 1024 * 1024),
     ocppMaxBadMessages: int(env, 'DYNAMO_OCPP_MAX_BAD_MESSAGES', 10, 0, 1_000_000),
+    ocppMaxPendingCalls: int(env, 'DYNAMO_OCPP_MAX_PENDING_CALLS', 10, 1, 1000),
     leaseTtlSec: int(env, 'DYNAMO_LEASE_TTL', 15, 3, 3600),
   };
 }

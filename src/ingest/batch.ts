@@ -3,14 +3,32 @@ import type { Queryable } from '../store/db.js';
 import type { ApplyResult, ChargerEvent } from './events.js';
 
 /**
- * Applies a batch of events in one statement: dynamo_apply() (migration 0003)
- * runs them in order inside the database and returns one result per event.
- * One round trip per batch is what makes group commit cheap.
+ * Applies a batch of messages in one statement: dynamo_apply()
+ * (src/store/functions/ingest.sql) runs their events in order inside the
+ * database and returns one result per event, grouped by message. One round
+ * trip per batch is what makes group commit cheap.
+ *
+ * Each message travels as its own JSON text, parsed inside the function, so a
+ * message the database cannot take fails as that message (see failedMessageOf)
+ * rather than as the whole batch.
  */
-export async function applyBatch(db: Queryable, events: readonly ChargerEvent[]): Promise<ApplyResult[]> {
-  const rows = events.map((e) => (e.type === 'StatusChanged' || e.type === 'ErrorRaised' ? { ...e, eventId: newId('evt') } : e));
-  const [row] = await db.query<{ results: ApplyResult[] }>('SELECT dynamo_apply($1::jsonb) AS results', [JSON.stringify(rows)]);
+export async function applyBatch(db: Queryable, messages: readonly (readonly ChargerEvent[])[]): Promise<ApplyResult[][]> {
+  const texts = messages.map((events) =>
+    JSON.stringify(events.map((e) => (e.type === 'StatusChanged' || e.type === 'ErrorRaised' ? { ...e, eventId: newId('evt') } : e))),
+  );
+  const [row] = await db.query<{ results: ApplyResult[][] }>('SELECT dynamo_apply($1::text[]) AS results', [texts]);
   const results = row?.results ?? [];
-  if (results.length !== events.length) throw new Error(`dynamo_apply returned ${results.length} results for ${events.length} events`);
+  const complete = results.length === messages.length && results.every((r, i) => r.length === messages[i]!.length);
+  if (!complete) throw new Error(`dynamo_apply returned results that do not match the ${messages.length} messages sent`);
   return results;
+}
+
+const FAILED_MESSAGE = /^dynamo_apply message (\d+)$/;
+
+/** The index of the message dynamo_apply() reported as failing, if the error names one within the batch. */
+export function failedMessageOf(err: unknown, batchLength: number): number | undefined {
+  const detail = (err as { detail?: unknown } | null)?.detail;
+  const m = typeof detail === 'string' ? FAILED_MESSAGE.exec(detail) : null;
+  const index = m ? Number(m[1]) : NaN;
+  return Number.isInteger(index) && index >= 0 && index < batchLength ? index : undefined;
 }

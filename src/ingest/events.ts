@@ -33,11 +33,14 @@ type ChargerEventBody =
       chargerTime: Date | null;
       at: Date;
       receivedAt: Date;
+      /** OCPP 2.x: Occupied is stored as Charging while the EVSE's open transaction is charging. */
+      chargingWhenOccupied?: boolean;
     }
   | {
       type: 'SessionStarted';
       cp: string;
-      connectorId: number;
+      /** 2.x: null when the message does not name its EVSE (a session already known keeps its own). */
+      connectorId: number | null;
       idTag: string | null;
       meterStartWh: number | null;
       at: Date;
@@ -54,6 +57,17 @@ type ChargerEventBody =
       transactionId: string;
       meterStopWh: number | null;
       reason: string | null;
+      at: Date;
+      receivedAt: Date;
+    }
+  | {
+      /** OCPP 2.x TransactionEvent chargingState (or the end of the transaction); evseId null = the session's own. */
+      type: 'ChargingState';
+      cp: string;
+      transactionId: string;
+      evseId: number | null;
+      chargingState: string | null;
+      ended: boolean;
       at: Date;
       receivedAt: Date;
     }

@@ -2,17 +2,19 @@ import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Db } from '../store/db.js';
 import type { ApplyResult, ChargerEvent } from './events.js';
-import { applyBatch } from './batch.js';
+import { applyBatch, failedMessageOf } from './batch.js';
 
+/** One OCPP message's events: committed together or not at all, answered once. */
 interface Pending {
-  event: ChargerEvent;
-  resolve: (r: ApplyResult) => void;
+  events: readonly ChargerEvent[];
+  resolve: (r: ApplyResult[]) => void;
   reject: (e: Error) => void;
 }
 
 export interface WriterOptions {
-  /** Independent commit streams; a charger always uses the same one, so its events stay in order. */
+  /** Independent commit streams; a charger always uses the same one, so its messages stay in order. */
   lanes: number;
+  /** Events per transaction, as a target: a message is never split, so one large message may exceed it. */
   maxBatch: number;
 }
 
@@ -21,11 +23,15 @@ export class WriterClosedError extends Error {
 }
 
 /**
- * Group commit (DESIGN.md §4): events wait while the lane's previous
+ * Group commit (DESIGN.md §4): messages wait while the lane's previous
  * transaction commits, then go together in one transaction; each submit()
  * resolves only after the transaction holding it has committed, so a CALL is
- * answered only with what is durable. If a batch fails, its events are retried
- * one by one so a single bad event fails alone.
+ * answered only with what is durable.
+ *
+ * The unit is the message, not the event: all events of one CALL go in one
+ * submit() and are never cut apart by a batch boundary or a retry. If a batch
+ * fails, dynamo_apply() names the message that failed; that one is refused and
+ * the rest are committed again together, so a poisoned message costs one retry.
  */
 export class IngestWriter {
   private readonly queues: Pending[][];
@@ -35,6 +41,7 @@ export class IngestWriter {
   private readonly batchSize: Histogram;
   private readonly commitSeconds: Histogram;
   private readonly failures: Counter;
+  private readonly retries: Counter;
 
   constructor(
     private readonly db: Db,
@@ -56,28 +63,31 @@ export class IngestWriter {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [metrics],
     });
-    this.failures = new Counter({ name: 'dynamo_ingest_failed_events_total', help: 'Events that could not be stored', registers: [metrics] });
+    this.failures = new Counter({ name: 'dynamo_ingest_failed_messages_total', help: 'OCPP messages whose events could not be stored', registers: [metrics] });
+    this.retries = new Counter({ name: 'dynamo_ingest_batch_retries_total', help: 'Batches committed again after one of their messages failed', registers: [metrics] });
   }
 
-  submit(event: ChargerEvent): Promise<ApplyResult> {
+  /** Commits the events of one message together; resolves with one result per event. */
+  submit(events: readonly ChargerEvent[]): Promise<ApplyResult[]> {
     if (this.closed) return Promise.reject(new WriterClosedError('ingest is shutting down'));
-    const lane = laneOf(event.cp, this.opts.lanes);
+    if (events.length === 0) return Promise.resolve([]);
+    const lane = laneOf(events[0]!.cp, this.opts.lanes);
     return new Promise((resolve, reject) => {
-      this.queues[lane]!.push({ event, resolve, reject });
+      this.queues[lane]!.push({ events, resolve, reject });
       if (!this.busy[lane]) {
         this.busy[lane] = true;
-        // Let the events of this turn of the event loop join the batch.
+        // Let the messages of this turn of the event loop join the batch.
         setImmediate(() => void this.drain(lane));
       }
     });
   }
 
-  /** Resolves once every event submitted so far is committed (or failed). */
+  /** Resolves once every message submitted so far is committed (or failed). */
   async flush(): Promise<void> {
     while (this.busy.some(Boolean)) await new Promise<void>((r) => this.idle.push(r));
   }
 
-  /** Refuses new events and waits for the queued ones. */
+  /** Refuses new messages and waits for the queued ones. */
   async close(): Promise<void> {
     this.closed = true;
     await this.flush();
@@ -85,32 +95,42 @@ export class IngestWriter {
 
   private async drain(lane: number): Promise<void> {
     const queue = this.queues[lane]!;
-    while (queue.length > 0) {
-      const batch = queue.splice(0, this.opts.maxBatch);
-      await this.commit(batch);
-    }
+    while (queue.length > 0) await this.commit(takeBatch(queue, this.opts.maxBatch));
     this.busy[lane] = false;
     if (!this.busy.some(Boolean)) for (const wake of this.idle.splice(0)) wake();
   }
 
   private async commit(batch: Pending[]): Promise<void> {
-    const started = process.hrtime.bigint();
-    try {
-      // One statement, so one transaction: the whole batch commits or none of it does.
-      const results = await applyBatch(this.db, batch.map((p) => p.event));
-      this.batchSize.observe(batch.length);
-      this.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-      batch.forEach((p, i) => p.resolve(results[i]!));
-    } catch (err) {
-      if (batch.length === 1) {
-        this.failures.inc();
-        this.log.error({ err, event: batch[0]!.event.type, charge_point_id: batch[0]!.event.cp }, 'ingest: event not stored');
-        batch[0]!.reject(err as Error);
+    while (batch.length > 0) {
+      const started = process.hrtime.bigint();
+      try {
+        // One statement, so one transaction: the whole batch commits or none of it does.
+        const results = await applyBatch(this.db, batch.map((p) => p.events));
+        this.batchSize.observe(batch.reduce((n, p) => n + p.events.length, 0));
+        this.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        batch.forEach((p, i) => p.resolve(results[i]!));
         return;
+      } catch (err) {
+        const failed = failedMessageOf(err, batch.length);
+        // Without a culprit (the database itself failed) every message is refused: the chargers retry.
+        const refused = failed === undefined ? batch.splice(0) : batch.splice(failed, 1);
+        for (const p of refused) {
+          this.failures.inc();
+          this.log.error({ err, events: p.events.map((e) => e.type), charge_point_id: p.events[0]!.cp }, 'ingest: message not stored');
+          p.reject(err as Error);
+        }
+        if (batch.length > 0) this.retries.inc();
       }
-      for (const p of batch) await this.commit([p]);
     }
   }
+}
+
+/** Whole messages from the head of the queue, up to maxBatch events (at least one message). */
+function takeBatch(queue: Pending[], maxBatch: number): Pending[] {
+  let n = 0;
+  let events = 0;
+  while (n < queue.length && (n === 0 || events + queue[n]!.events.length <= maxBatch)) events += queue[n++]!.events.length;
+  return queue.splice(0, n);
 }
 
 function laneOf(cp: string, lanes: number): number {

@@ -3,15 +3,18 @@ import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { RPCServer, createRPCError } from 'ocpp-rpc';
+import { RPCError } from './rpc-errors.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ApplyResult, ChargerEvent } from '../ingest/events.js';
 import type { SeenTracker } from '../ingest/seen-tracker.js';
 import type { DisconnectReason } from '../store/history/connections.js';
 import type { Admission } from './admission.js';
+import { CallQueue } from './call-queue.js';
 import { ChargerConnection, type Handler, type HandlerContext } from './connection.js';
 import { LenientValidator } from './lenient.js';
 import { guardFrames } from './frame-guard.js';
 import { repairedValidators } from './schemas.js';
+import { checkStorableText } from './storable.js';
 import { Liveness } from './liveness.js';
 import { SUPPORTED_PROTOCOLS, pickProtocol, versionOf, type OcppProtocol } from './protocols.js';
 import type { RPCServerClient } from './rpc-types.js';
@@ -19,7 +22,7 @@ import { v16Handlers } from './v16/index.js';
 import { v2Handlers } from './v201/index.js';
 
 export interface GatewayDeps {
-  ingest: { submit(event: ChargerEvent): Promise<ApplyResult> };
+  ingest: { submit(events: readonly ChargerEvent[]): Promise<ApplyResult[]> };
   seen: SeenTracker;
   admission: Admission;
   log: Logger;
@@ -28,6 +31,7 @@ export interface GatewayDeps {
   heartbeatIntervalSec: number;
   maxPayloadBytes: number;
   maxBadMessages: number;
+  maxPendingCalls: number;
   trustProxy: boolean;
 }
 
@@ -164,15 +168,17 @@ export class OcppGateway {
     // OCPP-J: a newer connection with the same identity replaces the older one.
     if (previous) await this.closeConnection(previous, 'replaced', new Date());
     conn.connected = this.deps.ingest
-      .submit({
-        type: 'Connected',
-        cp,
-        at: new Date(conn.lastHeardAt),
-        nodeId: this.deps.nodeId,
-        ocppVersion: versionOf(conn.protocol),
-        remoteAddress: conn.remoteAddress,
-      })
-      .then((r) => (conn.connectionId = r.connectionId!));
+      .submit([
+        {
+          type: 'Connected',
+          cp,
+          at: new Date(conn.lastHeardAt),
+          nodeId: this.deps.nodeId,
+          ocppVersion: versionOf(conn.protocol),
+          remoteAddress: conn.remoteAddress,
+        },
+      ])
+      .then(([r]) => (conn.connectionId = r!.connectionId!));
     try {
       await conn.connected;
       this.deps.log.info({ charge_point_id: cp, protocol: conn.protocol }, 'charger connected');
@@ -191,51 +197,60 @@ export class OcppGateway {
 
   private registerHandlers(conn: ChargerConnection): void {
     const handlers = HANDLERS[conn.protocol as OcppProtocol] ?? {};
+    const calls = new CallQueue(this.deps.maxPendingCalls);
+    for (const [action, handler] of Object.entries(handlers)) {
+      conn.client.handle(action, ({ params }: { params?: unknown }) => calls.run(() => this.handleCall(conn, action, handler, params)));
+    }
+  }
+
+  /** One CALL: its events are submitted as one message (with its lenient-mode violation, if any), then answered. */
+  private async handleCall(conn: ChargerConnection, action: string, handler: Handler, params: unknown): Promise<Record<string, unknown>> {
+    const noted: ChargerEvent[] = [];
+    let submitted = false;
     const ctx: HandlerContext = {
       conn,
-      submit: (e) => this.deps.ingest.submit(e),
+      submit: (events) => {
+        submitted = true;
+        return this.deps.ingest.submit([...noted, ...events]).then((results) => results.slice(noted.length));
+      },
       heartbeat: (at) => this.deps.seen.seen(conn, at.getTime(), true),
       droppedSamples: (n) => n > 0 && this.dropped.inc(n),
       heartbeatIntervalSec: this.deps.heartbeatIntervalSec,
     };
-    for (const [action, handler] of Object.entries(handlers)) {
-      conn.client.handle(action, async ({ params }: { params?: unknown }) => {
-        try {
-          let p = params;
-          if (conn.lenient) p = await this.lenientCheck(conn, action, params);
-          const result = await handler(ctx, p as never);
-          this.messages.inc({ action, outcome: 'ok' });
-          return result;
-        } catch (err) {
-          if ((err as { rpcErrorCode?: string }).rpcErrorCode) {
-            this.messages.inc({ action, outcome: 'rejected' });
-            throw err;
-          }
-          this.messages.inc({ action, outcome: 'internal_error' });
-          this.deps.log.error({ err, charge_point_id: conn.cp, action }, 'OCPP message could not be processed');
-          // Answered, never left silent: the charger will retry a transaction-related message.
-          throw createRPCError('InternalError', 'the message could not be stored; retry later');
-        }
-      });
+    try {
+      checkStorableText(params);
+      let p = params;
+      if (conn.lenient) {
+        const checked = this.lenientCheck(conn, action, params);
+        if (checked.note) noted.push(checked.note);
+        p = checked.params;
+      }
+      const result = await handler(ctx, p as never);
+      if (!submitted && noted.length) await this.deps.ingest.submit(noted);
+      this.messages.inc({ action, outcome: 'ok' });
+      return result;
+    } catch (err) {
+      if (err instanceof RPCError) {
+        this.messages.inc({ action, outcome: 'rejected' });
+        throw err;
+      }
+      this.messages.inc({ action, outcome: 'internal_error' });
+      this.deps.log.error({ err, charge_point_id: conn.cp, action }, 'OCPP message could not be processed');
+      // Answered, never left silent: the charger will retry a transaction-related message.
+      throw createRPCError('InternalError', 'the message could not be stored; retry later');
     }
   }
 
-  private async lenientCheck(conn: ChargerConnection, action: string, params: unknown): Promise<unknown> {
+  private lenientCheck(conn: ChargerConnection, action: string, params: unknown): { params: unknown; note?: ChargerEvent } {
     let validator = this.lenient.get(conn.protocol);
     if (!validator) this.lenient.set(conn.protocol, (validator = new LenientValidator(conn.protocol)));
     const checked = validator.check(action, params);
-    if (checked.violation) {
-      const now = new Date();
-      await this.deps.ingest.submit({
-        type: 'Noted',
-        cp: conn.cp,
-        kind: 'SchemaViolation',
-        payload: { action, ...checked.violation, params },
-        at: now,
-        receivedAt: now,
-      });
-    }
-    return checked.params;
+    if (!checked.violation) return { params: checked.params };
+    const now = new Date();
+    return {
+      params: checked.params,
+      note: { type: 'Noted', cp: conn.cp, kind: 'SchemaViolation', payload: { action, ...checked.violation, params }, at: now, receivedAt: now },
+    };
   }
 
   private async closeConnection(conn: ChargerConnection, reason: DisconnectReason, at: Date, graceful = false): Promise<void> {
@@ -260,7 +275,7 @@ export class OcppGateway {
     const connectionId = await conn.connected.catch(() => 0);
     if (!connectionId) return;
     try {
-      await this.deps.ingest.submit({ type: 'Disconnected', cp: conn.cp, connectionId, at, reason });
+      await this.deps.ingest.submit([{ type: 'Disconnected', cp: conn.cp, connectionId, at, reason }]);
       this.deps.log.info({ charge_point_id: conn.cp, reason }, 'charger disconnected');
     } catch (err) {
       // The lease keeps the history honest: if this node dies with the interval open, recovery closes it.

@@ -55,12 +55,33 @@ export async function migrate(db: Db): Promise<MigrationReport> {
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
       applied.push(m);
     }
-    // Functions are code: re-created every run, after the schema they use, in the same transaction.
+    // Functions are code: re-created every run, after the schema they use, in the same transaction,
+    // unless the database holds a newer version of them (a newer build migrated it): then refuse.
     for (const file of (await readdir(FUNCTIONS_DIR)).filter((f) => f.endsWith('.sql')).sort()) {
-      for (const statement of splitStatements(await readFile(new URL(file, FUNCTIONS_DIR), 'utf8'))) await tx.query(statement);
+      const sql = await readFile(new URL(file, FUNCTIONS_DIR), 'utf8');
+      const version = functionsVersionOf(file, sql);
+      const [installed] = await tx.query<{ version: number }>('SELECT version FROM schema_functions WHERE file = $1', [file]);
+      if (installed && installed.version > version) {
+        throw new SchemaTooNewError(
+          `database functions ${file} are at version ${installed.version} but this build has version ${version}; run a newer Dynamo build`,
+        );
+      }
+      for (const statement of splitStatements(sql)) await tx.query(statement);
+      await tx.query(
+        `INSERT INTO schema_functions (file, version) VALUES ($1, $2)
+         ON CONFLICT (file) DO UPDATE SET version = excluded.version, installed_at = now()`,
+        [file, version],
+      );
     }
   });
   return { applied, version: Math.max(latest, 0) };
+}
+
+/** The `-- functions-version: N` line a functions file starts with. */
+function functionsVersionOf(file: string, sql: string): number {
+  const m = /^-- functions-version: (\d+)\s*$/m.exec(sql);
+  if (!m) throw new Error(`src/store/functions/${file} lacks its "-- functions-version: N" line`);
+  return Number(m[1]);
 }
 
 /**

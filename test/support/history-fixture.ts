@@ -8,7 +8,8 @@ import type { ChargerEvent } from '../../src/ingest/events.js';
  * same dynamo_apply() path ingest uses), for metrics that need days of history.
  */
 export function historyFixture(db: Db, tenantId: string, siteId: string) {
-  const apply = async (...events: ChargerEvent[]) => applyBatch(db, events);
+  /** The events of one message, committed together. */
+  const apply = async (...events: ChargerEvent[]) => (await applyBatch(db, [events]))[0]!;
   return {
     async charger(id: string, registeredAt: Date) {
       await insertCharger(db, { chargePointId: id, tenantId, siteId, passwordHash: null, registeredAt });

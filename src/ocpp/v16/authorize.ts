@@ -6,6 +6,6 @@ import type { HandlerContext } from '../connection.js';
  */
 export async function authorize(ctx: HandlerContext, p: { idTag: string }) {
   const now = new Date();
-  await ctx.submit({ type: 'Noted', cp: ctx.conn.cp, kind: 'Authorize', payload: { idTag: p.idTag }, at: now, receivedAt: now });
+  await ctx.submit([{ type: 'Noted', cp: ctx.conn.cp, kind: 'Authorize', payload: { idTag: p.idTag }, at: now, receivedAt: now }]);
   return { idTagInfo: { status: 'Accepted' } };
 }

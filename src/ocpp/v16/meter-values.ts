@@ -1,4 +1,5 @@
 import type { HandlerContext } from '../connection.js';
+import { checkConnectorId } from '../storable.js';
 import { toMeterSamples, type SampledValueLike } from '../meter-values.js';
 
 interface MeterValuesReq {
@@ -12,13 +13,15 @@ export async function meterValues(ctx: HandlerContext, p: MeterValuesReq) {
   const receivedAt = new Date();
   const { samples, dropped } = toMeterSamples(p.meterValue, receivedAt);
   ctx.droppedSamples(dropped);
-  await ctx.submit({
-    type: 'MeterSampled',
-    cp: ctx.conn.cp,
-    connectorId: p.connectorId,
-    transactionId: p.transactionId === undefined ? null : String(p.transactionId),
-    samples,
-    receivedAt,
-  });
+  await ctx.submit([
+    {
+      type: 'MeterSampled',
+      cp: ctx.conn.cp,
+      connectorId: checkConnectorId('connectorId', p.connectorId),
+      transactionId: p.transactionId === undefined ? null : String(p.transactionId),
+      samples,
+      receivedAt,
+    },
+  ]);
   return {};
 }

@@ -1,4 +1,5 @@
 import type { HandlerContext } from '../connection.js';
+import { checkConnectorId } from '../storable.js';
 import { effectiveTime } from '../time.js';
 
 interface StartTransactionReq {
@@ -12,14 +13,16 @@ interface StartTransactionReq {
 /** OCPP 1.6 §4.10: the transactionId is durable before the answer, and the same for a retried start. */
 export async function startTransaction(ctx: HandlerContext, p: StartTransactionReq) {
   const receivedAt = new Date();
-  const { transactionId } = await ctx.submit({
-    type: 'SessionStarted',
-    cp: ctx.conn.cp,
-    connectorId: p.connectorId,
-    idTag: p.idTag,
-    meterStartWh: p.meterStart,
-    at: effectiveTime(p.timestamp, receivedAt),
-    receivedAt,
-  });
-  return { transactionId: Number(transactionId), idTagInfo: { status: 'Accepted' } };
+  const [started] = await ctx.submit([
+    {
+      type: 'SessionStarted',
+      cp: ctx.conn.cp,
+      connectorId: checkConnectorId('connectorId', p.connectorId),
+      idTag: p.idTag,
+      meterStartWh: p.meterStart,
+      at: effectiveTime(p.timestamp, receivedAt),
+      receivedAt,
+    },
+  ]);
+  return { transactionId: Number(started!.transactionId), idTagInfo: { status: 'Accepted' } };
 }

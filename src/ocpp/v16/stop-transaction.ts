@@ -1,3 +1,4 @@
+import type { ChargerEvent } from '../../ingest/events.js';
 import type { HandlerContext } from '../connection.js';
 import { effectiveTime } from '../time.js';
 import { toMeterSamples, type SampledValueLike } from '../meter-values.js';
@@ -14,24 +15,25 @@ interface StopTransactionReq {
 /**
  * OCPP 1.6 §4.11. A stop for a transaction we never saw is recorded and
  * answered normally: refusing it would make the charger retry it forever.
+ * The samples and the end are one message: they commit together or not at all.
  */
 export async function stopTransaction(ctx: HandlerContext, p: StopTransactionReq) {
   const receivedAt = new Date();
+  const cp = ctx.conn.cp;
   const transactionId = String(p.transactionId);
-  const { samples } = toMeterSamples(p.transactionData ?? [], receivedAt);
-  // Submitted together: same lane, so the samples are stored before the session ends, in one commit.
-  const stored = samples.length
-    ? ctx.submit({ type: 'MeterSampled', cp: ctx.conn.cp, connectorId: null, transactionId, samples, receivedAt })
-    : undefined;
-  const ended = ctx.submit({
+  const { samples, dropped } = toMeterSamples(p.transactionData ?? [], receivedAt);
+  ctx.droppedSamples(dropped);
+  const events: ChargerEvent[] = [];
+  if (samples.length) events.push({ type: 'MeterSampled', cp, connectorId: null, transactionId, samples, receivedAt });
+  events.push({
     type: 'SessionEnded',
-    cp: ctx.conn.cp,
+    cp,
     transactionId,
     meterStopWh: p.meterStop,
     reason: p.reason ?? 'Local',
     at: effectiveTime(p.timestamp, receivedAt),
     receivedAt,
   });
-  await Promise.all([stored, ended]);
+  await ctx.submit(events);
   return p.idTag ? { idTagInfo: { status: 'Accepted' } } : {};
 }

@@ -15,18 +15,20 @@ interface BootNotificationReq {
 export async function bootNotification(ctx: HandlerContext, p: BootNotificationReq) {
   const now = new Date();
   const cs = p.chargingStation;
-  await ctx.submit({
-    type: 'Booted',
-    cp: ctx.conn.cp,
-    at: now,
-    boot: {
-      vendor: cs.vendorName,
-      model: cs.model,
-      serialNumber: cs.serialNumber,
-      firmwareVersion: cs.firmwareVersion,
-      iccid: cs.modem?.iccid,
-      imsi: cs.modem?.imsi,
+  await ctx.submit([
+    {
+      type: 'Booted',
+      cp: ctx.conn.cp,
+      at: now,
+      boot: {
+        vendor: cs.vendorName,
+        model: cs.model,
+        serialNumber: cs.serialNumber,
+        firmwareVersion: cs.firmwareVersion,
+        iccid: cs.modem?.iccid,
+        imsi: cs.modem?.imsi,
+      },
     },
-  });
+  ]);
   return { currentTime: now.toISOString(), interval: ctx.heartbeatIntervalSec, status: 'Accepted' };
 }

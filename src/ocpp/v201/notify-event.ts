@@ -1,5 +1,6 @@
 import type { ChargerEvent } from '../../ingest/events.js';
 import type { HandlerContext } from '../connection.js';
+import { checkConnectorId } from '../storable.js';
 import { effectiveTime } from '../time.js';
 
 interface EventData {
@@ -34,7 +35,7 @@ export async function notifyEvent(ctx: HandlerContext, p: { generatedAt: string;
     const cleared = d.cleared === true || (isProblem && d.actualValue.toLowerCase() === 'false');
     const at = effectiveTime(d.timestamp, receivedAt);
     const stationLevel = !d.component.evse;
-    const base = { cp: ctx.conn.cp, connectorId: d.component.evse?.id ?? 0, componentVariable, source: 'notify' as const, at, receivedAt };
+    const base = { cp: ctx.conn.cp, connectorId: checkConnectorId('component.evse.id', d.component.evse?.id ?? 0), componentVariable, source: 'notify' as const, at, receivedAt };
     if (raised) events.push({ type: 'ErrorRaised', ...base, errorCode: d.techCode ?? componentVariable, info: d.techInfo ?? null, status: stationLevel ? 'Faulted' : null });
     else if (cleared) events.push({ type: 'ErrorCleared', ...base, errorCode: d.techCode ?? null });
     if (stationLevel && (raised || cleared)) {
@@ -44,6 +45,6 @@ export async function notifyEvent(ctx: HandlerContext, p: { generatedAt: string;
       });
     }
   }
-  await Promise.all(events.map((e) => ctx.submit(e)));
+  await ctx.submit(events);
   return {};
 }

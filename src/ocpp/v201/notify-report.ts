@@ -1,5 +1,6 @@
 import type { ChargerEvent } from '../../ingest/events.js';
 import type { HandlerContext } from '../connection.js';
+import { checkConnectorId } from '../storable.js';
 
 interface ReportData {
   component: { name: string; evse?: { id: number; connectorId?: number } };
@@ -14,9 +15,10 @@ export async function notifyReport(ctx: HandlerContext, p: { requestId: number; 
   for (const r of p.reportData ?? []) {
     const value = r.variableAttribute.find((a) => (a.type ?? 'Actual') === 'Actual')?.value;
     if (r.component.name === 'Connector' && r.variable.name === 'ConnectorType' && r.component.evse && value) {
-      events.push({ type: 'ConnectorType', cp: ctx.conn.cp, connectorId: r.component.evse.id, evseId: r.component.evse.id, connectorType: value, at: now });
+      const evse = checkConnectorId('component.evse.id', r.component.evse.id);
+      events.push({ type: 'ConnectorType', cp: ctx.conn.cp, connectorId: evse, evseId: evse, connectorType: value, at: now });
     }
   }
-  await Promise.all(events.map((e) => ctx.submit(e)));
+  await ctx.submit(events);
   return {};
 }

@@ -1,8 +1,11 @@
+-- functions-version: 2
 -- The ingest path, in the database: the writer sends a whole group-commit batch
--- as one JSON array and gets one result per event back, so a batch costs one
--- round trip however many events it holds. Events of one charger keep their order.
+-- as an array of messages (one JSON text each, a JSON array of that message's
+-- events) and gets one result per event back, grouped by message, so a batch
+-- costs one round trip however many messages it holds. Events of one charger keep their order.
 -- The event shapes are src/ingest/events.ts (serialised by src/ingest/batch.ts).
--- Re-created on every migrate run (src/store/migrate.ts): edit here, never in a migration.
+-- Re-created on every migrate run (src/store/migrate.ts): edit here, never in a migration,
+-- and raise functions-version above whenever a change here must not be undone by an older build.
 
 CREATE OR REPLACE FUNCTION dynamo_split_status_interval(p_cp text, p_connector integer, p_status text, p_at timestamptz)
 RETURNS void LANGUAGE plpgsql AS $$
@@ -38,7 +41,59 @@ RETURNS void LANGUAGE sql AS $$
   VALUES (p_cp, p_kind, p_payload, p_at, p_received)
 $$;
 
-CREATE OR REPLACE FUNCTION dynamo_apply(p_events jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+-- A connector status report: the event, the status interval, the current view and (OCPP 1.6)
+-- the error event its errorCode opens or resolves.
+CREATE OR REPLACE FUNCTION dynamo_record_status(p_cp text, p_connector integer, p_evse integer, p_status text,
+  p_error_code text, p_info text, p_vendor_id text, p_vendor_error_code text, p_charger_time timestamptz,
+  p_received timestamptz, p_at timestamptz, p_event_id text)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  v_code text := nullif(p_error_code, 'NoError');
+BEGIN
+  INSERT INTO connector_status_events (charge_point_id, connector_id, evse_id, status, error_code, info, vendor_id,
+    vendor_error_code, charger_time, received_at, effective_at)
+  VALUES (p_cp, p_connector, p_evse, p_status, p_error_code, p_info, p_vendor_id, p_vendor_error_code, p_charger_time, p_received, p_at);
+  PERFORM dynamo_split_status_interval(p_cp, p_connector, p_status, p_at);
+  -- The current view moves only forward in time: a late report does not overwrite a newer one.
+  INSERT INTO connectors (charge_point_id, connector_id, evse_id, status, error_code, status_at)
+  VALUES (p_cp, p_connector, p_evse, p_status, p_error_code, p_at)
+  ON CONFLICT (charge_point_id, connector_id) DO UPDATE SET
+    status = excluded.status, error_code = excluded.error_code, status_at = excluded.status_at,
+    evse_id = coalesce(excluded.evse_id, connectors.evse_id)
+  WHERE connectors.status_at <= excluded.status_at;
+  -- OCPP 1.6 error events (docs/metrics.md): one per connector and errorCode while it
+  -- persists; resolved when the connector reports NoError or another code. OCPP 2.x
+  -- statuses carry no errorCode (their errors come as ErrorRaised/ErrorCleared).
+  IF p_error_code IS NOT NULL THEN
+    UPDATE error_events SET resolved_at = p_at
+     WHERE charge_point_id = p_cp AND connector_id = p_connector AND resolved_at IS NULL
+       AND source = 'status' AND (v_code IS NULL OR error_code <> v_code) AND occurred_at <= p_at;
+  END IF;
+  IF v_code IS NOT NULL THEN
+    INSERT INTO error_events (event_id, charge_point_id, connector_id, error_code, info, vendor_error_code, status, occurred_at, received_at)
+    VALUES (p_event_id, p_cp, p_connector, v_code, p_info, p_vendor_error_code, p_status, p_at, p_received)
+    ON CONFLICT (charge_point_id, connector_id, error_code) WHERE resolved_at IS NULL DO NOTHING;
+  END IF;
+END $$;
+
+-- Plausibility of an energy register reading in Wh (docs/ocpp.md "Meter plausibility"): NULL when
+-- plausible, else why not. p_start is the session's meter start, p_last its latest reading when the
+-- new one is later in time (both NULL outside a session). Bounds: a register lies in 0 … 10 GWh; it
+-- may read up to 10 Wh below an earlier reading (rounding of kWh registers); one session delivers
+-- at most 2,000 kWh (more than the largest truck battery).
+CREATE OR REPLACE FUNCTION dynamo_energy_verdict(p_wh double precision, p_start double precision, p_last double precision)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE
+    WHEN p_wh < 0 THEN 'negative'
+    WHEN p_wh > 1e10 THEN 'beyond_register_range'
+    WHEN p_start IS NOT NULL AND p_wh < p_start - 10 THEN 'below_meter_start'
+    WHEN p_last IS NOT NULL AND p_wh < p_last - 10 THEN 'decreasing'
+    WHEN p_start IS NOT NULL AND p_wh - p_start > 2e6 THEN 'session_energy_beyond_bound'
+  END
+$$;
+
+-- The events of one message, in order; one result per event.
+CREATE OR REPLACE FUNCTION dynamo_apply_message(p_events jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   e jsonb;
   results jsonb := '[]'::jsonb;
@@ -48,9 +103,15 @@ DECLARE
   v_id bigint;
   v_tx text;
   v_session bigint;
-  v_code text;
+  v_status text;
+  v_verdict text;
+  v_wh double precision;
+  v_s record;
   v_energy record;
+  v_bad jsonb;
   v_count integer;
+  v_evse integer;
+  v_state text;
 BEGIN
   FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
     cp := e->>'cp';
@@ -58,7 +119,7 @@ BEGIN
     received := coalesce((e->>'receivedAt')::timestamptz, at);
 
     -- OCPP 2.x: the changes of a TransactionEvent apply only if their message claimed its seqNo
-    -- (TransactionSeq, earlier in the same or an earlier batch); a retransmission's are skipped.
+    -- (TransactionSeq, earlier in the same message); a retransmission's are skipped.
     IF e ? 'guard' AND NOT EXISTS (
          SELECT 1 FROM transaction_event_seq g
           WHERE g.charge_point_id = cp AND g.transaction_id = e->'guard'->>'transactionId'
@@ -101,59 +162,55 @@ BEGIN
       results := results || '[{}]'::jsonb;
 
     WHEN 'StatusChanged' THEN
-      INSERT INTO connector_status_events (charge_point_id, connector_id, evse_id, status, error_code, info, vendor_id,
-        vendor_error_code, charger_time, received_at, effective_at)
-      VALUES (cp, (e->>'connectorId')::integer, (e->>'evseId')::integer, e->>'status', e->>'errorCode', e->>'info',
-        e->>'vendorId', e->>'vendorErrorCode', (e->>'chargerTime')::timestamptz, received, at);
-      PERFORM dynamo_split_status_interval(cp, (e->>'connectorId')::integer, e->>'status', at);
-      -- The current view moves only forward in time: a late report does not overwrite a newer one.
-      INSERT INTO connectors (charge_point_id, connector_id, evse_id, status, error_code, status_at)
-      VALUES (cp, (e->>'connectorId')::integer, (e->>'evseId')::integer, e->>'status', e->>'errorCode', at)
-      ON CONFLICT (charge_point_id, connector_id) DO UPDATE SET
-        status = excluded.status, error_code = excluded.error_code, status_at = excluded.status_at,
-        evse_id = coalesce(excluded.evse_id, connectors.evse_id)
-      WHERE connectors.status_at <= excluded.status_at;
-      -- OCPP 1.6 error events (docs/metrics.md): one per connector and errorCode while it
-      -- persists; resolved when the connector reports NoError or another code. OCPP 2.x
-      -- statuses carry no errorCode (their errors come as ErrorRaised/ErrorCleared).
-      v_code := nullif(e->>'errorCode', 'NoError');
-      IF e->>'errorCode' IS NOT NULL THEN
-        UPDATE error_events SET resolved_at = at
-         WHERE charge_point_id = cp AND connector_id = (e->>'connectorId')::integer AND resolved_at IS NULL
-           AND source = 'status' AND (v_code IS NULL OR error_code <> v_code) AND occurred_at <= at;
+      v_status := e->>'status';
+      -- OCPP 2.x: Occupied while the EVSE's open transaction is charging is reported as Charging
+      -- (DESIGN.md §3); the session row, not the connection, knows that.
+      IF v_status = 'Occupied' AND coalesce((e->>'chargingWhenOccupied')::boolean, false) AND EXISTS (
+           SELECT 1 FROM sessions WHERE charge_point_id = cp AND connector_id = (e->>'connectorId')::integer
+              AND stopped_at IS NULL AND charging_state = 'Charging') THEN
+        v_status := 'Charging';
       END IF;
-      IF v_code IS NOT NULL THEN
-        INSERT INTO error_events (event_id, charge_point_id, connector_id, error_code, info, vendor_error_code, status, occurred_at, received_at)
-        VALUES (e->>'eventId', cp, (e->>'connectorId')::integer, v_code, e->>'info', e->>'vendorErrorCode', e->>'status', at, received)
-        ON CONFLICT (charge_point_id, connector_id, error_code) WHERE resolved_at IS NULL DO NOTHING;
-      END IF;
+      PERFORM dynamo_record_status(cp, (e->>'connectorId')::integer, (e->>'evseId')::integer, v_status, e->>'errorCode',
+        e->>'info', e->>'vendorId', e->>'vendorErrorCode', (e->>'chargerTime')::timestamptz, received, at, e->>'eventId');
       results := results || '[{}]'::jsonb;
 
     WHEN 'SessionStarted' THEN
+      v_wh := (e->>'meterStartWh')::double precision;
+      v_verdict := dynamo_energy_verdict(v_wh, NULL, NULL);
+      IF v_verdict IS NOT NULL THEN
+        PERFORM dynamo_note(cp, 'ImplausibleMeterValue',
+          jsonb_build_object('transactionId', e->>'transactionId', 'meterStartWh', v_wh, 'reason', v_verdict), at, received);
+      END IF;
       IF e->>'transactionId' IS NOT NULL THEN
         -- OCPP 2.x: the charger names the transaction. Any TransactionEvent may be the first we
         -- see (out of order, or Ended without Started): a provisional start is the earliest
-        -- event time known, corrected when the real Started arrives.
+        -- event time known, corrected when the real Started arrives. A provisional start for a
+        -- session already known writes nothing unless it teaches something.
         INSERT INTO sessions (charge_point_id, transaction_id, connector_id, id_tag, started_at, meter_start_wh,
-                              last_meter_wh, last_meter_at, received_at)
-        VALUES (cp, e->>'transactionId', (e->>'connectorId')::integer, e->>'idTag', at,
-                (e->>'meterStartWh')::double precision, (e->>'meterStartWh')::double precision,
-                CASE WHEN e->>'meterStartWh' IS NULL THEN NULL ELSE at END, received)
+                              last_meter_wh, last_meter_at, received_at, energy_excluded)
+        VALUES (cp, e->>'transactionId', coalesce((e->>'connectorId')::integer, 0), e->>'idTag', at,
+                v_wh, CASE WHEN v_verdict IS NULL THEN v_wh END,
+                CASE WHEN v_wh IS NULL OR v_verdict IS NOT NULL THEN NULL ELSE at END, received, v_verdict)
         ON CONFLICT (charge_point_id, transaction_id) DO UPDATE SET
           started_at = CASE WHEN coalesce((e->>'provisional')::boolean, false) THEN least(sessions.started_at, excluded.started_at)
                             ELSE excluded.started_at END,
           meter_start_wh = coalesce(CASE WHEN coalesce((e->>'provisional')::boolean, false) THEN NULL ELSE excluded.meter_start_wh END, sessions.meter_start_wh),
+          energy_excluded = CASE WHEN coalesce((e->>'provisional')::boolean, false) THEN sessions.energy_excluded
+                                 ELSE coalesce(excluded.energy_excluded, sessions.energy_excluded) END,
           id_tag = coalesce(sessions.id_tag, excluded.id_tag),
           connector_id = CASE WHEN sessions.connector_id = 0 THEN excluded.connector_id ELSE sessions.connector_id END
-        RETURNING transaction_id, session_id INTO v_tx, v_session;
-        results := results || jsonb_build_array(jsonb_build_object('transactionId', v_tx));
+        WHERE NOT coalesce((e->>'provisional')::boolean, false)
+           OR excluded.started_at < sessions.started_at
+           OR (sessions.connector_id = 0 AND excluded.connector_id <> 0)
+           OR (sessions.id_tag IS NULL AND excluded.id_tag IS NOT NULL);
+        results := results || jsonb_build_array(jsonb_build_object('transactionId', e->>'transactionId'));
         CONTINUE;
       END IF;
       -- OCPP 1.6, idempotent: a start retried after a lost answer gets the id it got the first time.
       INSERT INTO sessions (charge_point_id, transaction_id, connector_id, id_tag, started_at, meter_start_wh,
-                            last_meter_wh, last_meter_at, received_at)
-      VALUES (cp, coalesce(e->>'transactionId', nextval('ocpp16_transaction_ids')::text), (e->>'connectorId')::integer,
-              e->>'idTag', at, (e->>'meterStartWh')::double precision, (e->>'meterStartWh')::double precision, at, received)
+                            last_meter_wh, last_meter_at, received_at, energy_excluded)
+      VALUES (cp, nextval('ocpp16_transaction_ids')::text, (e->>'connectorId')::integer,
+              e->>'idTag', at, v_wh, CASE WHEN v_verdict IS NULL THEN v_wh END, at, received, v_verdict)
       ON CONFLICT (charge_point_id, connector_id, id_tag, meter_start_wh, started_at)
         DO UPDATE SET received_at = sessions.received_at
       RETURNING transaction_id, session_id INTO v_tx, v_session;
@@ -164,48 +221,98 @@ BEGIN
       results := results || jsonb_build_array(jsonb_build_object('transactionId', v_tx));
 
     WHEN 'MeterSampled' THEN
-      v_session := NULL;
+      -- No transactionId finds no row: every field of v_s is then NULL.
+      SELECT session_id, connector_id, meter_start_wh, last_meter_wh, last_meter_at INTO v_s
+        FROM sessions WHERE charge_point_id = cp AND transaction_id = e->>'transactionId';
       IF e->>'transactionId' IS NOT NULL THEN
-        SELECT session_id INTO v_session FROM sessions WHERE charge_point_id = cp AND transaction_id = e->>'transactionId';
-        IF v_session IS NULL THEN
+        IF v_s.session_id IS NULL THEN
           PERFORM dynamo_note(cp, 'MeterValuesForUnknownTransaction',
             jsonb_build_object('transactionId', e->>'transactionId', 'connectorId', e->'connectorId'),
             coalesce((e->'samples'->0->>'sampledAt')::timestamptz, received), received);
         END IF;
       END IF;
-      INSERT INTO meter_samples (charge_point_id, session_id, connector_id, sampled_at, measurand, phase, value, unit, context)
-      SELECT cp, v_session,
-             coalesce((e->>'connectorId')::integer, (SELECT connector_id FROM sessions WHERE session_id = v_session), 0),
-             (s->>'sampledAt')::timestamptz, s->>'measurand', s->>'phase', (s->>'value')::double precision, s->>'unit', s->>'context'
-        FROM jsonb_array_elements(e->'samples') AS s;
-      IF v_session IS NOT NULL THEN
-        SELECT (s->>'value')::double precision AS wh, (s->>'sampledAt')::timestamptz AS t INTO v_energy
-          FROM jsonb_array_elements(e->'samples') AS s
-         WHERE s->>'measurand' = 'Energy.Active.Import.Register' AND s->>'phase' IS NULL
-         ORDER BY (s->>'sampledAt')::timestamptz DESC LIMIT 1;
+      -- Energy readings that are not plausible are kept out of the samples (and so out of every
+      -- energy figure) and recorded as one violation note per message.
+      WITH s AS (
+        SELECT (x->>'sampledAt')::timestamptz AS sampled_at, x->>'measurand' AS measurand, x->>'phase' AS phase,
+               (x->>'value')::double precision AS value, x->>'unit' AS unit, x->>'context' AS context
+          FROM jsonb_array_elements(e->'samples') AS x
+      ), judged AS (
+        SELECT s.*, CASE WHEN s.measurand = 'Energy.Active.Import.Register' THEN
+                      dynamo_energy_verdict(s.value, v_s.meter_start_wh,
+                        CASE WHEN v_s.last_meter_at IS NULL OR s.sampled_at >= v_s.last_meter_at THEN v_s.last_meter_wh END)
+                    END AS verdict
+          FROM s
+      ), stored AS (
+        INSERT INTO meter_samples (charge_point_id, session_id, connector_id, sampled_at, measurand, phase, value, unit, context)
+        SELECT cp, v_s.session_id, coalesce((e->>'connectorId')::integer, v_s.connector_id, 0),
+               j.sampled_at, j.measurand, j.phase, j.value, j.unit, j.context
+          FROM judged j WHERE j.verdict IS NULL
+      )
+      SELECT jsonb_agg(jsonb_build_object('sampledAt', j.sampled_at, 'phase', j.phase, 'valueWh', j.value, 'reason', j.verdict))
+        INTO v_bad FROM judged j WHERE j.verdict IS NOT NULL;
+      IF v_bad IS NOT NULL THEN
+        PERFORM dynamo_note(cp, 'ImplausibleMeterValue',
+          jsonb_build_object('transactionId', e->>'transactionId', 'connectorId', e->'connectorId', 'samples', v_bad),
+          (v_bad->0->>'sampledAt')::timestamptz, received);
+      END IF;
+      IF v_s.session_id IS NOT NULL THEN
+        SELECT (x->>'value')::double precision AS wh, (x->>'sampledAt')::timestamptz AS t INTO v_energy
+          FROM jsonb_array_elements(e->'samples') AS x
+         WHERE x->>'measurand' = 'Energy.Active.Import.Register' AND x->>'phase' IS NULL
+           AND dynamo_energy_verdict((x->>'value')::double precision, v_s.meter_start_wh,
+                 CASE WHEN v_s.last_meter_at IS NULL OR (x->>'sampledAt')::timestamptz >= v_s.last_meter_at THEN v_s.last_meter_wh END) IS NULL
+         ORDER BY (x->>'sampledAt')::timestamptz DESC LIMIT 1;
         IF FOUND THEN
           UPDATE sessions SET last_meter_wh = v_energy.wh, last_meter_at = v_energy.t
-           WHERE session_id = v_session AND (last_meter_at IS NULL OR last_meter_at <= v_energy.t);
+           WHERE session_id = v_s.session_id AND (last_meter_at IS NULL OR last_meter_at <= v_energy.t);
         END IF;
       END IF;
-      results := results || jsonb_build_array(jsonb_build_object('unknownTransaction', e->>'transactionId' IS NOT NULL AND v_session IS NULL));
+      results := results || jsonb_build_array(jsonb_build_object('unknownTransaction', e->>'transactionId' IS NOT NULL AND v_s.session_id IS NULL));
+
+    WHEN 'ChargingState' THEN
+      -- OCPP 2.x chargingState (E02): Charging makes the EVSE report Charging; leaving Charging
+      -- (or the transaction ending) makes it Occupied, the cable may still be in, until the next
+      -- StatusNotification. A state older than the one stored changes nothing.
+      SELECT session_id, connector_id, charging_state, charging_state_at INTO v_s
+        FROM sessions WHERE charge_point_id = cp AND transaction_id = e->>'transactionId';
+      IF v_s.session_id IS NOT NULL AND (v_s.charging_state_at IS NULL OR v_s.charging_state_at <= at) THEN
+        v_state := CASE WHEN coalesce((e->>'ended')::boolean, false) THEN 'Ended'
+                        ELSE coalesce(e->>'chargingState', v_s.charging_state) END;
+        v_evse := coalesce((e->>'evseId')::integer, v_s.connector_id);
+        UPDATE sessions SET charging_state = v_state, charging_state_at = at WHERE session_id = v_s.session_id;
+        IF v_evse > 0 AND v_state = 'Charging' AND (v_s.charging_state IS DISTINCT FROM 'Charging' OR NOT EXISTS (
+             SELECT 1 FROM connectors WHERE charge_point_id = cp AND connector_id = v_evse AND status = 'Charging')) THEN
+          PERFORM dynamo_record_status(cp, v_evse, v_evse, 'Charging', NULL, NULL, NULL, NULL, at, received, at, NULL);
+        ELSIF v_evse > 0 AND v_s.charging_state = 'Charging' AND v_state IS DISTINCT FROM 'Charging' THEN
+          PERFORM dynamo_record_status(cp, v_evse, v_evse, 'Occupied', NULL, NULL, NULL, NULL, at, received, at, NULL);
+        END IF;
+      END IF;
+      results := results || '[{}]'::jsonb;
 
     WHEN 'SessionEnded' THEN
+      SELECT session_id, meter_start_wh, last_meter_wh, last_meter_at INTO v_s
+        FROM sessions WHERE charge_point_id = cp AND transaction_id = e->>'transactionId';
+      v_wh := (e->>'meterStopWh')::double precision;
+      v_verdict := dynamo_energy_verdict(v_wh, v_s.meter_start_wh,
+                     CASE WHEN v_s.last_meter_at IS NULL OR at >= v_s.last_meter_at THEN v_s.last_meter_wh END);
+      IF v_verdict IS NOT NULL THEN
+        PERFORM dynamo_note(cp, 'ImplausibleMeterValue',
+          jsonb_build_object('transactionId', e->>'transactionId', 'meterStopWh', v_wh, 'reason', v_verdict), at, received);
+        v_wh := NULL;
+      END IF;
       UPDATE sessions SET
           stopped_at = CASE WHEN stopped_at IS NULL OR stop_reason = 'SupersededByNewSession' THEN greatest(started_at, at) ELSE stopped_at END,
-          meter_stop_wh = coalesce((e->>'meterStopWh')::double precision, meter_stop_wh, last_meter_wh),
+          meter_stop_wh = coalesce(v_wh, meter_stop_wh, last_meter_wh),
           stop_reason = CASE WHEN stopped_at IS NULL OR stop_reason = 'SupersededByNewSession' THEN e->>'reason' ELSE stop_reason END,
-          last_meter_wh = CASE WHEN e->>'meterStopWh' IS NOT NULL AND (last_meter_at IS NULL OR last_meter_at <= at)
-                               THEN (e->>'meterStopWh')::double precision ELSE last_meter_wh END,
-          last_meter_at = CASE WHEN e->>'meterStopWh' IS NOT NULL AND (last_meter_at IS NULL OR last_meter_at <= at)
-                               THEN at ELSE last_meter_at END
-       WHERE charge_point_id = cp AND transaction_id = e->>'transactionId'
-      RETURNING session_id INTO v_session;
-      IF v_session IS NULL THEN
+          last_meter_wh = CASE WHEN v_wh IS NOT NULL AND (last_meter_at IS NULL OR last_meter_at <= at) THEN v_wh ELSE last_meter_wh END,
+          last_meter_at = CASE WHEN v_wh IS NOT NULL AND (last_meter_at IS NULL OR last_meter_at <= at) THEN at ELSE last_meter_at END
+       WHERE session_id = v_s.session_id;
+      IF v_s.session_id IS NULL THEN
         PERFORM dynamo_note(cp, 'StopForUnknownTransaction',
           jsonb_build_object('transactionId', e->>'transactionId', 'meterStopWh', e->'meterStopWh', 'reason', e->'reason'), at, received);
       END IF;
-      results := results || jsonb_build_array(jsonb_build_object('unknownTransaction', v_session IS NULL));
+      results := results || jsonb_build_array(jsonb_build_object('unknownTransaction', v_s.session_id IS NULL));
 
     WHEN 'FirmwareStatus' THEN
       UPDATE charger_state SET firmware_status = e->>'status' WHERE charge_point_id = cp;
@@ -227,9 +334,11 @@ BEGIN
       SELECT count(*) INTO v_count FROM error_events
        WHERE charge_point_id = cp AND connector_id = (e->>'connectorId')::integer AND resolved_at IS NULL;
       IF NOT (coalesce((e->>'unlessOpen')::boolean, false) AND v_count > 0) THEN
+        -- The status the connector was in when the problem was reported, as a 1.6 status report carries it.
         INSERT INTO error_events (event_id, charge_point_id, connector_id, error_code, info, vendor_error_code, status,
                                   occurred_at, received_at, source, component_variable)
-        VALUES (e->>'eventId', cp, (e->>'connectorId')::integer, e->>'errorCode', e->>'info', NULL, e->>'status',
+        VALUES (e->>'eventId', cp, (e->>'connectorId')::integer, e->>'errorCode', e->>'info', NULL,
+                coalesce(e->>'status', (SELECT status FROM connectors WHERE charge_point_id = cp AND connector_id = (e->>'connectorId')::integer)),
                 at, received, e->>'source', e->>'componentVariable')
         ON CONFLICT (charge_point_id, connector_id, error_code) WHERE resolved_at IS NULL DO NOTHING;
       END IF;
@@ -261,4 +370,24 @@ BEGIN
     END CASE;
   END LOOP;
   RETURN results;
+END $$;
+
+DROP FUNCTION IF EXISTS dynamo_apply(jsonb);
+
+-- A batch: one JSON text per message, parsed here so that a message the database cannot take
+-- (bad encoding, a value out of range) fails as itself. The error names the message (DETAIL
+-- "dynamo_apply message N", 0-based) so the writer refuses that one and commits the rest again.
+CREATE OR REPLACE FUNCTION dynamo_apply(p_messages text[]) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_index integer := -1;
+  v_message text;
+  v_results jsonb := '[]'::jsonb;
+BEGIN
+  FOREACH v_message IN ARRAY p_messages LOOP
+    v_index := v_index + 1;
+    v_results := v_results || jsonb_build_array(dynamo_apply_message(v_message::jsonb));
+  END LOOP;
+  RETURN v_results;
+EXCEPTION WHEN OTHERS THEN
+  RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM, DETAIL = 'dynamo_apply message ' || v_index;
 END $$;
