@@ -17,7 +17,8 @@ export interface FleetSummary {
  * One statement, so one consistent snapshot. Energy today: for every session
  * that was in progress at some point since 00:00 UTC, the last register reading
  * minus the reading at midnight (the last sample at or before it, else the
- * meter start); in-progress sessions included.
+ * meter start); in-progress sessions included; sessions whose meter start was
+ * not plausible (sessions.energy_excluded) are left out.
  */
 const SQL = `
 WITH ${SCOPE_CTE},
@@ -34,7 +35,8 @@ energy AS (
                                 WHERE m.session_id = z.session_id AND m.measurand = 'Energy.Active.Import.Register'
                                   AND m.phase IS NULL AND m.sampled_at <= today.t0
                                 ORDER BY m.sampled_at DESC LIMIT 1), z.meter_start_wh) END, 0)) AS wh
-    FROM relevant z, today)
+    FROM relevant z, today
+   WHERE z.energy_excluded IS NULL)
 SELECT count(*)::int AS total_chargers,
        count(*) FILTER (WHERE status <> 'Offline')::int AS online,
        count(*) FILTER (WHERE status = 'Offline')::int AS offline,
