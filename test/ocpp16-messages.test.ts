@@ -124,8 +124,14 @@ describe(`OCPP 1.6J central system: messages (${dbKind})`, () => {
     expect(await h.state(id)).toMatchObject({ firmware_status: 'Installing', diagnostics_status: 'Uploaded' });
   });
 
+  const droppedSamples = async () => {
+    const text = await (await fetch(`${svc.url}/metrics`)).text();
+    return Number(/^dynamo_ocpp_meter_values_dropped_total (\d+)/m.exec(text)?.[1] ?? 0);
+  };
+
   it('a session: StartTransaction (idempotent on retry), MeterValues in Wh and kWh, StopTransaction with transactionData', async () => {
     const { id, c } = await charger();
+    const droppedBefore = await droppedSamples();
     const start = { connectorId: 1, idTag: 'TAG-9', meterStart: 1000, timestamp: isoAgo(600_000) };
     const first = await c.call('StartTransaction', start);
     expect(Number.isInteger(first.transactionId)).toBe(true);
@@ -147,9 +153,11 @@ describe(`OCPP 1.6J central system: messages (${dbKind})`, () => {
       timestamp: isoAgo(100_000),
       idTag: 'TAG-9',
       reason: 'EVDisconnected',
-      transactionData: [{ timestamp: isoAgo(150_000), sampledValue: [{ value: '5800', unit: 'Wh' }] }],
+      transactionData: [{ timestamp: isoAgo(150_000), sampledValue: [{ value: '5800', unit: 'Wh' }, { value: '41', measurand: 'Temperature', unit: 'Celsius' }] }],
     });
     expect(stop.idTagInfo.status).toBe('Accepted');
+    // The Temperature of the MeterValues and the one in the StopTransaction's transactionData: dropped and counted.
+    expect((await droppedSamples()) - droppedBefore).toBe(2);
 
     const sessions = await h.sessions(id);
     expect(sessions).toHaveLength(1);
