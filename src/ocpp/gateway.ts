@@ -205,13 +205,13 @@ export class OcppGateway {
 
   /** One CALL: its events are submitted as one message (with its lenient-mode violation, if any), then answered. */
   private async handleCall(conn: ChargerConnection, action: string, handler: Handler, params: unknown): Promise<Record<string, unknown>> {
+    // A lenient-mode violation travels with the message's own events, so both commit or neither does.
     const noted: ChargerEvent[] = [];
-    let submitted = false;
     const ctx: HandlerContext = {
       conn,
       submit: (events) => {
-        submitted = true;
-        return this.deps.ingest.submit([...noted, ...events]).then((results) => results.slice(noted.length));
+        const carried = noted.splice(0);
+        return this.deps.ingest.submit([...carried, ...events]).then((results) => results.slice(carried.length));
       },
       heartbeat: (at) => this.deps.seen.seen(conn, at.getTime(), true),
       droppedSamples: (n) => n > 0 && this.dropped.inc(n),
@@ -226,7 +226,7 @@ export class OcppGateway {
         p = checked.params;
       }
       const result = await handler(ctx, p as never);
-      if (!submitted && noted.length) await this.deps.ingest.submit(noted);
+      if (noted.length) await this.deps.ingest.submit(noted);
       this.messages.inc({ action, outcome: 'ok' });
       return result;
     } catch (err) {
