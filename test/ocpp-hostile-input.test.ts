@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestService, type TestService } from './support/service.js';
-import { aCharger, aSite, aTenant, type TenantFixture } from './support/builders.js';
-import { connectCharger, rawCharger, type ChargerClient } from './support/charger.js';
+import { describe, expect, it } from 'vitest';
+import { aCharger, aSite, aTenant } from './support/builders.js';
+import { ocppTestbed } from './support/ocpp-testbed.js';
+import { rawCharger, type ChargerClient } from './support/charger.js';
 import { history } from './support/history.js';
 import { dbKind } from './support/database.js';
 
@@ -19,30 +19,12 @@ async function outcome(c: ChargerClient, method: string, params: unknown): Promi
 }
 
 describe(`OCPP hostile input (${dbKind})`, () => {
-  let svc: TestService;
-  let t: TenantFixture;
-  let site: string;
-  const clients: ChargerClient[] = [];
-  const connect = async (id: string, protocol = 'ocpp1.6') => {
-    const c = await connectCharger(svc.wsUrl, id, { protocols: [protocol] });
-    clients.push(c);
-    return c;
-  };
-
-  beforeAll(async () => {
-    svc = await startTestService();
-    t = await aTenant(svc.url);
-    site = await aSite(t.api);
-  });
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close({ force: true }).catch(() => {})));
-    await svc?.close();
-  });
+  const bed = ocppTestbed();
 
   it('values that can never be stored get a schema-level CALLERROR at once and change nothing', async () => {
-    const id = await aCharger(t.api, site);
-    const h = history(svc.service.db);
-    const c16 = await connect(id);
+    const id = await aCharger(bed.t.api, bed.site);
+    const h = history(bed.svc.service.db);
+    const c16 = await bed.connect(id);
     await c16.call('StatusNotification', aStatus16(1));
     const before = { intervals: await h.intervals(id, 1), sessions: await h.sessions(id), messages: await h.messages(id) };
 
@@ -54,8 +36,8 @@ describe(`OCPP hostile input (${dbKind})`, () => {
     expect(await outcome(c16, 'StatusNotification', aStatus16(1, 'Faulted', '0000-01-01T00:00:00Z'))).toBe('PropertyConstraintViolation');
     expect(await outcome(c16, 'StartTransaction', { connectorId: 300, idTag: 'TAG', meterStart: 0, timestamp: now() })).toBe('PropertyConstraintViolation');
 
-    const id2 = await aCharger(t.api, site);
-    const c2 = await connect(id2, 'ocpp2.0.1');
+    const id2 = await aCharger(bed.t.api, bed.site);
+    const c2 = await bed.connect(id2, 'ocpp2.0.1');
     const tx = { eventType: 'Started', timestamp: now(), triggerReason: 'Authorized', transactionInfo: { transactionId: 'T1' }, evse: { id: 1, connectorId: 1 } };
     expect(await outcome(c2, 'TransactionEvent', { ...tx, seqNo: 2_147_483_648 })).toBe('PropertyConstraintViolation');
     expect(await outcome(c2, 'TransactionEvent', { ...tx, seqNo: 0, idToken: { idToken: 'A\u0000', type: 'ISO14443' } })).toBe('FormatViolation');
@@ -69,11 +51,11 @@ describe(`OCPP hostile input (${dbKind})`, () => {
   });
 
   it('a charger that pipelines thousands of CALLs has them refused beyond a small bound; another charger is answered meanwhile', async () => {
-    const flooderId = await aCharger(t.api, site);
-    const other = await aTenant(svc.url, 'Other CPO');
+    const flooderId = await aCharger(bed.t.api, bed.site);
+    const other = await aTenant(bed.svc.url, 'Other CPO');
     const victimId = await aCharger(other.api, await aSite(other.api));
-    const victim = await connect(victimId);
-    const flood = await rawCharger(`${svc.wsUrl}/${flooderId}`);
+    const victim = await bed.connect(victimId);
+    const flood = await rawCharger(`${bed.svc.wsUrl}/${flooderId}`);
 
     const N = 3_000;
     const frames = Array.from({ length: N }, (_, i) => JSON.stringify([2, `f${i}`, 'StatusNotification', aStatus16(1, i % 2 ? 'Available' : 'Preparing')]));
@@ -93,15 +75,15 @@ describe(`OCPP hostile input (${dbKind})`, () => {
     expect(results.filter((r) => r !== 'result' && r !== 'GenericError')).toEqual([]);
     // At most the bound (10) can be waiting at any moment; the rest of a burst is refused.
     expect(refused).toBeGreaterThan(N / 2);
-    const stored = await history(svc.service.db).statusEvents(flooderId);
+    const stored = await history(bed.svc.service.db).statusEvents(flooderId);
     expect(stored.length).toBe(N - refused);
     flood.ws.close();
   });
 
   it('implausible meter data is recorded as a violation and left out of the energy figures', async () => {
-    const id = await aCharger(t.api, site);
-    const h = history(svc.service.db);
-    const c = await connect(id);
+    const id = await aCharger(bed.t.api, bed.site);
+    const h = history(bed.svc.service.db);
+    const c = await bed.connect(id);
     const mv = (transactionId: number, wh: string, at = now()) => ({
       connectorId: 1, transactionId, meterValue: [{ timestamp: at, sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register', unit: 'Wh' }] }],
     });
@@ -114,15 +96,15 @@ describe(`OCPP hostile input (${dbKind})`, () => {
     await c.call('MeterValues', mv(transactionId, '11000', new Date(started + 13 * 60_000).toISOString())); // runs backwards
     await c.call('MeterValues', mv(transactionId, '14000', new Date(started + 20 * 60_000).toISOString()));
 
-    let d = await t.api('GET', `/api/v1/cpo/chargers/${id}/diagnostics`);
+    let d = await bed.t.api('GET', `/api/v1/cpo/chargers/${id}/diagnostics`);
     expect(d.body.connectors[0]).toMatchObject({ total_energy_kwh: 4 });
     expect((await h.samples(id)).map((s) => s.value)).toEqual([12000, 14000]);
 
     // A stop that would have the session deliver 5,000 kWh is not believed: the last plausible reading stands.
     await c.call('StopTransaction', { transactionId, meterStop: 5_010_000, timestamp: now(), reason: 'Local' });
-    d = await t.api('GET', `/api/v1/cpo/chargers/${id}/diagnostics`);
+    d = await bed.t.api('GET', `/api/v1/cpo/chargers/${id}/diagnostics`);
     expect(d.body.connectors[0]).toMatchObject({ total_sessions: 1, total_energy_kwh: 4 });
-    const summary = await t.api('GET', '/api/v1/cpo/fleet/summary');
+    const summary = await bed.t.api('GET', '/api/v1/cpo/fleet/summary');
     expect(summary.body.total_energy_today_kwh).toBeLessThan(1000);
 
     const violations = await h.messages(id, 'ImplausibleMeterValue');
@@ -136,7 +118,7 @@ describe(`OCPP hostile input (${dbKind})`, () => {
     // A session whose start reading is not plausible counts no energy at all.
     const { transactionId: tx2 } = await c.call('StartTransaction', { connectorId: 1, idTag: 'TAG', meterStart: -1_000_000, timestamp: now() });
     await c.call('StopTransaction', { transactionId: tx2, meterStop: 20_000, timestamp: now(), reason: 'Local' });
-    d = await t.api('GET', `/api/v1/cpo/chargers/${id}/diagnostics`);
+    d = await bed.t.api('GET', `/api/v1/cpo/chargers/${id}/diagnostics`);
     expect(d.body.connectors[0]).toMatchObject({ total_sessions: 2, total_energy_kwh: 4 });
   });
 });
