@@ -1,4 +1,4 @@
-import { RPCGenericError } from './rpc-errors.js';
+import { RPCGenericError } from './ocpp-rpc-cjs.js';
 
 /**
  * The CALLs of one connection, handled one at a time in arrival order. OCPP-J

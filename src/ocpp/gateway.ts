@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { RPCServer, createRPCError } from 'ocpp-rpc';
-import { RPCError } from './rpc-errors.js';
+import { NOREPLY, RPCError } from './ocpp-rpc-cjs.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ApplyResult, ChargerEvent } from '../ingest/events.js';
 import type { SeenTracker } from '../ingest/seen-tracker.js';
@@ -199,7 +199,11 @@ export class OcppGateway {
     const handlers = HANDLERS[conn.protocol as OcppProtocol] ?? {};
     const calls = new CallQueue(this.deps.maxPendingCalls);
     for (const [action, handler] of Object.entries(handlers)) {
-      conn.client.handle(action, ({ params }: { params?: unknown }) => calls.run(() => this.handleCall(conn, action, handler, params)));
+      conn.client.handle(action, ({ params }: { params?: unknown }) =>
+        // Once shutdown began the disconnect is recorded: a CALL arriving now is neither stored nor
+        // answered, so the charger sends it again to whichever node it reconnects to.
+        this.accepting ? calls.run(() => this.handleCall(conn, action, handler, params)) : Promise.resolve(NOREPLY as never),
+      );
     }
   }
 

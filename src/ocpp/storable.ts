@@ -1,4 +1,4 @@
-import { RPCFormatViolationError, RPCPropertyConstraintViolationError } from './rpc-errors.js';
+import { RPCFormatViolationError, RPCPropertyConstraintViolationError } from './ocpp-rpc-cjs.js';
 
 /**
  * Values a schema admits but the history can never hold. Each is refused with a

@@ -1,4 +1,4 @@
-import { RPCPropertyConstraintViolationError } from './rpc-errors.js';
+import { RPCPropertyConstraintViolationError } from './ocpp-rpc-cjs.js';
 
 /** A charger clock more than this far ahead of ours is not believed (DESIGN.md §3). */
 export const MAX_CLOCK_AHEAD_MS = 5 * 60_000;
