@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from './support/service.js';
 import { aSite, aTenant, type TenantFixture } from './support/builders.js';
-import { history } from './support/history.js';
+import { eventually, history } from './support/history.js';
 import { dbKind } from './support/database.js';
 import { SimulatedFleet, type FleetOptions } from '../src/sim/fleet.js';
 
@@ -55,7 +55,7 @@ describe(`charger fleet simulator (${dbKind})`, () => {
     // Every session start a 2.0.1 charger sent, as it sent it, and when it actually went out.
     const starts: { tx: string; timestamp: string; offline: boolean; sentAt: number }[] = [];
     const f = fleet({
-      prefix: 'DROP-', ocpp: '2.0.1', chargers: 4, dropsPerDay: 400, faultsPerDay: 0, sessionsPerDay: 80,
+      prefix: 'DROP-', ocpp: '2.0.1', chargers: 8, dropsPerDay: 400, faultsPerDay: 0, sessionsPerDay: 80,
       onMessage: (_id, action, p: any) => {
         if (action === 'TransactionEvent' && p.eventType === 'Started') {
           starts.push({ tx: p.transactionInfo.transactionId, timestamp: p.timestamp, offline: p.offline === true, sentAt: Date.now() });
@@ -63,7 +63,9 @@ describe(`charger fleet simulator (${dbKind})`, () => {
       },
     });
     await f.start();
-    await sleep(7000);
+    // Until some session was started offline and replayed (how long that takes depends on load).
+    await eventually(async () => starts.filter((s) => s.offline).length, (n) => n >= 2, 40_000);
+    await sleep(1500);
     const stoppedAt = Date.now();
     await f.stop();
     expect(f.counters().drops).toBeGreaterThan(0);
@@ -87,7 +89,7 @@ describe(`charger fleet simulator (${dbKind})`, () => {
       expect(s.sentAt - Date.parse(s.timestamp), s.tx).toBeGreaterThanOrEqual(75);
       expect(stored.get(s.tx)!.received_at.getTime(), s.tx).toBeGreaterThanOrEqual(s.sentAt - 5);
     }
-  });
+  }, 60_000);
 
   it('reproduces the same message sequence from the same seed', async () => {
     const record = async (prefix: string) => {
