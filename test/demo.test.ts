@@ -34,7 +34,21 @@ describe('demo mode', () => {
       expect(uptime.body.chargers.some((c: any) => c.downtime_minutes > 0)).toBe(true);
       const util = await api('GET', `/api/v1/cpo/fleet/utilisation?${q}`);
       expect(util.body.chargers[0].buckets.some((b: any) => b.utilisation_percent > 0)).toBe(true);
-      expect((await api('GET', `/api/v1/cpo/fleet/errors?${q}`)).body.total).toBeGreaterThan(0);
+      const errors = (await api('GET', `/api/v1/cpo/fleet/errors?${q}&limit=1000`)).body;
+      expect(errors.total).toBeGreaterThan(0);
+      // Demo history looks like what chargers report: ids as ingest makes them (evt_ and a ULID of
+      // the event's time), info texts a charger would send, varied (the live fleet's too).
+      for (const e of errors.errors) {
+        expect(e.event_id).toMatch(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/);
+        const ms = [...e.event_id.slice(4, 14)].reduce((n: number, ch: string) => n * 32 + '0123456789ABCDEFGHJKMNPQRSTVWXYZ'.indexOf(ch), 0);
+        expect(ms - Date.parse(e.timestamp)).toBeGreaterThanOrEqual(0);
+        expect(ms - Date.parse(e.timestamp)).toBeLessThan(1000);
+        expect(typeof e.info).toBe('string');
+        expect(e.info).not.toMatch(/synthetic|bench|test/i);
+        expect(e.info.length).toBeLessThanOrEqual(50); // what OCPP 1.6 StatusNotification.info allows
+      }
+      expect(new Set(errors.errors.map((e: any) => e.event_id)).size).toBe(errors.errors.length);
+      expect(new Set(errors.errors.map((e: any) => e.info)).size).toBeGreaterThan(10);
       expect((await api('GET', '/api/v1/cpo/fleet/chargers')).body.total).toBe(30);
       const d = await api('GET', '/api/v1/cpo/chargers/DEMO-00001/diagnostics');
       expect(d.body.connectors.length).toBeGreaterThan(0);

@@ -20,6 +20,8 @@ describe(`fleet metrics over known history (${dbKind})`, () => {
   const D = Date.parse('2025-06-04T00:00:00Z');
   const at = (days: number, minutes = 0) => new Date(D + days * DAY + minutes * MIN);
   const iso = (d: Date) => d.toISOString();
+  // How the API writes times (docs/api.md): UTC, whole seconds.
+  const apiTime = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 
   beforeAll(async () => {
     svc = await startTestService();
@@ -57,7 +59,7 @@ describe(`fleet metrics over known history (${dbKind})`, () => {
 
     const r = await t.api('GET', `/api/v1/cpo/fleet/uptime?from=${iso(at(0))}&to=${iso(at(4))}&charge_point_id=${cp}`);
     expect(r.status).toBe(200);
-    expect(r.body.period).toEqual({ from: iso(at(0)), to: iso(at(4)) });
+    expect(r.body.period).toEqual({ from: apiTime(at(0)), to: apiTime(at(4)) });
     const down = 90 + 30 + 20;
     expect(r.body.chargers).toEqual([
       {
@@ -104,20 +106,20 @@ describe(`fleet metrics over known history (${dbKind})`, () => {
     expect(r.body.granularity).toBe('day');
     expect(r.body.chargers).toHaveLength(1);
     expect(r.body.chargers[0].buckets.map((b: any) => [b.period_start, b.utilisation_percent])).toEqual([
-      [iso(at(0)), 25],
-      [iso(at(1)), 8.3],
-      [iso(at(2)), null],
+      [apiTime(at(0)), 25],
+      [apiTime(at(1)), 8.3],
+      [apiTime(at(2)), null],
     ]);
 
     // 2025-06-04 is a Wednesday: the ISO week starts Monday 2025-06-02, and only the part inside [from, to] counts.
     const w = await t.api('GET', `/api/v1/cpo/fleet/utilisation?from=${iso(at(0))}&to=${iso(at(3))}&charge_point_id=${cp}&granularity=week`);
     expect(w.body.chargers[0].buckets).toEqual([
-      { period_start: '2025-06-02T00:00:00.000Z', utilisation_percent: Math.round((1000 * 7) / 36) / 10, charging_minutes: 420, online_minutes: 2160 },
+      { period_start: '2025-06-02T00:00:00Z', utilisation_percent: Math.round((1000 * 7) / 36) / 10, charging_minutes: 420, online_minutes: 2160 },
     ]);
     const mo = await t.api('GET', `/api/v1/cpo/fleet/utilisation?from=2025-05-20T00:00:00Z&to=2025-06-10T00:00:00Z&charge_point_id=${cp}&granularity=month`);
     expect(mo.body.chargers[0].buckets.map((b: any) => [b.period_start, b.utilisation_percent])).toEqual([
-      ['2025-05-01T00:00:00.000Z', null],
-      ['2025-06-01T00:00:00.000Z', 19.4],
+      ['2025-05-01T00:00:00Z', null],
+      ['2025-06-01T00:00:00Z', 19.4],
     ]);
     const h = await t.api('GET', `/api/v1/cpo/fleet/utilisation?from=${iso(at(0, 300))}&to=${iso(at(0, 420))}&charge_point_id=${cp}&granularity=hour`);
     expect(h.body.chargers[0].buckets.map((b: any) => b.utilisation_percent)).toEqual([0, 100]);

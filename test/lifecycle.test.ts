@@ -7,6 +7,10 @@ import { runCli, spawnServer } from './support/cli.js';
 import { apiClient } from './support/http.js';
 import { dbKind, freshPostgresUrl } from './support/database.js';
 import { openDatabase } from '../src/store/open.js';
+import { startTestService } from './support/service.js';
+import { aCharger, aSite, aTenant } from './support/builders.js';
+import { isoAgo, rawCharger, upgradeStatus } from './support/charger.js';
+import { history } from './support/history.js';
 
 /** One database per scenario: a fresh PostgreSQL database on PG runs, a fresh data dir always. */
 async function scenarioEnv(): Promise<{ env: Record<string, string>; dir: string; cleanup: () => Promise<void> }> {
@@ -142,5 +146,60 @@ describe(`process lifecycle and CLI (${dbKind})`, () => {
     const s = await runCli(['serve'], { ...scenario.env, PORT: '0' });
     expect(s.code).toBe(1);
     expect(s.stderr).toContain('run a newer Dynamo build');
+  });
+});
+
+describe(`OCPP graceful shutdown (${dbKind})`, () => {
+  /**
+   * A charger connected, then shutdown begins (restart = stop, then start on the same
+   * database), and at once the charger sends a CALL and another charger tries to connect.
+   */
+  async function shutdownWithLateTraffic() {
+    const svc = await startTestService();
+    const t = await aTenant(svc.url);
+    const site = await aSite(t.api);
+    const id = await aCharger(t.api, site);
+    const latecomer = await aCharger(t.api, site);
+    const c = await rawCharger(`${svc.wsUrl}/${id}`);
+    const frames: unknown[][] = [];
+    c.ws.on('message', (data) => frames.push(JSON.parse(String(data))));
+    c.send([2, 'before', 'StartTransaction', { connectorId: 1, idTag: 'T', meterStart: 0, timestamp: isoAgo(1000) }]);
+    expect((await c.next())[1]).toBe('before');
+
+    const restarted = svc.restart();
+    c.send([2, 'after', 'StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available', timestamp: new Date().toISOString() }]);
+    const upgrade = await upgradeStatus(`${svc.wsUrl}/${latecomer}`, ['ocpp1.6']).catch((err: Error) => `not connected: ${err.message}`);
+    const closeCode = (await c.closed).code;
+    await restarted;
+    return { svc, id, latecomer, frames, upgrade, closeCode, h: history(svc.service.db) };
+  }
+
+  it('records server_shutdown for every open connection and refuses connections once shutdown began', async () => {
+    const s = await shutdownWithLateTraffic();
+    try {
+      expect(s.closeCode).toBe(1001);
+      expect(s.upgrade).not.toBe(101);
+      expect(await s.h.connections(s.latecomer)).toEqual([]);
+      const rows = await s.h.connections(s.id);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.disconnect_reason).toBe('server_shutdown');
+      expect(await s.h.sessions(s.id)).toHaveLength(1);
+    } finally {
+      await s.svc.close();
+    }
+  });
+
+  // KNOWN BUG (issue #10), in src/ocpp (being rewritten on another branch): the gateway records
+  // the shutdown first and closes the sockets after, so a CALL arriving in between is still
+  // answered and stored after the recorded disconnect. Marked `fails` so the suite stays green
+  // while the bug exists and turns red when it is fixed: then make this an ordinary `it`.
+  it.fails('answers nothing after shutdown began: a CALL that arrives then is neither answered nor stored', async () => {
+    const s = await shutdownWithLateTraffic();
+    try {
+      expect.soft(s.frames.filter((f) => f[1] === 'after'), 'answers to the CALL sent after shutdown began').toEqual([]);
+      expect.soft(await s.h.statusEvents(s.id), 'what that CALL stored').toEqual([]);
+    } finally {
+      await s.svc.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from './support/service.js';
 import { aCharger, aSite, aTenant, uniqueId, type TenantFixture } from './support/builders.js';
-import { connectCharger, isoAgo, rawCharger } from './support/charger.js';
+import { connectCharger, rawCharger } from './support/charger.js';
 import { eventually, history } from './support/history.js';
 import { dbKind } from './support/database.js';
 
@@ -128,28 +128,6 @@ describe(`OCPP auto-registration (${dbKind})`, () => {
       expect(got.status).toBe(200);
       expect(got.body).toMatchObject({ site_id: siteId, vendor: 'V', model: 'M', has_password: false });
       await c.close();
-    } finally {
-      await svc.close();
-    }
-  });
-});
-
-describe(`OCPP graceful shutdown (${dbKind})`, () => {
-  it('records server_shutdown for every open connection and answers nothing after', async () => {
-    const svc = await startTestService();
-    try {
-      const t = await aTenant(svc.url);
-      const site = await aSite(t.api);
-      const id = await aCharger(t.api, site);
-      const c = await connectCharger(svc.wsUrl, id);
-      await c.call('StartTransaction', { connectorId: 1, idTag: 'T', meterStart: 0, timestamp: isoAgo(1000) });
-      const closed = new Promise<{ code: number }>((r) => c.once('close', r));
-      await svc.restart();
-      expect((await closed).code).toBe(1001);
-      const rows = await history(svc.service.db).connections(id);
-      expect(rows).toHaveLength(1);
-      expect(rows[0]!.disconnect_reason).toBe('server_shutdown');
-      expect((await history(svc.service.db).sessions(id))).toHaveLength(1);
     } finally {
       await svc.close();
     }

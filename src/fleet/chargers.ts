@@ -1,5 +1,6 @@
 import type { Queryable } from '../store/db.js';
-import { CHARGER_STATUS_SQL, SCOPE_CTE, pageTotal, scopeParams, type Scope } from './scope.js';
+import { SCOPE_CTE, pageTotal, scopeParams, type Scope } from './scope.js';
+import { CHARGER_STATUS_CTE } from './charger-status.js';
 
 export type StatusFilter = 'online' | 'offline' | 'charging' | 'available' | 'faulted';
 
@@ -17,14 +18,13 @@ export interface FleetCharger {
 }
 
 /**
- * Chargers with their one status (scope.ts) and their connectors (connector 0,
+ * Chargers with their one status (charger-status.ts) and their connectors (connector 0,
  * the charger itself, is not listed). $4 status filter, $5 limit, $6 offset.
  */
 const FILTERED = `${SCOPE_CTE},
-listed AS (
-  SELECT s.charge_point_id, s.site_id, ${CHARGER_STATUS_SQL} AS status FROM scope s),
+${CHARGER_STATUS_CTE},
 filtered AS (
-  SELECT * FROM listed
+  SELECT * FROM charger_status
    WHERE $4::text IS NULL
       OR ($4 = 'online' AND status <> 'Offline')
       OR lower(status) = $4)`;

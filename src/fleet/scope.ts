@@ -20,19 +20,6 @@ export interface Scope {
 
 export const scopeParams = (s: Scope) => [s.tenantId, s.siteId ?? null, s.chargePointId ?? null];
 
-/**
- * One status per charger (DESIGN.md §3): Offline if no accepted connection is
- * open; else Faulted if connector 0 or any connector is Faulted; else Charging
- * if a session is in progress; else Available if any connector is Available;
- * else Unavailable. Expects the alias `s` for a row with charge_point_id.
- */
-export const CHARGER_STATUS_SQL = `CASE
-    WHEN NOT EXISTS (SELECT 1 FROM connections k WHERE k.charge_point_id = s.charge_point_id AND k.disconnected_at IS NULL) THEN 'Offline'
-    WHEN EXISTS (SELECT 1 FROM connectors x WHERE x.charge_point_id = s.charge_point_id AND x.status = 'Faulted') THEN 'Faulted'
-    WHEN EXISTS (SELECT 1 FROM sessions z WHERE z.charge_point_id = s.charge_point_id AND z.stopped_at IS NULL) THEN 'Charging'
-    WHEN EXISTS (SELECT 1 FROM connectors x WHERE x.charge_point_id = s.charge_point_id AND x.status = 'Available') THEN 'Available'
-    ELSE 'Unavailable' END`;
-
 /** Seconds covered by a tstzmultirange expression. */
 export const seconds = (multirange: string) =>
   `coalesce((SELECT extract(epoch FROM sum(upper(r) - lower(r))) FROM unnest(${multirange}) AS r), 0)::double precision`;

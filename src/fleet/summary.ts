@@ -1,5 +1,6 @@
 import type { Queryable } from '../store/db.js';
-import { CHARGER_STATUS_SQL, SCOPE_CTE, oneDecimal, scopeParams, type Scope } from './scope.js';
+import { SCOPE_CTE, oneDecimal, scopeParams, type Scope } from './scope.js';
+import { CHARGER_STATUS_CTE } from './charger-status.js';
 
 export interface FleetSummary {
   total_chargers: number;
@@ -22,7 +23,7 @@ export interface FleetSummary {
  */
 const SQL = `
 WITH ${SCOPE_CTE},
-status AS MATERIALIZED (SELECT s.charge_point_id, ${CHARGER_STATUS_SQL} AS status FROM scope s),
+${CHARGER_STATUS_CTE},
 today AS (SELECT date_trunc('day', now(), 'UTC') AS t0),
 relevant AS (
   SELECT z.* FROM sessions z JOIN scope USING (charge_point_id) WHERE z.stopped_at IS NULL
@@ -46,7 +47,7 @@ SELECT count(*)::int AS total_chargers,
        count(*) FILTER (WHERE status = 'Unavailable')::int AS unavailable,
        (SELECT count(*) FROM relevant WHERE stopped_at IS NULL)::int AS active_sessions,
        coalesce((SELECT wh FROM energy), 0)::double precision AS energy_wh
-  FROM status`;
+  FROM charger_status`;
 
 export async function fleetSummary(db: Queryable, scope: Scope): Promise<FleetSummary> {
   const [row] = await db.query<Omit<FleetSummary, 'total_energy_today_kwh'> & { energy_wh: number }>(SQL, scopeParams(scope));

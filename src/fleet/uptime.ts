@@ -1,5 +1,6 @@
 import type { Queryable } from '../store/db.js';
 import { SCOPE_CTE, oneDecimal, scopeParams, seconds, type Scope } from './scope.js';
+import { DOWN_STATUSES } from './charger-status.js';
 
 export interface ChargerUptime {
   charge_point_id: string;
@@ -11,8 +12,8 @@ export interface ChargerUptime {
 }
 
 /**
- * Down (DESIGN.md §3, docs/metrics.md): offline, or connector 0 Faulted or
- * Unavailable, or every known connector Faulted or Unavailable, within
+ * Down (charger-status.ts, docs/metrics.md): offline, or connector 0 Faulted or
+ * Unavailable, or every known connector 1…n Faulted or Unavailable, within
  * [from, to] ∩ [registered_at, now]. Computed with multiranges:
  *   down = (window − online) ∪ connector0_down ∪ ⋂ connector_down, clipped to the window.
  * Excluded downtime = down ∩ completed maintenance windows [scheduled_at, completed_at].
@@ -34,7 +35,7 @@ online AS (
 down_by_connector AS (
   SELECT i.charge_point_id, i.connector_id, range_agg(tstzrange(i.started_at, coalesce(i.ended_at, 'infinity'))) AS mr
     FROM connector_status_intervals i JOIN win USING (charge_point_id)
-   WHERE i.status IN ('Faulted', 'Unavailable') AND i.started_at < $5 AND coalesce(i.ended_at, 'infinity') > $4
+   WHERE i.status IN ${DOWN_STATUSES} AND i.started_at < $5 AND coalesce(i.ended_at, 'infinity') > $4
    GROUP BY 1, 2),
 known_connectors AS (
   SELECT x.charge_point_id, count(*) AS n FROM connectors x JOIN win USING (charge_point_id) WHERE x.connector_id > 0 GROUP BY 1),

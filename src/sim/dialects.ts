@@ -13,8 +13,8 @@ export interface Dialect {
   startSession(connectorId: number, localId: string, meterWh: number, at: Date): Call;
   meter(connectorId: number, transactionId: string, meterWh: number, powerW: number, at: Date): Call;
   stopSession(connectorId: number, transactionId: string, meterWh: number, reason: string, at: Date): Call;
-  /** A fault raised or cleared: the message(s) a charger of this generation sends. */
-  fault(connectorId: number, code: string, raised: boolean, at: Date): Call[];
+  /** A fault raised (with the charger's info text) or cleared: the message(s) a charger of this generation sends. */
+  fault(connectorId: number, code: string, raised: boolean, at: Date, info?: string): Call[];
   /** Fields that mark a replayed message as sent while offline. */
   offlineMark(action: string): Record<string, unknown>;
 }
@@ -34,8 +34,10 @@ const ocpp16: Dialect = {
     },
   ],
   stopSession: (_c, transactionId, meterWh, reason, at) => ['StopTransaction', { transactionId: Number(transactionId), meterStop: meterWh, timestamp: at.toISOString(), reason }],
-  fault: (connectorId, code, raised, at) => [
-    ['StatusNotification', { connectorId, errorCode: raised ? code : 'NoError', status: raised ? 'Faulted' : 'Available', timestamp: at.toISOString() }],
+  fault: (connectorId, code, raised, at, info) => [
+    ['StatusNotification', {
+      connectorId, errorCode: raised ? code : 'NoError', status: raised ? 'Faulted' : 'Available', timestamp: at.toISOString(), ...(raised && info ? { info } : {}),
+    }],
   ],
   offlineMark: () => ({}),
 };
@@ -86,13 +88,13 @@ function ocpp2(): Dialect {
         seqNo: nextSeq(transactionId), transactionInfo: { transactionId, stoppedReason: reason }, meterValue: energy(meterWh, at, 'Transaction.End'),
       },
     ],
-    fault: (evseId, code, raised, at) => [
+    fault: (evseId, code, raised, at, info) => [
       [
         'NotifyEvent',
         {
           generatedAt: at.toISOString(), seqNo: 0,
           eventData: [{
-            eventId: 1, timestamp: at.toISOString(), trigger: 'Alerting', actualValue: raised ? 'true' : 'false', techCode: code,
+            eventId: 1, timestamp: at.toISOString(), trigger: 'Alerting', actualValue: raised ? 'true' : 'false', techCode: code, ...(raised && info ? { techInfo: info } : {}),
             eventNotificationType: 'HardWiredNotification', component: { name: 'Connector', evse: { id: evseId, connectorId: 1 } }, variable: { name: 'Problem' },
           }],
         },

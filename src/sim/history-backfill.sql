@@ -30,7 +30,7 @@ SELECT cp, 'backfill', '1.6', s, e, e, CASE WHEN e >= now() THEN 'server_shutdow
 
 INSERT INTO sessions (charge_point_id, transaction_id, connector_id, id_tag, started_at, meter_start_wh, stopped_at,
                       meter_stop_wh, stop_reason, last_meter_wh, last_meter_at, received_at)
-SELECT cp, nextval('ocpp16_transaction_ids')::text, 1 + (j % 2), 'BENCH', st, 0, st + dur,
+SELECT cp, nextval('ocpp16_transaction_ids')::text, 1 + (j % 2), '04' || upper(substr(md5('card' || floor(random() * 200)), 1, 12)), st, 0, st + dur,
        extract(epoch FROM dur) / 3600 * 7000, 'EVDisconnected', extract(epoch FROM dur) / 3600 * 7000, st + dur, st
   FROM (SELECT c.charge_point_id AS cp, j,
                date_trunc('day', now() - :days * interval '1 day') + d * interval '1 day' + j * interval '144 minutes' + random() * interval '30 minutes' AS st,
@@ -62,9 +62,33 @@ SELECT cp, 0, 'Available', coalesce(lag(t + dur) OVER (PARTITION BY cp ORDER BY 
 UNION ALL
 SELECT cp, 0, 'Available', max(t + dur), NULL FROM bench_faults GROUP BY cp HAVING max(t + dur) < now();
 
-INSERT INTO error_events (event_id, charge_point_id, connector_id, error_code, info, status, occurred_at, received_at, resolved_at)
-SELECT 'evt_bench_' || row_number() OVER (), cp, 0, code, 'synthetic', 'Faulted', t, t, CASE WHEN t + dur < now() THEN t + dur END
-  FROM bench_faults;
+-- Ids as ingest makes them (evt_ and a ULID: the time in ms, then 16 characters that are random
+-- there and hashed here), and the kind of info text chargers put in StatusNotification.info.
+INSERT INTO error_events (event_id, charge_point_id, connector_id, error_code, info, vendor_error_code, status, occurred_at, received_at, resolved_at)
+SELECT 'evt_' || id.time_part || id.random_part, cp, 0, code,
+       CASE code
+         WHEN 'GroundFailure' THEN (ARRAY['RCD tripped: residual current ' || (20 + floor(random() * 20)) || ' mA AC',
+                                          'DC leakage ' || (6 + floor(random() * 4)) || ' mA above limit',
+                                          'Insulation resistance ' || (60 + floor(random() * 40)) || ' kOhm below limit'])[1 + floor(random() * 3)::int]
+         WHEN 'ConnectorLockFailure' THEN (ARRAY['Lock motor did not reach locked position',
+                                                 'Cable lock feedback mismatch on connector ' || (1 + floor(random() * 2)),
+                                                 'Unlock failed after session end'])[1 + floor(random() * 3)::int]
+         WHEN 'HighTemperature' THEN (ARRAY['Power module temperature ' || (82 + floor(random() * 12)) || ' C, output stopped',
+                                            'Cabinet temperature ' || (58 + floor(random() * 8)) || ' C above limit',
+                                            'Cable temperature ' || (70 + floor(random() * 10)) || ' C, charging suspended'])[1 + floor(random() * 3)::int]
+         WHEN 'OverCurrentFailure' THEN 'Overcurrent on L' || (1 + floor(random() * 3)) || ': ' || (33 + floor(random() * 8)) || ' A for 5 s, limit 32 A'
+         ELSE (ARRAY['Cellular signal weak: RSSI ' || (-115 + floor(random() * 10)) || ' dBm',
+                     'Modem re-registered after ' || (30 + floor(random() * 200)) || ' s without network'])[1 + floor(random() * 2)::int]
+       END,
+       CASE code WHEN 'GroundFailure' THEN '0x0301' WHEN 'ConnectorLockFailure' THEN '0x0412' WHEN 'HighTemperature' THEN '0x0520'
+                 WHEN 'OverCurrentFailure' THEN '0x0233' ELSE '0x0907' END,
+       'Faulted', t, t, CASE WHEN t + dur < now() THEN t + dur END
+  FROM bench_faults
+ CROSS JOIN LATERAL (
+   SELECT string_agg(substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', 1 + ((floor(extract(epoch FROM t) * 1000)::bigint >> (5 * (9 - i))) & 31)::int, 1), '' ORDER BY i)
+            FILTER (WHERE i < 10) AS time_part,
+          string_agg(substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', 1 + get_byte(decode(md5(cp || t::text), 'hex'), i) % 32, 1), '' ORDER BY i) AS random_part
+     FROM generate_series(0, 15) i) id;
 
 INSERT INTO connectors (charge_point_id, connector_id, status, error_code, status_at)
 SELECT charge_point_id, k, 'Available', 'NoError', now() FROM chargers, generate_series(0, 2) k WHERE tenant_id = :tenant;

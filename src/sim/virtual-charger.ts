@@ -33,7 +33,14 @@ export interface ChargerStats {
 
 /** The simulated time step: a real charger samples its meter every 10 s. */
 const TICK_SECONDS = 10;
-const FAULT_CODES = ['GroundFailure', 'ConnectorLockFailure', 'HighTemperature', 'OverCurrentFailure', 'PowerMeterFailure'];
+/** Fault codes with the kind of info text chargers send with them (at most 50 characters, OCPP 1.6). */
+const FAULTS: [code: string, info: string[]][] = [
+  ['GroundFailure', ['RCD tripped: residual current 30 mA AC', 'DC leakage 8 mA above limit', 'Insulation resistance 80 kOhm below limit']],
+  ['ConnectorLockFailure', ['Lock motor did not reach locked position', 'Cable lock feedback mismatch', 'Unlock failed after session end']],
+  ['HighTemperature', ['Power module temperature 88 C, output stopped', 'Cable temperature 74 C, charging suspended']],
+  ['OverCurrentFailure', ['Overcurrent on L2: 36 A for 5 s, limit 32 A', 'Overcurrent on L1: 41 A, contactor opened']],
+  ['PowerMeterFailure', ['Energy meter not responding on Modbus', 'Meter CRC error, readings discarded']],
+];
 
 interface Session {
   connectorId: number;
@@ -63,6 +70,7 @@ export class VirtualCharger {
   private session: Session | undefined;
   private faultTicksLeft = 0;
   private faultCode = '';
+  private faultInfo = '';
   private offlineTicksLeft = 0;
   private readonly queue: { action: string; payload: Record<string, unknown> }[] = [];
   private meterWh: number;
@@ -147,11 +155,13 @@ export class VirtualCharger {
     if (this.faultTicksLeft > 0) {
       if (--this.faultTicksLeft === 0) for (const m of this.dialect.fault(1, this.faultCode, false, new Date())) await this.send(...m);
     } else if (faultDraw < this.o.faultsPerDay * perTick) {
-      this.faultCode = FAULT_CODES[Math.floor(pickDraw * FAULT_CODES.length)]!;
+      const [code, infos] = FAULTS[Math.floor(pickDraw * FAULTS.length)]!;
+      this.faultCode = code;
+      this.faultInfo = infos[Math.floor(durationDraw * infos.length)]!;
       this.faultTicksLeft = 6 + Math.floor(durationDraw * 30); // 1 to 6 minutes
       this.stats.faults++;
       if (this.session) await this.stopSession('Other');
-      for (const m of this.dialect.fault(1, this.faultCode, true, new Date())) await this.send(...m);
+      for (const m of this.dialect.fault(1, this.faultCode, true, new Date(), this.faultInfo)) await this.send(...m);
     }
 
     if (this.session) {

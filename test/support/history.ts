@@ -25,11 +25,21 @@ export const history = (db: Queryable) => ({
     ),
 });
 
+/**
+ * Polls until `ok` holds and returns that value; throws, with the last value
+ * seen, when it still does not hold after `timeoutMs`.
+ */
 export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 8_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (ok(v) || Date.now() > until) return v;
+    if (ok(v)) return v;
+    if (Date.now() > until) throw new Error(`eventually: not true after ${timeoutMs} ms; last value: ${describe(v)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+function describe(v: unknown): string {
+  const text = JSON.stringify(v, (_k, x) => (x instanceof Headers ? undefined : x)) ?? String(v);
+  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
 }

@@ -3,6 +3,7 @@ import type { ApiDeps, App } from '../types.js';
 import { tenantOf } from '../auth.js';
 import { badRequest } from '../errors.js';
 import { Nullable, PageFields, PageQuery, Timestamp, errors } from '../schemas/common.js';
+import { apiTimestampScope } from '../schemas/timestamps.js';
 import { ChargePointFilter, ErrorEventSchema, From, Period, SiteFilter, To, timeWindow } from '../schemas/fleet.js';
 import { fleetSummary } from '../../fleet/summary.js';
 import { fleetUptime } from '../../fleet/uptime.js';
@@ -16,7 +17,9 @@ export const MAX_UTILISATION_CELLS = 100_000;
 
 const read = { auth: { role: 'tenant' as const, scope: 'read:charge_points' as const } };
 
-export async function fleetRoutes(app: App, deps: ApiDeps) {
+export const fleetRoutes = apiTimestampScope(routes);
+
+async function routes(app: App, deps: ApiDeps) {
   const { db } = deps;
 
   app.get(
@@ -78,7 +81,7 @@ export async function fleetRoutes(app: App, deps: ApiDeps) {
     async (req) => {
       const { from, to } = timeWindow(req.query, true);
       const chargers = await fleetUptime(db, { tenantId: tenantOf(req), siteId: req.query.site_id, chargePointId: req.query.charge_point_id }, from!, to!);
-      return { period: { from: req.query.from, to: req.query.to }, chargers };
+      return { period: { from: from!, to: to! }, chargers };
     },
   );
 
@@ -138,7 +141,7 @@ export async function fleetRoutes(app: App, deps: ApiDeps) {
         );
       }
       const chargers = await fleetUtilisation(db, scope, from!, to!, granularity);
-      return { period: { from: req.query.from, to: req.query.to }, granularity, chargers };
+      return { period: { from: from!, to: to! }, granularity, chargers };
     },
   );
 

@@ -1,10 +1,12 @@
 import { Type, type Static, type TSchema } from 'typebox';
+import { Timestamp } from './timestamps.js';
+
+// Rows carry Date objects; timestamps.ts writes every one in the API's one format.
+export { Timestamp };
 
 export const LIMIT_DEFAULT = 100;
 export const LIMIT_MAX = 1000;
 
-// Rows carry Date objects; the response serializer writes them as ISO 8601 strings.
-export const Timestamp = Type.Unsafe<Date | string>({ type: 'string', format: 'date-time', description: 'ISO 8601 date/time in UTC' });
 /**
  * `type: [T, "null"]` rather than anyOf: with anyOf, AJV's type coercion would
  * turn a null into "" while trying the string branch.

@@ -8,7 +8,10 @@ export const To = Type.String({ format: 'date-time', description: 'ISO 8601 end 
 export const ChargePointFilter = Type.String({ maxLength: 48, description: 'Filter results to a specific charger.' });
 export const SiteFilter = Type.String({ maxLength: 64, description: 'Filter results to chargers at a specific site.' });
 
-export const Period = Type.Object({ from: Type.String(), to: Type.String() });
+export const Period = Type.Object(
+  { from: Timestamp, to: Timestamp },
+  { description: 'The requested from and to, in the one timestamp format of the API (UTC, whole seconds).' },
+);
 
 export const ErrorEventSchema = Type.Object({
   event_id: Type.String({ description: 'evt_…' }),

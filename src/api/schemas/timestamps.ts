@@ -1,0 +1,43 @@
+import { Type } from 'typebox';
+import type { App } from '../types.js';
+
+/**
+ * The one format of every time in an answer of the fleet API: ISO 8601 in UTC
+ * to the whole second, as the contract writes them (`2024-06-15T14:22:00Z`).
+ * Milliseconds are cut, not rounded, so a time used as the next `from` still
+ * includes the event it came from.
+ */
+export const apiTimestamp = (d: Date): string => `${d.toISOString().slice(0, 19)}Z`;
+
+export const Timestamp = Type.Unsafe<Date | string>({
+  type: 'string',
+  format: 'date-time',
+  description: 'ISO 8601 date/time in UTC, whole seconds (2024-06-15T14:22:00Z)',
+  examples: ['2024-06-15T14:22:00Z'],
+});
+
+/** Every Date anywhere in an answer, as an API timestamp; everything else as it was. */
+function withApiTimestamps(v: unknown): unknown {
+  if (v instanceof Date) return apiTimestamp(v);
+  if (Array.isArray(v)) return v.map(withApiTimestamps);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = withApiTimestamps(x);
+    return out;
+  }
+  return v;
+}
+
+/**
+ * Registers routes in a scope of their own whose answers are serialised with
+ * API timestamps: routes and the fleet queries return Dates and never format
+ * one themselves.
+ */
+export function apiTimestampScope<D>(routes: (app: App, deps: D) => Promise<void>): (app: App, deps: D) => Promise<void> {
+  return async (app, deps) => {
+    await app.register(async (scope) => {
+      scope.addHook('preSerialization', async (_req, _reply, payload) => withApiTimestamps(payload));
+      await routes(scope as unknown as App, deps);
+    });
+  };
+}
