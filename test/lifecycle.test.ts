@@ -189,11 +189,8 @@ describe(`OCPP graceful shutdown (${dbKind})`, () => {
     }
   });
 
-  // KNOWN BUG (issue #10), in src/ocpp (being rewritten on another branch): the gateway records
-  // the shutdown first and closes the sockets after, so a CALL arriving in between is still
-  // answered and stored after the recorded disconnect. Marked `fails` so the suite stays green
-  // while the bug exists and turns red when it is fixed: then make this an ordinary `it`.
-  it.fails('answers nothing after shutdown began: a CALL that arrives then is neither answered nor stored', async () => {
+  // The disconnect is recorded first and the sockets close after: in between, a CALL must get no answer and store nothing.
+  it('answers nothing after shutdown began: a CALL that arrives then is neither answered nor stored', async () => {
     const s = await shutdownWithLateTraffic();
     try {
       expect.soft(s.frames.filter((f) => f[1] === 'after'), 'answers to the CALL sent after shutdown began').toEqual([]);
