@@ -84,6 +84,8 @@ const FRAMEWORK_CODES: Record<string, string> = {
 };
 
 export function errorHandler(err: FastifyError | ApiError, req: FastifyRequest, reply: FastifyReply) {
+  // Set here too: router refusals (frameworkErrors) are answered without the onSend hooks.
+  reply.header('x-request-id', req.id);
   if (err instanceof ApiError) {
     if (err.status >= 500) req.log.error({ err }, 'request failed');
     return reply.code(err.status).headers(err.headers).send(errorBody(req, err.status, err.code, err.message, err.parameter));
