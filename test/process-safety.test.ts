@@ -40,19 +40,6 @@ describe(`a real server process against hostile peers (${dbKind})`, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('refuses malformed OCPP upgrades with 400 and keeps running', async () => {
-    for (const path of ['/ocpp/%FF', '/ocpp/%', '/ocpp/CP%E0%A4%A', '/ocpp/%00', '/ocpp/a%2F%FF']) {
-      const r = await rawUpgradeStatus(port, path);
-      expect(r.status, path).toBe(400);
-    }
-    // Garbage credentials and an unknown identity are answered, not thrown.
-    expect((await rawUpgradeStatus(port, '/ocpp/NOBODY', { extra: 'Authorization: Basic !!!not-base64\r\n' })).status).toBe(404);
-    expect((await rawUpgradeStatus(port, '/ocpp/NOBODY', { extra: 'Upgrade: h2c\r\n' })).status).toBe(400);
-    expect(server.child.exitCode).toBeNull();
-    expect((await apiClient(server.url)('GET', '/healthz')).status).toBe(200);
-    expect(server.output()).not.toMatch(/unhandled|uncaught/i);
-  });
-
   it('never writes an API key to the log, in any spelling of header, query or path', async () => {
     const admin = apiClient(server.url, ADMIN_KEY);
     const tenant = (await admin('POST', '/api/v1/admin/tenants', { body: { name: 'Logged' } })).body;
@@ -81,13 +68,13 @@ describe(`a real server process against hostile peers (${dbKind})`, () => {
     expect(await waitFor(() => server.output().includes(`probe=${probe}`))).toBe(true);
     const lines = server.output().split('\n').filter((l) => l.includes('"incoming request"'));
     for (const p of probes) expect(lines.some((l) => l.includes(`?probe=${p}`)), `probe ${p}`).toBe(true);
-    expect(lines.filter((l) => l.includes('[REDACTED]')).length).toBeGreaterThanOrEqual(names.length * 4);
     const out = server.output();
     for (const key of [tenantKey, ADMIN_KEY]) {
       expect(out).not.toContain(key);
       expect(out).not.toContain(encode(key));
       expect(out).not.toContain(encode(key).toUpperCase());
     }
+    expect(lines.filter((l) => l.includes('[REDACTED]')).length).toBeGreaterThanOrEqual(names.length * 4);
   });
 
   it('logs wrong charger passwords at warn', async () => {
@@ -100,6 +87,19 @@ describe(`a real server process against hostile peers (${dbKind})`, () => {
     expect((await rawUpgradeStatus(port, '/ocpp/WARN-CP', { basic: ['WARN-CP', 'guess-password-1'] })).status).toBe(401);
     expect(await waitFor(() => /"level":40[^\n]*WARN-CP[^\n]*wrong password/.test(server.output()))).toBe(true);
     expect(server.output()).not.toContain('guess-password-1');
+  });
+  // Last: on a build without the fix, the first malformed upgrade ends the process.
+  it('refuses malformed OCPP upgrades with 400 and keeps running', async () => {
+    for (const path of ['/ocpp/%FF', '/ocpp/%', '/ocpp/CP%E0%A4%A', '/ocpp/%00', '/ocpp/a%2F%FF']) {
+      const r = await rawUpgradeStatus(port, path);
+      expect(r.status, path).toBe(400);
+    }
+    // Garbage credentials and an unknown identity are answered, not thrown.
+    expect((await rawUpgradeStatus(port, '/ocpp/NOBODY', { extra: 'Authorization: Basic !!!not-base64\r\n' })).status).toBe(404);
+    expect((await rawUpgradeStatus(port, '/ocpp/NOBODY', { extra: 'Upgrade: h2c\r\n' })).status).toBe(400);
+    expect(server.child.exitCode).toBeNull();
+    expect((await apiClient(server.url)('GET', '/healthz')).status).toBe(200);
+    expect(server.output()).not.toMatch(/unhandled|uncaught/i);
   });
 });
 
