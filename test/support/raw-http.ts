@@ -66,11 +66,10 @@ export function upgradeRequest(path: string, opts: { protocol?: string; basic?: 
   );
 }
 
-/** The status of a hand-written upgrade (101 when accepted). */
-export async function rawUpgradeStatus(port: number, path: string, opts: Parameters<typeof upgradeRequest>[1] & { localAddress?: string } = {}) {
-  const r = await rawExchange(port, upgradeRequest(path, opts), { closeOnStatus: true, localAddress: opts.localAddress });
-  return r;
+/** A hand-written upgrade's answer (status 101 when accepted; the socket is then dropped). */
+export function rawUpgradeStatus(port: number, path: string, opts: Parameters<typeof upgradeRequest>[1] & { localAddress?: string } = {}) {
+  return rawExchange(port, upgradeRequest(path, opts), { closeOnStatus: true, localAddress: opts.localAddress });
 }
 
-/** Asserts nothing itself: the one error shape's keys, for `expect(...).toEqual`. */
+/** The keys of the one error shape, sorted, for `expect(Object.keys(body.error).sort()).toEqual(…)`. */
 export const ERROR_KEYS = ['code', 'message', 'parameter', 'request_id', 'status'];
