@@ -77,8 +77,13 @@ export async function startService(config: Config, log: Logger): Promise<Running
         }
       : null;
     const http = await buildHttpApp(
-      { db, adminKeyHash: adminKey.hash, metrics, rateLimitPerMinute: config.rateLimitPerMinute, chargers: gateway },
-      { logger: log, trustProxy: config.trustProxy, https: tls },
+      { db, adminKeyHash: adminKey.hash, metrics, rateLimitPerMinute: config.rateLimitPerMinute, authFailuresPerMinute: config.authFailuresPerMinute, chargers: gateway },
+      {
+        logger: log,
+        trustProxy: config.trustProxy,
+        https: tls,
+        timeouts: { headersSec: config.httpHeadersTimeoutSec, requestSec: config.httpRequestTimeoutSec, keepAliveSec: config.httpKeepAliveTimeoutSec },
+      },
     );
     http.server.on('upgrade', gateway.handleUpgrade);
     cleanups.push(() => lease.stop(), () => http.close());

@@ -14,6 +14,12 @@ export interface Config {
   /** CA for client certificates (OCPP Security Profile 3). */
   tlsCaFile: string | undefined;
   rateLimitPerMinute: number;
+  /** Failed API authentications per minute per client address before 429. */
+  authFailuresPerMinute: number;
+  /** Seconds a client may take to send its request headers, its whole request, and idle between requests. */
+  httpHeadersTimeoutSec: number;
+  httpRequestTimeoutSec: number;
+  httpKeepAliveTimeoutSec: number;
   dbPoolSize: number;
   trustProxy: boolean;
   ocppMaxPayloadBytes: number;
@@ -83,6 +89,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (tlsCaFile !== undefined && tlsCertFile === undefined) {
     throw new ConfigError('DYNAMO_TLS_CA', 'client certificates need TLS: set DYNAMO_TLS_CERT and DYNAMO_TLS_KEY too');
   }
+  const httpHeadersTimeoutSec = int(env, 'DYNAMO_HTTP_HEADERS_TIMEOUT', 20, 1, 3600);
+  const httpRequestTimeoutSec = int(env, 'DYNAMO_HTTP_REQUEST_TIMEOUT', 120, 1, 86_400);
+  // Node refuses a header deadline later than the whole-request deadline.
+  if (httpHeadersTimeoutSec > httpRequestTimeoutSec) {
+    throw new ConfigError('DYNAMO_HTTP_HEADERS_TIMEOUT', `must not exceed DYNAMO_HTTP_REQUEST_TIMEOUT (${httpRequestTimeoutSec})`);
+  }
   return {
     port: int(env, 'PORT', 8080, 0, 65535),
     host: str(env, 'HOST') ?? '0.0.0.0',
@@ -96,6 +108,10 @@ export function loadConfig(env: Env = process.env): Config {
     tlsKeyFile,
     tlsCaFile,
     rateLimitPerMinute: int(env, 'DYNAMO_RATE_LIMIT', 1200, 1, 1_000_000),
+    authFailuresPerMinute: int(env, 'DYNAMO_AUTH_FAILURE_LIMIT', 30, 1, 1_000_000),
+    httpHeadersTimeoutSec,
+    httpRequestTimeoutSec,
+    httpKeepAliveTimeoutSec: int(env, 'DYNAMO_HTTP_KEEP_ALIVE_TIMEOUT', 72, 1, 3600),
     dbPoolSize: int(env, 'DYNAMO_DB_POOL_SIZE', 10, 2, 500),
     trustProxy: bool(env, 'DYNAMO_TRUST_PROXY', false),
     ocppMaxPayloadBytes: int(env, 'DYNAMO_OCPP_MAX_PAYLOAD', 65_536, 1024, 16 * 1024 * 1024),

@@ -1,8 +1,11 @@
 import pino, { type Logger } from 'pino';
 import type { IncomingMessage } from 'node:http';
-import { redactUrl } from './api/server.js';
+import { redactUrl } from './api/secret-params.js';
 
-/** The process logger. Keys, passwords and Authorization headers never reach it. */
+/**
+ * The process logger. Keys, passwords and Authorization headers never reach it: request URLs are
+ * logged through redactUrl (secret query parameters recognised after decoding), headers not at all.
+ */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     {

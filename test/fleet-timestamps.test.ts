@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestService, type TestService } from './support/service.js';
+import { ADMIN_KEY, startTestService, type TestService } from './support/service.js';
+import { apiClient } from './support/http.js';
 import { aCharger, aSite, aTenant, type TenantFixture } from './support/builders.js';
 import { aChargerDriver, type ChargerDriver } from './support/driver.js';
 import { eventually } from './support/history.js';
@@ -23,7 +24,7 @@ function timesIn(v: unknown, path = '$'): [string, string][] {
   return [];
 }
 
-describe(`every time in a fleet API answer has the one format (${dbKind})`, () => {
+describe(`every time in an API answer has the one format (${dbKind})`, () => {
   let svc: TestService;
   let t: TenantFixture;
   let cp: string;
@@ -76,9 +77,13 @@ describe(`every time in a fleet API answer has the one format (${dbKind})`, () =
     }, 4],
     ['maintenance update', () => t.api('PATCH', `/api/v1/cpo/chargers/${cp}/maintenance/${maintenanceId}`, { body: { notes: 'Tested OK' } }), 4],
     ['maintenance list', () => t.api('GET', `/api/v1/cpo/chargers/${cp}/maintenance`), 4],
+    // Beyond the fleet API: the one format holds for the whole API.
+    ['sites', () => t.api('GET', '/api/v1/cpo/sites'), 1],
+    ['charger', () => t.api('GET', `/api/v1/cpo/chargers/${cp}`), 1],
+    ['tenants (admin)', () => apiClient(svc.url, ADMIN_KEY)('GET', '/api/v1/admin/tenants'), 1],
   ];
 
-  it('walks every timestamp field of every fleet endpoint answer', async () => {
+  it('walks every timestamp field of every fleet endpoint answer, and of the other routes', async () => {
     const seen: Record<string, number> = {};
     for (const [name, call, atLeast] of answers()) {
       const r = await call();
@@ -88,7 +93,7 @@ describe(`every time in a fleet API answer has the one format (${dbKind})`, () =
       seen[name] = times.length;
       expect(times.length, `${name}: timestamps found`).toBeGreaterThanOrEqual(atLeast);
     }
-    expect(Object.keys(seen)).toHaveLength(11);
+    expect(Object.keys(seen)).toHaveLength(14);
   });
 
   it('writes the instant itself: in UTC, milliseconds cut', async () => {

@@ -4,11 +4,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Histogram } from 'prom-client';
-import { createHash } from 'node:crypto';
 import type { ApiDeps, App } from './types.js';
-import { registerAuth } from './auth.js';
+import { rateLimitKey, registerAuth } from './auth.js';
 import { ErrorResponse } from './schemas/common.js';
-import { errorBody, errorHandler, notFoundHandler } from './errors.js';
+import { formatsPlugin } from './schemas/formats.js';
+import { registerApiTimestamps } from './schemas/timestamps.js';
+import { clientErrorHandler, errorBody, errorHandler, frameworkErrors, notFoundHandler } from './errors.js';
+import { rejectNulBytes } from './nul-guard.js';
 import { healthRoutes } from './routes/health.js';
 import { adminRoutes } from './routes/admin.js';
 import { siteRoutes } from './routes/sites.js';
@@ -17,7 +19,16 @@ import { fleetRoutes } from './routes/fleet.js';
 import { chargerHistoryRoutes } from './routes/charger-history.js';
 
 const BODY_LIMIT = 256 * 1024;
-const SECRET_QUERY = /([?&](?:api_key|apikey|key|token|access_token|password)=)[^&]*/gi;
+
+/** How long a client may take (seconds); Node's HTTP server enforces them (README, configuration). */
+export interface HttpTimeouts {
+  /** Until the request headers are complete, from the connection or the end of the previous request. */
+  headersSec: number;
+  /** Until the whole request (headers and body) is received. */
+  requestSec: number;
+  /** An idle keep-alive connection between requests. */
+  keepAliveSec: number;
+}
 
 export interface HttpOptions {
   logger: FastifyServerOptions['loggerInstance'];
@@ -25,22 +36,36 @@ export interface HttpOptions {
   /** An https server factory when TLS is configured. */
   serverFactory?: FastifyServerOptions['serverFactory'];
   https?: { key: Buffer; cert: Buffer; ca?: Buffer; requestCert?: boolean; rejectUnauthorized?: boolean } | null;
+  timeouts: HttpTimeouts;
 }
 
 /** Builds the Fastify app: REST API, docs, health and metrics. Not listening yet. */
 export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<App> {
+  const t = opts.timeouts;
+  // Node checks the header and request deadlines only every connectionsCheckingInterval
+  // (30 s by default): check often enough that a deadline holds to within a quarter of itself.
+  const nodeServer = {
+    headersTimeout: t.headersSec * 1000,
+    requestTimeout: t.requestSec * 1000,
+    connectionsCheckingInterval: Math.min(5000, Math.max(250, (t.headersSec * 1000) / 4)),
+  };
   const app = Fastify({
     loggerInstance: opts.logger,
     trustProxy: opts.trustProxy,
     bodyLimit: BODY_LIMIT,
     requestIdHeader: 'x-request-id',
-    ...(opts.https ? { https: opts.https } : {}),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    keepAliveTimeout: t.keepAliveSec * 1000,
+    requestTimeout: t.requestSec * 1000,
+    ...(opts.https ? { https: { ...opts.https, ...nodeServer } } : { http: nodeServer }),
+    clientErrorHandler,
+    frameworkErrors,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false }, plugins: [formatsPlugin] },
   } as FastifyServerOptions).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.addSchema(ErrorResponse);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  app.addHook('preValidation', rejectNulBytes);
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
@@ -63,11 +88,11 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
     global: true,
     max: deps.rateLimitPerMinute,
     timeWindow: 60_000,
-    // Per presented credential (hashed, so the key never sits in memory as a map key), else per address.
-    keyGenerator: (req) => {
-      const cred = req.headers.authorization ?? req.headers['x-api-key'];
-      return typeof cred === 'string' ? createHash('sha256').update(cred).digest('base64url') : req.ip;
-    },
+    // Runs after authentication (route-level hook): counted per resolved key, however the key
+    // was spelled in the header; unauthenticated routes per address.
+    keyGenerator: rateLimitKey,
+    // The bucket names a key id or an address, never a secret.
+    onExceeded: (req, key) => req.log.warn({ bucket: key, remoteAddress: req.ip }, 'rate limit exceeded'),
     errorResponseBuilder: (req, ctx) => ({
       statusCode: 429,
       ...errorBody(req, 429, 'rate_limited', `rate limit of ${ctx.max} requests per minute exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s`, null),
@@ -96,7 +121,8 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
   app.get('/openapi.json', { config: { rateLimit: false }, schema: { hide: true } }, async () => app.swagger());
 
-  registerAuth(app as never, { db: deps.db, adminKeyHash: deps.adminKeyHash });
+  registerAuth(app as never, { db: deps.db, adminKeyHash: deps.adminKeyHash, authFailuresPerMinute: deps.authFailuresPerMinute });
+  registerApiTimestamps(app as never);
   await app.register(async (scope) => {
     await healthRoutes(scope as App, deps);
     await adminRoutes(scope as App, deps);
@@ -106,9 +132,4 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
     await chargerHistoryRoutes(scope as App, deps);
   });
   return app;
-}
-
-/** Strips secrets a client wrongly put in a URL before the URL reaches a log line. */
-export function redactUrl(url: string): string {
-  return url.replace(SECRET_QUERY, '$1[REDACTED]');
 }

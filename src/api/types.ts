@@ -29,4 +29,6 @@ export interface ApiDeps {
   metrics: Registry;
   chargers: ChargerConnectionControl;
   rateLimitPerMinute: number;
+  /** Failed API authentications per minute from one address before it is refused (429). */
+  authFailuresPerMinute: number;
 }

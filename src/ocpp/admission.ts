@@ -2,10 +2,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '../store/db.js';
 import { autoRegisterCharger, findChargerForAdmission, type ChargerAdmission } from '../store/chargers.js';
 import { verifyPassword } from '../security/secrets.js';
+import { PasswordBackoff } from './password-backoff.js';
 
 export type AdmissionResult =
   | { ok: true; charger: ChargerAdmission }
-  | { ok: false; status: 400 | 401 | 404; reason: string };
+  | { ok: false; status: 400 | 401 | 404; reason: string }
+  | { ok: false; status: 429; reason: string; retryAfterSec: number };
 
 const IDENTITY = /^[A-Za-z0-9*_=:+|@.-]{1,48}$/;
 
@@ -18,6 +20,7 @@ export class Admission {
   // scrypt is deliberately slow; a reconnect storm must not pay it per charger.
   // Remembers a digest of the last verified password for each stored hash.
   private readonly verified = new Map<string, { passwordHash: string; digest: Buffer }>();
+  private readonly backoff = new PasswordBackoff();
 
   constructor(
     private readonly db: Queryable,
@@ -28,9 +31,12 @@ export class Admission {
    * `clientCertCn` is the subject CN of a client certificate the TLS layer verified
    * against DYNAMO_TLS_CA (OCPP Security Profile 3). A certificate for this very
    * identity proves it on its own; a charger marked client_cert_required needs one.
+   * `remoteAddress` keys the backoff after wrong passwords (with the identity).
    */
-  async admit(identity: string, password: Buffer | undefined, clientCertCn?: string): Promise<AdmissionResult> {
+  async admit(identity: string, password: Buffer | undefined, clientCertCn?: string, remoteAddress: string | null = null): Promise<AdmissionResult> {
     if (!IDENTITY.test(identity)) return { ok: false, status: 400, reason: 'identity is not a valid OCPP identifier' };
+    const waitMs = this.backoff.waitMs(identity, remoteAddress);
+    if (waitMs > 0) return { ok: false, status: 429, reason: 'too many wrong passwords; retry later', retryAfterSec: Math.ceil(waitMs / 1000) };
     let charger = await findChargerForAdmission(this.db, identity);
     if (!charger && this.autoRegisterSiteId) charger = await autoRegisterCharger(this.db, identity, this.autoRegisterSiteId);
     if (!charger) return { ok: false, status: 404, reason: 'unknown charger' };
@@ -39,8 +45,10 @@ export class Admission {
     if (charger.password_hash) {
       if (!password) return { ok: false, status: 401, reason: 'password required' };
       if (!(await this.passwordMatches(identity, charger.password_hash, password))) {
+        this.backoff.failed(identity, remoteAddress);
         return { ok: false, status: 401, reason: 'wrong password' };
       }
+      this.backoff.succeeded(identity, remoteAddress);
     }
     return { ok: true, charger };
   }

@@ -71,8 +71,19 @@ export class OcppGateway {
       // Hard limit; frames between the soft limit (maxPayloadBytes) and this are refused one by one (frame-guard.ts).
       wssOptions: { maxPayload: deps.maxPayloadBytes * 4 },
     });
-    this.rpc.auth((accept, reject, handshake) => void this.admit(accept, reject, handshake));
-    this.rpc.on('client', (client: RPCServerClient) => void this.onClient(client));
+    // Every path a network peer reaches ends in a catch: an unhandled rejection would end the process.
+    this.rpc.auth((accept, reject, handshake) =>
+      this.admit(accept, reject, handshake).catch((err) => {
+        this.deps.log.error({ err, charge_point_id: handshake.identity }, 'OCPP admission failed');
+        reject(500, 'internal error');
+      }),
+    );
+    this.rpc.on('client', (client: RPCServerClient) =>
+      this.onClient(client).catch((err) => {
+        this.deps.log.error({ err, charge_point_id: client.identity }, 'OCPP connection setup failed');
+        void client.close({ code: 1011, reason: 'internal error', force: true }).catch(() => undefined);
+      }),
+    );
     this.liveness = new Liveness(this.live, deps.heartbeatIntervalSec, (conn) =>
       this.closeConnection(conn, 'liveness_timeout', new Date(conn.lastHeardAt)),
     );
@@ -95,7 +106,18 @@ export class OcppGateway {
       socket.end(`HTTP/1.1 ${this.accepting ? '404 Not Found' : '503 Service Unavailable'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
-    void this.rpc.handleUpgrade(req, socket as never, head);
+    // ocpp-rpc decodes the identity before its own error handling starts: a malformed escape
+    // (/ocpp/%FF) would reject its promise. Refuse it here, and catch whatever else it throws.
+    if (!isDecodable(path)) {
+      this.rejected.inc({ status: '400' });
+      this.deps.log.info({ status: 400, reason: 'malformed percent-encoding' }, 'OCPP connection refused');
+      writeRefusal(socket, 400, 'the path is not valid percent-encoding');
+      return;
+    }
+    this.rpc.handleUpgrade(req, socket as never, head).catch((err: unknown) => {
+      this.deps.log.error({ err }, 'OCPP upgrade failed');
+      if (!socket.destroyed) writeRefusal(socket, 500, 'internal error');
+    });
   };
 
   isConnected(cp: string): boolean {
@@ -122,23 +144,26 @@ export class OcppGateway {
     reject: (code: number, message: string) => void,
     handshake: { identity: string; password?: Buffer; protocols: Set<string>; remoteAddress?: string; headers: IncomingMessage['headers']; request: IncomingMessage },
   ): Promise<void> {
-    const refuse = (status: number, reason: string) => {
+    const remoteAddress = this.remoteAddress(handshake);
+    const refuse = (status: number, reason: string, retryAfterSec?: number) => {
       this.rejected.inc({ status: String(status) });
-      this.deps.log.info({ charge_point_id: handshake.identity, status, reason }, 'OCPP connection refused');
+      // Wrong credentials and throttling are what a password guesser produces: warn.
+      const level = status === 401 || status === 429 ? 'warn' : 'info';
+      this.deps.log[level]({ charge_point_id: handshake.identity, remoteAddress, status, reason, retryAfterSec }, 'OCPP connection refused');
       // ocpp-rpc writes the refusal and destroys the socket at once, which on TLS can drop the
       // response before it is sent (the charger sees a reset, not the 401): send it ourselves,
       // and let ocpp-rpc clean up once it has gone out.
       const socket = handshake.request.socket;
       if (!socket.writable) return reject(status, reason);
       socket.once('finish', () => reject(status, reason));
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`);
+      writeRefusal(socket, status, reason, retryAfterSec ? { 'Retry-After': String(retryAfterSec) } : {});
     };
     try {
       const protocol = pickProtocol(handshake.protocols, this.enabled);
       if (!protocol) return refuse(400, `no common subprotocol; this server speaks ${this.enabled.join(', ')}`);
-      const result = await this.deps.admission.admit(handshake.identity, handshake.password, verifiedClientCn(handshake.request));
-      if (!result.ok) return refuse(result.status, result.reason);
-      accept({ tenantId: result.charger.tenant_id, lenient: result.charger.lenient, remoteAddress: this.remoteAddress(handshake) }, protocol);
+      const result = await this.deps.admission.admit(handshake.identity, handshake.password, verifiedClientCn(handshake.request), remoteAddress);
+      if (!result.ok) return refuse(result.status, result.reason, result.status === 429 ? result.retryAfterSec : undefined);
+      accept({ tenantId: result.charger.tenant_id, lenient: result.charger.lenient, remoteAddress }, protocol);
     } catch (err) {
       this.deps.log.error({ err, charge_point_id: handshake.identity }, 'OCPP admission failed');
       refuse(503, 'temporarily unavailable');
@@ -286,6 +311,21 @@ export class OcppGateway {
       this.deps.log.error({ err, charge_point_id: conn.cp }, 'could not record the disconnect');
     }
   }
+}
+
+function isDecodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A plain HTTP refusal of an upgrade, written by us so it reaches the client before the socket closes. */
+function writeRefusal(socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n${extra}Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`);
 }
 
 /** The subject CN of a client certificate that TLS verified against the configured CA, if any. */

@@ -1,4 +1,4 @@
-import { access, constants, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, constants, lstat, mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from './db.js';
 import { openPglite } from './pglite.js';
@@ -16,7 +16,7 @@ export interface StorageConfig {
 
 async function ensureWritableDir(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     await access(dir, constants.W_OK);
     const probe = join(dir, `.write-probe-${process.pid}`);
     await writeFile(probe, '');
@@ -37,14 +37,29 @@ export async function openDatabase(cfg: StorageConfig): Promise<{ db: Db; releas
       throw new StartupError(`cannot reach PostgreSQL at ${where.hostname}:${where.port || 5432}${where.pathname} (${(err as Error).message})`);
     }
   }
+  // PGlite creates its files itself with mode 0666, so the umask is what decides: owner-only
+  // for everything this process creates from here on, whatever umask it was started with.
+  process.umask(process.umask(0o077) | 0o077);
   await ensureWritableDir(cfg.dataDir);
   const unlock = await lockDataDir(cfg.dataDir);
   try {
+    // Files made before this rule (or by a copy with another umask) are tightened too.
+    await restrictToOwner(cfg.dataDir);
     const db = await openPglite({ dataDir: join(cfg.dataDir, 'pgdata') });
     return { db, release: async () => { await db.close(); await unlock(); } };
   } catch (err) {
     await unlock();
     throw err;
+  }
+}
+
+/** Directories 0700 and files 0600 under `dir` (itself included); symbolic links are left alone. */
+export async function restrictToOwner(dir: string): Promise<void> {
+  await chmod(dir, 0o700);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await restrictToOwner(path);
+    else if (entry.isFile() && ((await lstat(path)).mode & 0o077) !== 0) await chmod(path, 0o600);
   }
 }
 

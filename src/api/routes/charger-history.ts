@@ -3,7 +3,6 @@ import type { ApiDeps, App } from '../types.js';
 import { tenantOf } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
 import { Nullable, PageFields, PageQuery, Timestamp, errors } from '../schemas/common.js';
-import { apiTimestampScope } from '../schemas/timestamps.js';
 import { ErrorEventSchema, From, To, timeWindow } from '../schemas/fleet.js';
 import { getCharger } from '../../store/chargers.js';
 import { createMaintenance, getMaintenance, listMaintenance, updateMaintenance, type MaintenanceEvent } from '../../store/maintenance.js';
@@ -44,9 +43,7 @@ function checkOrder(scheduledAt: Date, completedAt: Date | null | undefined) {
   if (completedAt && completedAt < scheduledAt) throw badRequest('completed_at', 'completed_at must not be before scheduled_at');
 }
 
-export const chargerHistoryRoutes = apiTimestampScope(routes);
-
-async function routes(app: App, deps: ApiDeps) {
+export async function chargerHistoryRoutes(app: App, deps: ApiDeps) {
   const { db } = deps;
   const requireCharger = async (tenantId: string, id: string) => {
     const c = await getCharger(db, tenantId, id);

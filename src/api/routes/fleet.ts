@@ -3,7 +3,6 @@ import type { ApiDeps, App } from '../types.js';
 import { tenantOf } from '../auth.js';
 import { badRequest } from '../errors.js';
 import { Nullable, PageFields, PageQuery, Timestamp, errors } from '../schemas/common.js';
-import { apiTimestampScope } from '../schemas/timestamps.js';
 import { ChargePointFilter, ErrorEventSchema, From, Period, SiteFilter, To, timeWindow } from '../schemas/fleet.js';
 import { fleetSummary } from '../../fleet/summary.js';
 import { fleetUptime } from '../../fleet/uptime.js';
@@ -17,9 +16,7 @@ export const MAX_UTILISATION_CELLS = 100_000;
 
 const read = { auth: { role: 'tenant' as const, scope: 'read:charge_points' as const } };
 
-export const fleetRoutes = apiTimestampScope(routes);
-
-async function routes(app: App, deps: ApiDeps) {
+export async function fleetRoutes(app: App, deps: ApiDeps) {
   const { db } = deps;
 
   app.get(

@@ -22,7 +22,8 @@ export const PageQuery = {
     default: LIMIT_DEFAULT,
     description: `Maximum number of items to return (default ${LIMIT_DEFAULT}, at most ${LIMIT_MAX}).`,
   }),
-  offset: Type.Integer({ minimum: 0, default: 0, description: 'Number of matching items to skip.' }),
+  // Bounded so a huge offset is a 400 here, not a bigint overflow (500) in the database.
+  offset: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'Number of matching items to skip.' }),
 };
 
 export const PageFields = {

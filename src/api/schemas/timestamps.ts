@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { App } from '../types.js';
 
 /**
- * The one format of every time in an answer of the fleet API: ISO 8601 in UTC
+ * The one format of every time in an answer of the API: ISO 8601 in UTC
  * to the whole second, as the contract writes them (`2024-06-15T14:22:00Z`).
  * Milliseconds are cut, not rounded, so a time used as the next `from` still
  * includes the event it came from.
@@ -29,15 +29,10 @@ function withApiTimestamps(v: unknown): unknown {
 }
 
 /**
- * Registers routes in a scope of their own whose answers are serialised with
- * API timestamps: routes and the fleet queries return Dates and never format
- * one themselves.
+ * Serialises every answer with API timestamps: routes and the fleet queries
+ * return Dates and never format one themselves. Registered once, before the
+ * routes, so it holds for every route of the API.
  */
-export function apiTimestampScope<D>(routes: (app: App, deps: D) => Promise<void>): (app: App, deps: D) => Promise<void> {
-  return async (app, deps) => {
-    await app.register(async (scope) => {
-      scope.addHook('preSerialization', async (_req, _reply, payload) => withApiTimestamps(payload));
-      await routes(scope as unknown as App, deps);
-    });
-  };
+export function registerApiTimestamps(app: App): void {
+  app.addHook('preSerialization', async (_req, _reply, payload) => withApiTimestamps(payload));
 }
