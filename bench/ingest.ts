@@ -4,11 +4,12 @@
 // load-generator process over real sockets, and reports connections held,
 // sustained durable messages/s, answer latency and RSS per connection.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { reachable, throwawayDatabase } from './throwaway-database.js';
+import { reachable } from './throwaway-database.js';
+import { benchDatabase, rssMiB, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
 import { openDatabase } from '../src/store/open.js';
 import { migrate } from '../src/store/migrate.js';
 import { createTenant } from '../src/store/tenants.js';
@@ -50,31 +51,9 @@ interface Result {
   stormFailed: number;
 }
 
-const rssMiB = async (pid: number) => {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
-};
-
-function startProcess(cmd: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, cmd, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d;
-      const m = /listening on (http\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d) => (out += d));
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
-}
-
 /** A database with one tenant, one site and N registered chargers, made through the store layer. */
 async function prepare(target: 'pglite' | 'postgres', dataDir: string): Promise<{ env: Record<string, string>; key: string; drop: () => Promise<void> }> {
-  const pgDb = target === 'postgres' ? await throwawayDatabase(PG_URL, 'dynamo_bench') : undefined;
-  const databaseUrl = pgDb?.url;
-  const drop = async () => pgDb?.drop();
+  const { databaseUrl, env, drop } = await benchDatabase(target, dataDir, PG_URL);
   const { db, release } = await openDatabase({ databaseUrl, dataDir, poolSize: 2 });
   await migrate(db);
   const tenant = await createTenant(db, 'Bench');
@@ -85,7 +64,7 @@ async function prepare(target: 'pglite' | 'postgres', dataDir: string): Promise<
     for (let i = 0; i < N; i++) await insertCharger(tx, { chargePointId: `BENCH-${i}`, tenantId: tenant.tenant_id, siteId: site.site_id, passwordHash: null });
   });
   await release();
-  return { env: { DYNAMO_DATA_DIR: dataDir, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) }, key, drop };
+  return { env, key, drop };
 }
 
 async function run(target: string): Promise<Result | undefined> {
@@ -101,15 +80,7 @@ async function run(target: string): Promise<Result | undefined> {
     server = await startProcess([join(ROOT, 'dist/bench/echo-server.js'), '0'], {});
   } else {
     prepared = await prepare(target as 'pglite' | 'postgres', dataDir);
-    server = await startProcess([join(ROOT, 'dist/src/cli/main.js'), 'serve'], {
-      ...prepared.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      DYNAMO_ADMIN_KEY: 'bench-admin-key-0123456789abcdef',
-      DYNAMO_RATE_LIMIT: '1000000',
-      DYNAMO_DB_POOL_SIZE: '12',
-    });
+    server = await startProcess([join(ROOT, 'dist/src/cli/main.js'), 'serve'], { ...prepared.env, ...SERVE_ENV });
   }
   const pid = server.child.pid!;
   const rssBefore = await rssMiB(pid);
@@ -140,8 +111,7 @@ async function run(target: string): Promise<Result | undefined> {
   }
   stopDashboard = true;
   await dashboardRun;
-  server.child.kill('SIGTERM');
-  await new Promise((r) => server.child.once('exit', r));
+  await stopProcess(server.child);
   await prepared?.drop();
   await rm(dataDir, { recursive: true, force: true });
   const c = phases.connected ?? {};
