@@ -38,6 +38,22 @@ describe(`OCPP 1.6J connections and real-world charger behaviour (${dbKind})`, (
     expect(closed[1]!.disconnect_reason).toBe('closed_by_charger');
   });
 
+  it('records the close of a replacing connection that goes away while the replaced one is still being recorded', async () => {
+    const id = await aCharger(t.api, site);
+    for (let i = 0; i < 5; i++) {
+      // A live connection, then one that replaces it and hangs up at once: its close comes while the
+      // replaced connection's disconnect is still being committed, before its own Connected is.
+      const live = await rawCharger(`${svc.wsUrl}/${id}`);
+      const replacing = await rawCharger(`${svc.wsUrl}/${id}`);
+      replacing.ws.close();
+      await Promise.all([live.closed, replacing.closed]);
+    }
+    const rows = await eventually(() => h.connections(id), (r) => r.length === 10 && r.every((c) => c.disconnected_at !== null));
+    // Which reason a short-lived connection gets depends on which commit comes first; none stays open.
+    expect(rows.every((c) => c.disconnect_reason === 'closed_by_charger' || c.disconnect_reason === 'replaced')).toBe(true);
+    expect(rows.at(-1)!.disconnect_reason).toBe('closed_by_charger');
+  });
+
   it('closes a silent connection after twice the heartbeat interval, as of when it was last heard', async () => {
     const id = await aCharger(t.api, site);
     // Never answers pings and never sends: only silence.

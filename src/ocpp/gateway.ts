@@ -190,27 +190,23 @@ export class OcppGateway {
     client.on('close', () => void this.onClosed(conn));
     this.registerHandlers(conn);
 
-    // OCPP-J: a newer connection with the same identity replaces the older one.
-    if (previous) await this.closeConnection(previous, 'replaced', new Date());
-    conn.connected = this.deps.ingest
-      .submit([
-        {
-          type: 'Connected',
-          cp,
-          at: new Date(conn.lastHeardAt),
-          nodeId: this.deps.nodeId,
-          ocppVersion: versionOf(conn.protocol),
-          remoteAddress: conn.remoteAddress,
-        },
-      ])
-      .then(([r]) => (conn.connectionId = r!.connectionId!));
+    // OCPP-J: a newer connection with the same identity replaces the older one. `connected` is set
+    // at once, so a close that comes while the older one is still being recorded waits for it
+    // and is recorded after the Connected, never lost.
+    conn.connected = (async () => {
+      if (previous) await this.closeConnection(previous, 'replaced', new Date());
+      const [r] = await this.deps.ingest.submit([
+        { type: 'Connected', cp, at: new Date(conn.lastHeardAt), nodeId: this.deps.nodeId, ocppVersion: versionOf(conn.protocol), remoteAddress: conn.remoteAddress },
+      ]);
+      return (conn.connectionId = r!.connectionId!);
+    })();
     try {
       await conn.connected;
       this.deps.log.info({ charge_point_id: cp, protocol: conn.protocol }, 'charger connected');
     } catch (err) {
       this.deps.log.error({ err, charge_point_id: cp }, 'could not record the connection; closing it');
       conn.closeReason = 'protocol_error';
-      this.live.delete(cp);
+      if (this.live.get(cp) === conn) this.live.delete(cp);
       await client.close({ code: 1011, reason: 'internal error', force: true });
     }
   }
