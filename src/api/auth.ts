@@ -21,8 +21,14 @@ export type Principal =
   | { kind: 'admin' }
   | { kind: 'tenant'; tenantId: string; keyId: string; scopes: ReadonlySet<string> };
 
-/** What a route demands: set as `config.auth` on each route; routes without it are public. */
-export type AuthRequirement = { role: 'admin' } | { role: 'tenant'; scope: Scope };
+/**
+ * What a route demands: set as `config.auth` on every route. Deny by default: a route that
+ * declares nothing is refused at startup, so a public route says `{ role: 'public' }`.
+ */
+export type AuthRequirement = { role: 'public' } | { role: 'admin' } | { role: 'tenant'; scope: Scope };
+
+/** For the health, metrics and docs routes: served without a key. */
+export const PUBLIC: { auth: AuthRequirement } = { auth: { role: 'public' } };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -71,6 +77,13 @@ export function rateLimitKey(req: FastifyRequest): string {
  * never reach admin routes.
  */
 export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
+  // Checked once every plugin has had its say (a scope may set config.auth on a plugin's routes).
+  const routes: { method: unknown; url: string; config?: { auth?: AuthRequirement } }[] = [];
+  app.addHook('onRoute', (route) => void routes.push(route));
+  app.addHook('onReady', async () => {
+    const open = routes.filter((r) => !r.config?.auth).map((r) => `${String(r.method)} ${r.url}`);
+    if (open.length) throw new Error(`routes without an auth requirement (config.auth): ${open.join(', ')}`);
+  });
   // Failed attempts are counted per address and checked before the database is asked, so
   // guessing keys (or a client stuck on a revoked one) costs no lookups once it is throttled.
   const failures = app.createRateLimit({
@@ -86,7 +99,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
 
   app.addHook('onRequest', async (req) => {
     const need = req.routeOptions.config.auth;
-    if (!need) return;
+    if (!need || need.role === 'public') return;
     const query = new URLSearchParams(req.url.split('?')[1] ?? '');
     for (const name of query.keys()) {
       if (isSecretParam(name)) {
@@ -121,7 +134,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
 
   app.addHook('preParsing', async (req) => {
     const need = req.routeOptions.config.auth;
-    if (!need) return;
+    if (!need || need.role === 'public') return;
     // Deny by default: a route that demands auth is never served without a principal.
     if (!req.principal) throw unauthorized('missing API key');
     if (need.role === 'admin' && req.principal.kind !== 'admin') {

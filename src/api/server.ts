@@ -5,7 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Histogram } from 'prom-client';
 import type { ApiDeps, App } from './types.js';
-import { rateLimitKey, registerAuth } from './auth.js';
+import { PUBLIC, rateLimitKey, registerAuth } from './auth.js';
 import { ErrorResponse } from './schemas/common.js';
 import { formatsPlugin } from './schemas/formats.js';
 import { registerApiTimestamps } from './schemas/timestamps.js';
@@ -118,10 +118,14 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
-  app.get('/openapi.json', { config: { rateLimit: false }, schema: { hide: true } }, async () => app.swagger());
-
+  // From here on every route must declare its auth requirement (deny by default); the docs are public.
   registerAuth(app as never, { db: deps.db, adminKeyHash: deps.adminKeyHash, authFailuresPerMinute: deps.authFailuresPerMinute });
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (route) => void (route.config = { ...route.config, ...PUBLIC }));
+    await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+  });
+  app.get('/openapi.json', { config: { rateLimit: false, ...PUBLIC }, schema: { hide: true } }, async () => app.swagger());
+
   registerApiTimestamps(app as never);
   await app.register(async (scope) => {
     await healthRoutes(scope as App, deps);

@@ -1,12 +1,13 @@
 import { Type } from 'typebox';
 import type { ApiDeps, App } from '../types.js';
 import { errorBody } from '../errors.js';
+import { PUBLIC } from '../auth.js';
 
 export async function healthRoutes(app: App, deps: ApiDeps) {
   app.get(
     '/healthz',
     {
-      config: { rateLimit: false },
+      config: { rateLimit: false, ...PUBLIC },
       schema: {
         tags: ['operations'],
         summary: 'Liveness: the process is up and its event loop answers',
@@ -19,7 +20,7 @@ export async function healthRoutes(app: App, deps: ApiDeps) {
   app.get(
     '/readyz',
     {
-      config: { rateLimit: false },
+      config: { rateLimit: false, ...PUBLIC },
       schema: {
         tags: ['operations'],
         summary: 'Readiness: the database answers',
@@ -41,7 +42,7 @@ export async function healthRoutes(app: App, deps: ApiDeps) {
 
   app.get(
     '/metrics',
-    { config: { rateLimit: false }, schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: false } },
+    { config: { rateLimit: false, ...PUBLIC }, schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: false } },
     async (_req, reply) => {
       reply.header('content-type', deps.metrics.contentType);
       return deps.metrics.metrics();
