@@ -15,6 +15,8 @@ import { LeaseKeeper } from './ingest/lease-keeper.js';
 import { OcppGateway } from './ocpp/gateway.js';
 import { Admission } from './ocpp/admission.js';
 import { newId } from './ids.js';
+import { EventFeed } from './events/event-feed.js';
+import { EventRetention } from './events/event-retention.js';
 
 export interface RunningService {
   readonly url: string;
@@ -49,6 +51,21 @@ export async function startService(config: Config, log: Logger): Promise<Running
 
     const writer = new IngestWriter(db, log, metrics, { lanes: db.kind === 'postgres' ? Math.max(1, config.dbPoolSize - 2) : 1, maxBatch: 500 });
     const seen = new SeenTracker(db, log);
+
+    // Events out (docs/events.md): this node's reader of the durable log, woken by its own commits,
+    // by other nodes' commits (NOTIFY) and by a slow poll, so a lost wake-up only delays.
+    const feed = new EventFeed(db, log, metrics, { pollIntervalMs: config.eventsPollMs, pageSize: 1000 });
+    await feed.start();
+    cleanups.push(async () => feed.stop());
+    writer.onCommit(() => feed.wake());
+    if (db.listen) {
+      const unlisten = await db.listen('dynamo_fleet_events', () => feed.wake());
+      cleanups.push(unlisten);
+    }
+    const retention = new EventRetention(db, log, config.eventsRetentionDays);
+    retention.start();
+    cleanups.push(() => retention.stop());
+
     const lease = new LeaseKeeper(db, log, nodeId, config.leaseTtlSec);
     await lease.start();
     seen.start();
@@ -77,7 +94,12 @@ export async function startService(config: Config, log: Logger): Promise<Running
         }
       : null;
     const http = await buildHttpApp(
-      { db, adminKeyHash: adminKey.hash, metrics, rateLimitPerMinute: config.rateLimitPerMinute, authFailuresPerMinute: config.authFailuresPerMinute, chargers: gateway },
+      {
+        db,
+        adminKeyHash: adminKey.hash,
+        metrics,
+        events: { feed, maxQueuedPerClient: 10_000, heartbeatMs: config.sseHeartbeatSec * 1000 },
+        rateLimitPerMinute: config.rateLimitPerMinute, authFailuresPerMinute: config.authFailuresPerMinute, chargers: gateway },
       {
         logger: log,
         trustProxy: config.trustProxy,

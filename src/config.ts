@@ -27,6 +27,12 @@ export interface Config {
   /** CALLs one connection may have waiting or in progress; more are refused (OCPP-J allows one). */
   ocppMaxPendingCalls: number;
   leaseTtlSec: number;
+  /** Days the fleet event log keeps an event (docs/events.md). */
+  eventsRetentionDays: number;
+  /** How often the event log is read without a wake-up (a lost wake-up delays by at most this). */
+  eventsPollMs: number;
+  /** Seconds between heartbeat comments on an idle event stream. */
+  sseHeartbeatSec: number;
 }
 
 export class ConfigError extends Error {
@@ -118,5 +124,8 @@ export function loadConfig(env: Env = process.env): Config {
     ocppMaxBadMessages: int(env, 'DYNAMO_OCPP_MAX_BAD_MESSAGES', 10, 0, 1_000_000),
     ocppMaxPendingCalls: int(env, 'DYNAMO_OCPP_MAX_PENDING_CALLS', 10, 1, 1000),
     leaseTtlSec: int(env, 'DYNAMO_LEASE_TTL', 15, 3, 3600),
+    eventsRetentionDays: int(env, 'DYNAMO_EVENTS_RETENTION_DAYS', 14, 1, 3650),
+    eventsPollMs: int(env, 'DYNAMO_EVENTS_POLL_MS', 2000, 50, 60_000),
+    sseHeartbeatSec: int(env, 'DYNAMO_SSE_HEARTBEAT', 15, 1, 3600),
   };
 }

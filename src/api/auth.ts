@@ -14,6 +14,9 @@ export const ALL_SCOPES = [
   'read:maintenance',
   'write:maintenance',
   'write:webhooks',
+  'read:events',
+  'read:alerts',
+  'write:alerts',
 ] as const;
 export type Scope = (typeof ALL_SCOPES)[number];
 

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
+import { fastifySSE } from '@fastify/sse';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Histogram } from 'prom-client';
@@ -17,6 +18,7 @@ import { siteRoutes } from './routes/sites.js';
 import { chargerRoutes } from './routes/chargers.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { chargerHistoryRoutes } from './routes/charger-history.js';
+import { eventRoutes } from './routes/events.js';
 
 const BODY_LIMIT = 256 * 1024;
 
@@ -126,6 +128,7 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
   });
   app.get('/openapi.json', { config: { rateLimit: false, ...PUBLIC }, schema: { hide: true } }, async () => app.swagger());
 
+  await app.register(fastifySSE, { heartbeatInterval: deps.events.heartbeatMs });
   registerApiTimestamps(app as never);
   await app.register(async (scope) => {
     await healthRoutes(scope as App, deps);
@@ -134,6 +137,7 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
     await chargerRoutes(scope as App, deps);
     await fleetRoutes(scope as App, deps);
     await chargerHistoryRoutes(scope as App, deps);
+    await eventRoutes(scope as App, deps);
   });
   return app;
 }

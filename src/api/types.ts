@@ -8,6 +8,7 @@ import type {
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Registry } from 'prom-client';
 import type { Db } from '../store/db.js';
+import type { EventFeed } from '../events/event-feed.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -23,7 +24,17 @@ export interface ChargerConnectionControl {
   disconnect(chargePointId: string, reason: 'deregistered' | 'credentials_changed'): Promise<void>;
 }
 
+/** The live event stream (docs/events.md). */
+export interface EventsDeps {
+  feed: EventFeed;
+  /** Events a slow stream client may have waiting before it is disconnected. */
+  maxQueuedPerClient: number;
+  /** Comment lines sent this often keep proxies from closing an idle stream. */
+  heartbeatMs: number;
+}
+
 export interface ApiDeps {
+  events: EventsDeps;
   db: Db;
   adminKeyHash: string;
   metrics: Registry;

@@ -38,6 +38,7 @@ export class IngestWriter {
   private readonly busy: boolean[];
   private readonly idle: (() => void)[] = [];
   private closed = false;
+  private readonly committed: (() => void)[] = [];
   private readonly batchSize: Histogram;
   private readonly commitSeconds: Histogram;
   private readonly failures: Counter;
@@ -65,6 +66,11 @@ export class IngestWriter {
     });
     this.failures = new Counter({ name: 'dynamo_ingest_failed_messages_total', help: 'OCPP messages whose events could not be stored', registers: [metrics] });
     this.retries = new Counter({ name: 'dynamo_ingest_batch_retries_total', help: 'Batches committed again after one of their messages failed', registers: [metrics] });
+  }
+
+  /** Called after every committed batch (readers of the event log wake up). */
+  onCommit(listener: () => void): void {
+    this.committed.push(listener);
   }
 
   /** Commits the events of one message together; resolves with one result per event. */
@@ -109,6 +115,7 @@ export class IngestWriter {
         this.batchSize.observe(batch.reduce((n, p) => n + p.events.length, 0));
         this.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
         batch.forEach((p, i) => p.resolve(results[i]!));
+        for (const listener of this.committed) listener();
         return;
       } catch (err) {
         const failed = failedMessageOf(err, batch.length);

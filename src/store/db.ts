@@ -10,6 +10,12 @@ export interface Db extends Queryable {
   /** Runs a script of several statements (migrations). */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Calls onNotify for each NOTIFY on the channel, from any process (PostgreSQL only: an embedded
+   * database has one process, which wakes its readers itself). Best effort: a notification lost
+   * while the listening connection reconnects is only a delay for callers that also poll.
+   */
+  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
 }
 
 export interface Page {

@@ -1,5 +1,7 @@
-import type { Queryable } from './db.js';
+import type { Db, Queryable } from './db.js';
 import { newId } from '../ids.js';
+import { wireInstant } from '../instant.js';
+import { emitChargerEvent } from './fleet-events.js';
 
 export type MaintenanceType = 'scheduled' | 'reactive' | 'inspection';
 
@@ -27,13 +29,28 @@ export interface MaintenanceFields {
   notes?: string | null;
 }
 
-export async function createMaintenance(db: Queryable, chargePointId: string, f: MaintenanceFields): Promise<MaintenanceEvent> {
-  const [row] = await db.query<MaintenanceEvent>(
-    `INSERT INTO maintenance_events (event_id, charge_point_id, type, description, scheduled_at, completed_at, technician, notes)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
-    [newId('mnt'), chargePointId, f.type, f.description, f.scheduled_at, f.completed_at ?? null, f.technician ?? null, f.notes ?? null],
-  );
-  return row!;
+/** The data of maintenance.created / maintenance.completed (docs/events.md). */
+const eventData = (m: MaintenanceEvent) => ({
+  maintenance_id: m.event_id,
+  type: m.type,
+  description: m.description,
+  scheduled_at: wireInstant(m.scheduled_at),
+  completed_at: m.completed_at && wireInstant(m.completed_at),
+  technician: m.technician,
+});
+
+/** Records a maintenance event and tells the event log, in one transaction. */
+export async function createMaintenance(db: Db, chargePointId: string, f: MaintenanceFields): Promise<MaintenanceEvent> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.query<MaintenanceEvent>(
+      `INSERT INTO maintenance_events (event_id, charge_point_id, type, description, scheduled_at, completed_at, technician, notes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+      [newId('mnt'), chargePointId, f.type, f.description, f.scheduled_at, f.completed_at ?? null, f.technician ?? null, f.notes ?? null],
+    );
+    await emitChargerEvent(tx, chargePointId, 'maintenance.created', eventData(row!));
+    if (row!.completed_at) await emitChargerEvent(tx, chargePointId, 'maintenance.completed', eventData(row!));
+    return row!;
+  });
 }
 
 /** Events whose window [scheduled_at, completed_at or open] touches [from, to); either bound may be absent. */
@@ -56,12 +73,26 @@ export async function getMaintenance(db: Queryable, chargePointId: string, event
   return row;
 }
 
+/** Changes a maintenance event; the first time it gets a completed_at, maintenance.completed is written with it. */
 export async function updateMaintenance(
-  db: Queryable,
+  db: Db,
   chargePointId: string,
   eventId: string,
   f: Partial<MaintenanceFields>,
 ): Promise<MaintenanceEvent | undefined> {
+  return db.transaction(async (tx) => {
+    const [before] = await tx.query<{ completed_at: Date | null }>(
+      'SELECT completed_at FROM maintenance_events WHERE charge_point_id = $1 AND event_id = $2 FOR UPDATE',
+      [chargePointId, eventId],
+    );
+    if (!before) return undefined;
+    const row = await applyUpdate(tx, chargePointId, eventId, f);
+    if (row && row.completed_at && !before.completed_at) await emitChargerEvent(tx, chargePointId, 'maintenance.completed', eventData(row));
+    return row;
+  });
+}
+
+async function applyUpdate(db: Queryable, chargePointId: string, eventId: string, f: Partial<MaintenanceFields>): Promise<MaintenanceEvent | undefined> {
   const [row] = await db.query<MaintenanceEvent>(
     `UPDATE maintenance_events SET
        type = coalesce($3, type),

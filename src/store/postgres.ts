@@ -58,5 +58,39 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     async close() {
       await pool.end();
     },
+    async listen(channel, onNotify) {
+      // A dedicated connection (a pooled one would be handed to other queries); reconnects after a loss.
+      let client: pg.Client | undefined;
+      let stopped = false;
+      let retry: NodeJS.Timeout | undefined;
+      const reconnectSoon = () => {
+        if (stopped || retry) return;
+        retry = setTimeout(() => {
+          retry = undefined;
+          void connect().catch(() => reconnectSoon());
+        }, 1000);
+        retry.unref();
+      };
+      const connect = async (): Promise<void> => {
+        const c = new pg.Client({ connectionString: options.url });
+        c.on('error', () => {});
+        c.on('notification', (n) => n.channel === channel && onNotify());
+        c.on('end', () => {
+          if (client === c) client = undefined;
+          reconnectSoon();
+        });
+        await c.connect();
+        await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        client = c;
+        // Whatever was notified while disconnected is read now.
+        onNotify();
+      };
+      await connect();
+      return async () => {
+        stopped = true;
+        clearTimeout(retry);
+        await client?.end().catch(() => {});
+      };
+    },
   };
 }

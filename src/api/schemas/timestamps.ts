@@ -1,13 +1,9 @@
 import { Type } from 'typebox';
 import type { App } from '../types.js';
+import { wireInstant } from '../../instant.js';
 
-/**
- * The one format of every time in an answer of the API: ISO 8601 in UTC
- * to the whole second, as the contract writes them (`2024-06-15T14:22:00Z`).
- * Milliseconds are cut, not rounded, so a time used as the next `from` still
- * includes the event it came from.
- */
-export const apiTimestamp = (d: Date): string => `${d.toISOString().slice(0, 19)}Z`;
+/** The one format of every time in an answer of the API (src/instant.ts). */
+export const apiTimestamp = wireInstant;
 
 export const Timestamp = Type.Unsafe<Date | string>({
   type: 'string',

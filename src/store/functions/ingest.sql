@@ -1,9 +1,11 @@
--- functions-version: 2
+-- functions-version: 3
 -- The ingest path, in the database: the writer sends a whole group-commit batch
 -- as an array of messages (one JSON text each, a JSON array of that message's
 -- events) and gets one result per event back, grouped by message, so a batch
 -- costs one round trip however many messages it holds. Events of one charger keep their order.
 -- The event shapes are src/ingest/events.ts (serialised by src/ingest/batch.ts).
+-- Each change that operators are told about writes its fleet event here, in the same
+-- transaction (dynamo_emit, src/store/functions/events.sql; catalogue in docs/events.md).
 -- Re-created on every migrate run (src/store/migrate.ts): edit here, never in a migration,
 -- and raise functions-version above whenever a change here must not be undone by an older build.
 
@@ -49,30 +51,46 @@ CREATE OR REPLACE FUNCTION dynamo_record_status(p_cp text, p_connector integer, 
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   v_code text := nullif(p_error_code, 'NoError');
+  v_before text;
+  v_moved boolean;
+  r record;
 BEGIN
   INSERT INTO connector_status_events (charge_point_id, connector_id, evse_id, status, error_code, info, vendor_id,
     vendor_error_code, charger_time, received_at, effective_at)
   VALUES (p_cp, p_connector, p_evse, p_status, p_error_code, p_info, p_vendor_id, p_vendor_error_code, p_charger_time, p_received, p_at);
   PERFORM dynamo_split_status_interval(p_cp, p_connector, p_status, p_at);
   -- The current view moves only forward in time: a late report does not overwrite a newer one.
+  SELECT status INTO v_before FROM connectors WHERE charge_point_id = p_cp AND connector_id = p_connector;
   INSERT INTO connectors (charge_point_id, connector_id, evse_id, status, error_code, status_at)
   VALUES (p_cp, p_connector, p_evse, p_status, p_error_code, p_at)
   ON CONFLICT (charge_point_id, connector_id) DO UPDATE SET
     status = excluded.status, error_code = excluded.error_code, status_at = excluded.status_at,
     evse_id = coalesce(excluded.evse_id, connectors.evse_id)
   WHERE connectors.status_at <= excluded.status_at;
+  GET DIAGNOSTICS v_moved = ROW_COUNT;
+  -- Told when the current view changes; a late report or a repeat of the same status is history only.
+  IF v_moved AND v_before IS DISTINCT FROM p_status THEN
+    PERFORM dynamo_emit(p_cp, 'connector.status_changed', jsonb_build_object('connector_id', p_connector,
+      'evse_id', p_evse, 'status', p_status, 'previous_status', v_before, 'error_code', v_code, 'at', dynamo_ts(p_at)));
+  END IF;
   -- OCPP 1.6 error events (docs/metrics.md): one per connector and errorCode while it
   -- persists; resolved when the connector reports NoError or another code. OCPP 2.x
   -- statuses carry no errorCode (their errors come as ErrorRaised/ErrorCleared).
   IF p_error_code IS NOT NULL THEN
-    UPDATE error_events SET resolved_at = p_at
+    FOR r IN UPDATE error_events SET resolved_at = p_at
      WHERE charge_point_id = p_cp AND connector_id = p_connector AND resolved_at IS NULL
-       AND source = 'status' AND (v_code IS NULL OR error_code <> v_code) AND occurred_at <= p_at;
+       AND source = 'status' AND (v_code IS NULL OR error_code <> v_code) AND occurred_at <= p_at
+     RETURNING * LOOP
+      PERFORM dynamo_emit_fault(to_jsonb(r), 'charge_point.fault_resolved');
+    END LOOP;
   END IF;
   IF v_code IS NOT NULL THEN
-    INSERT INTO error_events (event_id, charge_point_id, connector_id, error_code, info, vendor_error_code, status, occurred_at, received_at)
+    FOR r IN INSERT INTO error_events (event_id, charge_point_id, connector_id, error_code, info, vendor_error_code, status, occurred_at, received_at)
     VALUES (p_event_id, p_cp, p_connector, v_code, p_info, p_vendor_error_code, p_status, p_at, p_received)
-    ON CONFLICT (charge_point_id, connector_id, error_code) WHERE resolved_at IS NULL DO NOTHING;
+    ON CONFLICT (charge_point_id, connector_id, error_code) WHERE resolved_at IS NULL DO NOTHING
+    RETURNING * LOOP
+      PERFORM dynamo_emit_fault(to_jsonb(r), 'charge_point.fault');
+    END LOOP;
   END IF;
 END $$;
 
@@ -112,6 +130,8 @@ DECLARE
   v_count integer;
   v_evse integer;
   v_state text;
+  v_sync text;
+  v_sync_at timestamptz;
 BEGIN
   FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
     cp := e->>'cp';
@@ -131,20 +151,29 @@ BEGIN
     CASE e->>'type'
     WHEN 'Connected' THEN
       -- Any interval still open for this charger (replaced here, or left by a lost node) ends first.
-      UPDATE connections SET disconnected_at = greatest(connected_at, least(last_heard_at, at)), disconnect_reason = 'replaced'
-       WHERE charge_point_id = cp AND disconnected_at IS NULL;
+      FOR v_s IN UPDATE connections SET disconnected_at = greatest(connected_at, least(last_heard_at, at)), disconnect_reason = 'replaced'
+       WHERE charge_point_id = cp AND disconnected_at IS NULL RETURNING connection_id, disconnected_at LOOP
+        PERFORM dynamo_emit(cp, 'charge_point.disconnected',
+          jsonb_build_object('connection_id', v_s.connection_id, 'reason', 'replaced', 'at', dynamo_ts(v_s.disconnected_at)));
+      END LOOP;
       INSERT INTO connections (charge_point_id, node_id, ocpp_version, remote_address, connected_at, last_heard_at)
       VALUES (cp, e->>'nodeId', e->>'ocppVersion', e->>'remoteAddress', at, at)
       RETURNING connection_id INTO v_id;
+      PERFORM dynamo_emit(cp, 'charge_point.connected', jsonb_build_object('connection_id', v_id,
+        'ocpp_version', e->>'ocppVersion', 'node_id', e->>'nodeId', 'at', dynamo_ts(at)));
       INSERT INTO charger_state (charge_point_id, ocpp_version, last_seen) VALUES (cp, e->>'ocppVersion', at)
       ON CONFLICT (charge_point_id) DO UPDATE SET ocpp_version = excluded.ocpp_version,
         last_seen = greatest(charger_state.last_seen, excluded.last_seen);
       results := results || jsonb_build_array(jsonb_build_object('connectionId', v_id));
 
     WHEN 'Disconnected' THEN
-      UPDATE connections SET disconnected_at = greatest(connected_at, at), disconnect_reason = e->>'reason',
+      FOR v_s IN UPDATE connections SET disconnected_at = greatest(connected_at, at), disconnect_reason = e->>'reason',
              last_heard_at = greatest(last_heard_at, least(at, now()))
-       WHERE connection_id = (e->>'connectionId')::bigint AND disconnected_at IS NULL;
+       WHERE connection_id = (e->>'connectionId')::bigint AND disconnected_at IS NULL
+       RETURNING connection_id, disconnected_at LOOP
+        PERFORM dynamo_emit(cp, 'charge_point.disconnected',
+          jsonb_build_object('connection_id', v_s.connection_id, 'reason', e->>'reason', 'at', dynamo_ts(v_s.disconnected_at)));
+      END LOOP;
       results := results || '[{}]'::jsonb;
 
     WHEN 'Booted' THEN
@@ -202,7 +231,11 @@ BEGIN
         WHERE NOT coalesce((e->>'provisional')::boolean, false)
            OR excluded.started_at < sessions.started_at
            OR (sessions.connector_id = 0 AND excluded.connector_id <> 0)
-           OR (sessions.id_tag IS NULL AND excluded.id_tag IS NOT NULL);
+           OR (sessions.id_tag IS NULL AND excluded.id_tag IS NOT NULL)
+        RETURNING session_id, connector_id, id_tag, started_at, transaction_id, (xmax = 0) AS inserted INTO v_s;
+        IF FOUND AND v_s.inserted THEN
+          PERFORM dynamo_emit_session_started(cp, to_jsonb(v_s));
+        END IF;
         results := results || jsonb_build_array(jsonb_build_object('transactionId', e->>'transactionId'));
         CONTINUE;
       END IF;
@@ -213,11 +246,18 @@ BEGIN
               e->>'idTag', at, v_wh, CASE WHEN v_verdict IS NULL THEN v_wh END, at, received, v_verdict)
       ON CONFLICT (charge_point_id, connector_id, id_tag, meter_start_wh, started_at)
         DO UPDATE SET received_at = sessions.received_at
-      RETURNING transaction_id, session_id INTO v_tx, v_session;
+      RETURNING session_id, connector_id, id_tag, started_at, transaction_id, (xmax = 0) AS inserted INTO v_s;
+      v_tx := v_s.transaction_id;
+      v_session := v_s.session_id;
+      IF v_s.inserted THEN
+        PERFORM dynamo_emit_session_started(cp, to_jsonb(v_s));
+      END IF;
       -- A session still open on that connector ended unseen: close it at this start.
-      UPDATE sessions SET stopped_at = greatest(started_at, at), meter_stop_wh = last_meter_wh, stop_reason = 'SupersededByNewSession'
+      FOR v_energy IN UPDATE sessions SET stopped_at = greatest(started_at, at), meter_stop_wh = last_meter_wh, stop_reason = 'SupersededByNewSession'
        WHERE charge_point_id = cp AND connector_id = (e->>'connectorId')::integer AND stopped_at IS NULL
-         AND session_id <> v_session AND started_at <= at;
+         AND session_id <> v_session AND started_at <= at RETURNING * LOOP
+        PERFORM dynamo_emit_session_ended(to_jsonb(v_energy));
+      END LOOP;
       results := results || jsonb_build_array(jsonb_build_object('transactionId', v_tx));
 
     WHEN 'MeterSampled' THEN
@@ -291,7 +331,7 @@ BEGIN
       results := results || '[{}]'::jsonb;
 
     WHEN 'SessionEnded' THEN
-      SELECT session_id, meter_start_wh, last_meter_wh, last_meter_at INTO v_s
+      SELECT session_id, meter_start_wh, last_meter_wh, last_meter_at, stopped_at, stop_reason INTO v_s
         FROM sessions WHERE charge_point_id = cp AND transaction_id = e->>'transactionId';
       v_wh := (e->>'meterStopWh')::double precision;
       v_verdict := dynamo_energy_verdict(v_wh, v_s.meter_start_wh,
@@ -307,7 +347,13 @@ BEGIN
           stop_reason = CASE WHEN stopped_at IS NULL OR stop_reason = 'SupersededByNewSession' THEN e->>'reason' ELSE stop_reason END,
           last_meter_wh = CASE WHEN v_wh IS NOT NULL AND (last_meter_at IS NULL OR last_meter_at <= at) THEN v_wh ELSE last_meter_wh END,
           last_meter_at = CASE WHEN v_wh IS NOT NULL AND (last_meter_at IS NULL OR last_meter_at <= at) THEN at ELSE last_meter_at END
-       WHERE session_id = v_s.session_id;
+       WHERE session_id = v_s.session_id
+       RETURNING * INTO v_energy;
+      -- Told once, when the session closes (a repeated or late stop changes no state anyone watches);
+      -- a session closed as superseded and then truly stopped was told at the supersession.
+      IF v_s.session_id IS NOT NULL AND v_s.stopped_at IS NULL THEN
+        PERFORM dynamo_emit_session_ended(to_jsonb(v_energy));
+      END IF;
       IF v_s.session_id IS NULL THEN
         PERFORM dynamo_note(cp, 'StopForUnknownTransaction',
           jsonb_build_object('transactionId', e->>'transactionId', 'meterStopWh', e->'meterStopWh', 'reason', e->'reason'), at, received);
@@ -335,20 +381,26 @@ BEGIN
        WHERE charge_point_id = cp AND connector_id = (e->>'connectorId')::integer AND resolved_at IS NULL;
       IF NOT (coalesce((e->>'unlessOpen')::boolean, false) AND v_count > 0) THEN
         -- The status the connector was in when the problem was reported, as a 1.6 status report carries it.
-        INSERT INTO error_events (event_id, charge_point_id, connector_id, error_code, info, vendor_error_code, status,
+        FOR v_s IN INSERT INTO error_events (event_id, charge_point_id, connector_id, error_code, info, vendor_error_code, status,
                                   occurred_at, received_at, source, component_variable)
         VALUES (e->>'eventId', cp, (e->>'connectorId')::integer, e->>'errorCode', e->>'info', NULL,
                 coalesce(e->>'status', (SELECT status FROM connectors WHERE charge_point_id = cp AND connector_id = (e->>'connectorId')::integer)),
                 at, received, e->>'source', e->>'componentVariable')
-        ON CONFLICT (charge_point_id, connector_id, error_code) WHERE resolved_at IS NULL DO NOTHING;
+        ON CONFLICT (charge_point_id, connector_id, error_code) WHERE resolved_at IS NULL DO NOTHING
+        RETURNING * LOOP
+          PERFORM dynamo_emit_fault(to_jsonb(v_s), 'charge_point.fault');
+        END LOOP;
       END IF;
       results := results || '[{}]'::jsonb;
 
     WHEN 'ErrorCleared' THEN
-      UPDATE error_events SET resolved_at = at
+      FOR v_s IN UPDATE error_events SET resolved_at = at
        WHERE charge_point_id = cp AND connector_id = (e->>'connectorId')::integer AND resolved_at IS NULL
          AND source = e->>'source' AND occurred_at <= at
-         AND (error_code = e->>'errorCode' OR component_variable = e->>'componentVariable');
+         AND (error_code = e->>'errorCode' OR component_variable = e->>'componentVariable')
+       RETURNING * LOOP
+        PERFORM dynamo_emit_fault(to_jsonb(v_s), 'charge_point.fault_resolved');
+      END LOOP;
       results := results || '[{}]'::jsonb;
 
     WHEN 'TransactionSeq' THEN
@@ -368,7 +420,15 @@ BEGIN
     ELSE
       RAISE EXCEPTION 'dynamo_apply: unknown event type %', e->>'type';
     END CASE;
+    IF e->>'type' IN ('Connected', 'Disconnected', 'StatusChanged', 'SessionStarted', 'SessionEnded', 'ChargingState') THEN
+      v_sync := cp;
+      v_sync_at := at;
+    END IF;
   END LOOP;
+  -- Once per message, after all its events: the charger status as the fleet API would show it now.
+  IF v_sync IS NOT NULL THEN
+    PERFORM dynamo_sync_charger_status(v_sync, v_sync_at);
+  END IF;
   RETURN results;
 END $$;
 

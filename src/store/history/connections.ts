@@ -21,12 +21,11 @@ export async function touchConnections(db: Queryable, ids: number[], heardAt: Da
   );
 }
 
-/** Closes every interval a node left open at the given time (its last lease): crash recovery. */
+/**
+ * Closes every interval a node left open at the given time (its last lease): crash recovery.
+ * Each close writes its charge_point.disconnected and status change in the caller's transaction.
+ */
 export async function closeConnectionsOfNode(db: Queryable, nodeId: string, at: Date, reason: DisconnectReason): Promise<number> {
-  const rows = await db.query(
-    `UPDATE connections SET disconnected_at = greatest(connected_at, $2), disconnect_reason = $3
-      WHERE node_id = $1 AND disconnected_at IS NULL RETURNING 1`,
-    [nodeId, at, reason],
-  );
-  return rows.length;
+  const [row] = await db.query<{ closed: number }>('SELECT dynamo_close_node_connections($1, $2, $3) AS closed', [nodeId, at, reason]);
+  return row?.closed ?? 0;
 }

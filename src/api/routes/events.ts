@@ -1,0 +1,83 @@
+import { Type } from 'typebox';
+import { Gauge } from 'prom-client';
+import type { ApiDeps, App } from '../types.js';
+import { tenantOf } from '../auth.js';
+import { badRequest } from '../errors.js';
+import { errors } from '../schemas/common.js';
+import { ChargePointFilter, SiteFilter } from '../schemas/fleet.js';
+import { FLEET_EVENT_TYPES, type FleetEvent } from '../../store/fleet-events.js';
+import { fleetEventStream, StreamOverflowError } from '../../events/event-stream.js';
+import { wireInstant } from '../../instant.js';
+
+const EVENT_ID = /^(0|[1-9]\d{0,18})$/;
+
+/** The envelope on the wire (docs/events.md): the same JSON the webhooks send. */
+export const wireEvent = (e: FleetEvent) => ({ id: e.id, event: e.event, created_at: wireInstant(e.created_at), tenant_id: e.tenant_id, data: e.data });
+
+export async function eventRoutes(app: App, deps: ApiDeps) {
+  const { db, events } = deps;
+  const sseClients = new Gauge({ name: 'dynamo_sse_clients', help: 'Clients connected to the live event stream', registers: [deps.metrics] });
+
+  app.get(
+    '/api/v1/cpo/events',
+    {
+      sse: 'only',
+      config: { auth: { role: 'tenant', scope: 'read:events' }, rateLimit: false },
+      schema: {
+        tags: ['events'],
+        summary: 'Live fleet events (Server-Sent Events), resumable with Last-Event-ID',
+        description:
+          'A text/event-stream of the durable event log (docs/events.md): each SSE message has `id` (the event id), ' +
+          '`event` (its type) and `data` (the envelope {id, event, created_at, tenant_id, data}). Reconnect with the ' +
+          '`Last-Event-ID` header (or `last_event_id`) to resume exactly after the last event seen, within retention. ' +
+          'A comment line is sent every heartbeat interval so proxies keep the connection open.',
+        querystring: Type.Object(
+          {
+            event: Type.Optional(Type.String({ description: `Comma-separated event types (${FLEET_EVENT_TYPES.join(', ')}); all when omitted.` })),
+            site_id: Type.Optional(SiteFilter),
+            charge_point_id: Type.Optional(ChargePointFilter),
+            last_event_id: Type.Optional(Type.String({ description: 'Resume after this event id, for clients that cannot set the Last-Event-ID header.' })),
+          },
+          { additionalProperties: false },
+        ),
+        headers: Type.Object({ 'last-event-id': Type.Optional(Type.String()) }),
+        response: { ...errors(400, 401, 403, 406) },
+      },
+    },
+    async (req, reply) => {
+      const types = req.query.event?.split(',').map((t) => t.trim()).filter(Boolean);
+      const unknown = types?.find((t) => !(FLEET_EVENT_TYPES as readonly string[]).includes(t));
+      if (unknown) throw badRequest('event', `unknown event type "${unknown}"; known: ${FLEET_EVENT_TYPES.join(', ')}`);
+      const resumeFrom = req.headers['last-event-id'] ?? req.query.last_event_id;
+      const after = resumeFrom === undefined || resumeFrom === '' ? undefined : resumeFrom;
+      if (after !== undefined && !EVENT_ID.test(after)) {
+        throw badRequest('Last-Event-ID', 'Last-Event-ID must be an event id (a decimal integer) from this stream');
+      }
+      const abort = new AbortController();
+      reply.sse.onClose(() => abort.abort());
+      reply.sse.keepAlive();
+      reply.sse.sendHeaders();
+      sseClients.inc();
+      try {
+        const stream = fleetEventStream(
+          db,
+          events.feed,
+          { tenantId: tenantOf(req), events: types, siteId: req.query.site_id, chargePointId: req.query.charge_point_id },
+          { after, maxQueued: events.maxQueuedPerClient, pageSize: 500 },
+          abort.signal,
+        );
+        for await (const e of stream) {
+          if (!reply.sse.isConnected) break;
+          await reply.sse.send({ id: e.id, event: e.event, data: wireEvent(e) });
+        }
+      } catch (err) {
+        // A client too slow to keep up is cut off; it reconnects with Last-Event-ID and reads the log.
+        if (err instanceof StreamOverflowError) req.log.warn({ err }, 'event stream: slow client disconnected');
+        else if (reply.sse.isConnected) req.log.error({ err }, 'event stream failed');
+      } finally {
+        sseClients.dec();
+        reply.sse.close();
+      }
+    },
+  );
+}

@@ -1,0 +1,134 @@
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import type { Queryable } from '../store/db.js';
+import { fleetEventsHead, type FleetEvent } from '../store/fleet-events.js';
+
+/** What one listener wants: its tenant, optional filters. */
+export interface FeedFilter {
+  tenantId: string;
+  events?: readonly string[];
+  siteId?: string;
+  chargePointId?: string;
+}
+
+export interface FeedSubscription {
+  /** Stops delivery; idempotent. */
+  close(): void;
+}
+
+interface Subscriber {
+  filter: FeedFilter;
+  deliver: (events: FleetEvent[]) => void;
+}
+
+export interface EventFeedOptions {
+  /** Reads new events even without a wake-up: a lost wake-up only delays by this much. */
+  pollIntervalMs: number;
+  /** Events read per query. */
+  pageSize: number;
+}
+
+/**
+ * This node's reader of the durable event log (migration 0008). One query per wake-up reads what
+ * is new for every tenant, then fans it out in memory to the live listeners (SSE clients, webhook
+ * workers), so twenty clients cost one query, not twenty. Wake-ups come from this node's commits,
+ * from other nodes (PostgreSQL NOTIFY, or the cluster bus) and from a slow poll; any of them may
+ * be lost or repeated, the log decides what is new.
+ */
+export class EventFeed {
+  private cursor = '0';
+  private readonly subscribers = new Set<Subscriber>();
+  private reading: Promise<void> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly read: Counter;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly log: Logger,
+    metrics: Registry,
+    private readonly opts: EventFeedOptions,
+  ) {
+    this.read = new Counter({ name: 'dynamo_event_feed_events_read_total', help: 'Fleet events read from the log by this node', registers: [metrics] });
+  }
+
+  /** Starts after the events already in the log: listeners catch up on their own. */
+  async start(): Promise<void> {
+    this.cursor = await fleetEventsHead(this.db);
+    this.timer = setInterval(() => this.wake(), this.opts.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.subscribers.clear();
+  }
+
+  /** The position up to which this feed has read: a listener that has caught up to it is live. */
+  get position(): string {
+    return this.cursor;
+  }
+
+  get listeners(): number {
+    return this.subscribers.size;
+  }
+
+  /** Something may be new: read it (coalesced; at most one read in flight). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = this.readNew()
+      .catch((err: unknown) => this.log.warn({ err }, 'event feed: read failed; retrying on the next wake-up'))
+      .finally(() => {
+        this.reading = null;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  /** Every event after the feed's position that matches, as it is read. */
+  subscribe(filter: FeedFilter, deliver: (events: FleetEvent[]) => void): FeedSubscription {
+    const s: Subscriber = { filter, deliver };
+    this.subscribers.add(s);
+    return { close: () => void this.subscribers.delete(s) };
+  }
+
+  private async readNew(): Promise<void> {
+    for (;;) {
+      const rows = await this.db.query<FleetEvent & { site_id: string | null; charge_point_id: string | null }>(
+        `SELECT id::text AS id, event, created_at, tenant_id, site_id, charge_point_id, data FROM fleet_events
+          WHERE id > $1::bigint AND id < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
+          ORDER BY id LIMIT $2`,
+        [this.cursor, this.opts.pageSize],
+      );
+      if (rows.length === 0 || this.stopped) return;
+      this.cursor = rows.at(-1)!.id;
+      this.read.inc(rows.length);
+      for (const s of this.subscribers) {
+        const mine = rows.filter((r) => matches(s.filter, r));
+        if (mine.length) s.deliver(mine.map(envelope));
+      }
+      if (rows.length < this.opts.pageSize) return;
+    }
+  }
+}
+
+export function matches(f: FeedFilter, r: { tenant_id: string; event: string; site_id: string | null; charge_point_id: string | null }): boolean {
+  return (
+    r.tenant_id === f.tenantId &&
+    (!f.events?.length || f.events.includes(r.event)) &&
+    (!f.siteId || r.site_id === f.siteId) &&
+    (!f.chargePointId || r.charge_point_id === f.chargePointId)
+  );
+}
+
+function envelope(r: FleetEvent): FleetEvent {
+  return { id: r.id, event: r.event, created_at: r.created_at, tenant_id: r.tenant_id, data: r.data };
+}

@@ -1,0 +1,123 @@
+-- functions-version: 1
+-- Writing the fleet event log (migration 0008, docs/events.md). Called inside the transaction
+-- that makes the change, so a change and its event are durable together or not at all.
+
+-- Instants in event data as the API writes them (src/api/schemas/timestamps.ts): UTC, whole seconds.
+CREATE OR REPLACE FUNCTION dynamo_ts(p_at timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+$$;
+
+-- One event in the current transaction, ordered after every event it wrote before.
+CREATE OR REPLACE FUNCTION dynamo_emit_for(p_tenant text, p_event text, p_cp text, p_site text, p_data jsonb)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  v_n integer := coalesce(nullif(current_setting('dynamo.event_ordinal', true), '')::integer, 0) + 1;
+  v_id bigint;
+BEGIN
+  IF v_n >= 1048576 THEN
+    RAISE EXCEPTION 'dynamo_emit: more than 2^20 events in one transaction';
+  END IF;
+  PERFORM set_config('dynamo.event_ordinal', v_n::text, true);
+  v_id := (pg_current_xact_id()::text::bigint << 20) | v_n;
+  INSERT INTO fleet_events (id, tenant_id, event, charge_point_id, site_id, data)
+  VALUES (v_id, p_tenant, p_event, p_cp, p_site, p_data);
+  -- Wakes listeners on every node at commit (PostgreSQL folds repeats within a transaction).
+  PERFORM pg_notify('dynamo_fleet_events', '');
+  RETURN v_id;
+END $$;
+
+-- An event about a charger: its tenant and site are the charger's. A charger deleted meanwhile has none.
+CREATE OR REPLACE FUNCTION dynamo_emit(p_cp text, p_event text, p_data jsonb)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  c record;
+BEGIN
+  SELECT tenant_id, site_id INTO c FROM chargers WHERE charge_point_id = p_cp;
+  IF FOUND THEN
+    PERFORM dynamo_emit_for(c.tenant_id, p_event, p_cp, c.site_id,
+      jsonb_build_object('charge_point_id', p_cp, 'site_id', c.site_id) || p_data);
+  END IF;
+END $$;
+
+-- The charger status of the fleet API (docs/metrics.md "Charger status"), for one charger. The
+-- same rule as CHARGER_STATUS_CTE in src/fleet/charger-status.ts; test/events-log.test.ts checks
+-- that the two agree.
+CREATE OR REPLACE FUNCTION dynamo_charger_status(p_cp text) RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT CASE
+      WHEN NOT EXISTS (SELECT 1 FROM connections k WHERE k.charge_point_id = p_cp AND k.disconnected_at IS NULL) THEN 'Offline'
+      WHEN x.faulted THEN 'Faulted'
+      WHEN x.connector0_down OR x.every_connector_down THEN 'Unavailable'
+      WHEN EXISTS (SELECT 1 FROM sessions z WHERE z.charge_point_id = p_cp AND z.stopped_at IS NULL) THEN 'Charging'
+      WHEN x.available THEN 'Available'
+      ELSE 'Unavailable' END
+    FROM (
+      SELECT coalesce(bool_or(c.status = 'Faulted'), false) AS faulted,
+             coalesce(bool_or(c.status IN ('Faulted', 'Unavailable')) FILTER (WHERE c.connector_id = 0), false) AS connector0_down,
+             coalesce(bool_and(c.status IN ('Faulted', 'Unavailable')) FILTER (WHERE c.connector_id > 0), false) AS every_connector_down,
+             coalesce(bool_or(c.status = 'Available') FILTER (WHERE c.connector_id > 0), false) AS available
+        FROM connectors c WHERE c.charge_point_id = p_cp) x
+$$;
+
+-- Writes charge_point.status_changed when the charger's status differs from the one last written.
+CREATE OR REPLACE FUNCTION dynamo_sync_charger_status(p_cp text, p_at timestamptz) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  v_now text := dynamo_charger_status(p_cp);
+  v_before text;
+BEGIN
+  SELECT reported_status INTO v_before FROM charger_state WHERE charge_point_id = p_cp FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO charger_state (charge_point_id, reported_status) VALUES (p_cp, v_now)
+    ON CONFLICT (charge_point_id) DO UPDATE SET reported_status = excluded.reported_status;
+  ELSIF v_before IS NOT DISTINCT FROM v_now THEN
+    RETURN;
+  ELSE
+    UPDATE charger_state SET reported_status = v_now WHERE charge_point_id = p_cp;
+  END IF;
+  PERFORM dynamo_emit(p_cp, 'charge_point.status_changed',
+    jsonb_build_object('status', v_now, 'previous_status', v_before, 'at', dynamo_ts(p_at)));
+END $$;
+
+-- Crash recovery (src/store/history/nodes.ts): every connection a dead node left open is closed at
+-- its last lease, with its charge_point.disconnected and status change, in the caller's transaction.
+CREATE OR REPLACE FUNCTION dynamo_close_node_connections(p_node text, p_at timestamptz, p_reason text)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+  r record;
+  v_count integer := 0;
+BEGIN
+  FOR r IN UPDATE connections SET disconnected_at = greatest(connected_at, p_at), disconnect_reason = p_reason
+            WHERE node_id = p_node AND disconnected_at IS NULL
+        RETURNING connection_id, charge_point_id, disconnected_at LOOP
+    v_count := v_count + 1;
+    PERFORM dynamo_emit(r.charge_point_id, 'charge_point.disconnected',
+      jsonb_build_object('connection_id', r.connection_id, 'reason', p_reason, 'at', dynamo_ts(r.disconnected_at)));
+    PERFORM dynamo_sync_charger_status(r.charge_point_id, r.disconnected_at);
+  END LOOP;
+  RETURN v_count;
+END $$;
+
+-- An error event opened or resolved: a row of error_events, as JSON.
+CREATE OR REPLACE FUNCTION dynamo_emit_fault(p_error jsonb, p_event text) RETURNS void LANGUAGE sql AS $$
+  SELECT dynamo_emit(p_error->>'charge_point_id', p_event, jsonb_build_object(
+    'error_event_id', p_error->'event_id', 'connector_id', p_error->'connector_id', 'error_code', p_error->'error_code',
+    'info', p_error->'info', 'vendor_error_code', p_error->'vendor_error_code', 'status', p_error->'status',
+    'occurred_at', dynamo_ts((p_error->>'occurred_at')::timestamptz), 'resolved_at', dynamo_ts((p_error->>'resolved_at')::timestamptz)))
+$$;
+
+CREATE OR REPLACE FUNCTION dynamo_emit_session_started(p_cp text, p_session jsonb) RETURNS void LANGUAGE sql AS $$
+  SELECT dynamo_emit(p_cp, 'session.started', jsonb_build_object(
+    'session_id', 'ses_' || (p_session->>'session_id'), 'transaction_id', p_session->'transaction_id',
+    'connector_id', p_session->'connector_id', 'id_tag', p_session->'id_tag', 'started_at', dynamo_ts((p_session->>'started_at')::timestamptz)))
+$$;
+
+-- A row of sessions, as JSON, just closed. energy_kwh is NULL when the session's energy is
+-- excluded as implausible (docs/ocpp.md "Meter plausibility") or unknown.
+CREATE OR REPLACE FUNCTION dynamo_emit_session_ended(p_session jsonb) RETURNS void LANGUAGE sql AS $$
+  SELECT dynamo_emit(p_session->>'charge_point_id', 'session.ended', jsonb_build_object(
+    'session_id', 'ses_' || (p_session->>'session_id'), 'transaction_id', p_session->'transaction_id',
+    'connector_id', p_session->'connector_id', 'id_tag', p_session->'id_tag', 'started_at', dynamo_ts((p_session->>'started_at')::timestamptz),
+    'stopped_at', dynamo_ts((p_session->>'stopped_at')::timestamptz), 'stop_reason', p_session->'stop_reason',
+    'energy_kwh', CASE WHEN p_session->>'energy_excluded' IS NULL THEN round(((coalesce(
+      (p_session->>'meter_stop_wh')::double precision, (p_session->>'last_meter_wh')::double precision)
+      - (p_session->>'meter_start_wh')::double precision) / 1000)::numeric, 3) END))
+$$;

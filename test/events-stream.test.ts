@@ -1,0 +1,212 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { aCharger, aSite, aTenant } from './support/builders.js';
+import { ocppTestbed } from './support/ocpp-testbed.js';
+import { openSse } from './support/sse.js';
+import { dbKind } from './support/database.js';
+import { eventually } from './support/history.js';
+import { EventRetention } from '../src/events/event-retention.js';
+import { createLogger } from '../src/logger.js';
+
+const now = () => new Date().toISOString();
+const status = (connectorId: number, s: string, errorCode = 'NoError') => ({ connectorId, status: s, errorCode, timestamp: now() });
+
+describe(`the durable event log and its live stream (${dbKind})`, () => {
+  const bed = ocppTestbed({ DYNAMO_SSE_HEARTBEAT: '1', DYNAMO_EVENTS_POLL_MS: '200' });
+  const streams: { close(): Promise<void> }[] = [];
+  const open = async (query = '', key = bed.t.key, headers: Record<string, string> = {}) => {
+    const s = await openSse(`${bed.svc.url}/api/v1/cpo/events${query}`, key, headers);
+    streams.push(s);
+    return s;
+  };
+  afterAll(async () => {
+    await Promise.all(streams.map((s) => s.close()));
+  });
+  const apiStatus = async (id: string) => {
+    const r = await bed.t.api('GET', '/api/v1/cpo/fleet/chargers?limit=1000');
+    return r.body.chargers.find((x: { charge_point_id: string }) => x.charge_point_id === id)?.status;
+  };
+  const lastStatusEvent = (s: { messages: { event?: string; data: any }[] }) =>
+    s.messages.filter((m) => m.event === 'charge_point.status_changed').at(-1)?.data.data.status;
+
+  it('tells a charger\'s life in order, each change with the status the fleet API shows', async () => {
+    const id = await aCharger(bed.t.api, bed.site);
+    const s = await open(`?charge_point_id=${id}`);
+    expect(s.status).toBe(200);
+    expect(s.headers.get('content-type')).toMatch(/^text\/event-stream/);
+
+    const c = await bed.connect(id);
+    await c.call('BootNotification', { chargePointVendor: 'ABB', chargePointModel: 'Terra AC' });
+    await c.call('StatusNotification', status(1, 'Available'));
+    await s.waitFor((m) => m.event === 'charge_point.status_changed' && m.data.data.status === 'Available');
+    // After each step, the last status told is the status the fleet API shows.
+    const agree = async () => {
+      const api = await eventually(async () => [lastStatusEvent(s), await apiStatus(id)], ([a, b]) => a === b, 5_000);
+      expect(api[0]).toBe(api[1]);
+    };
+    await agree();
+    const { transactionId } = await c.call('StartTransaction', { connectorId: 1, idTag: 'TAG-1', meterStart: 1000, timestamp: now() });
+    await c.call('StatusNotification', status(1, 'Charging'));
+    await agree();
+    await c.call('StopTransaction', { transactionId, meterStop: 8500, timestamp: now(), reason: 'Local' });
+    await agree();
+    await c.call('StatusNotification', status(1, 'Faulted', 'GroundFailure'));
+    await agree();
+    await c.call('StatusNotification', status(1, 'Available'));
+    await agree();
+    await c.close({ code: 1000 });
+
+    const last = await s.waitFor((m) => m.event === 'charge_point.disconnected');
+    const names = s.messages.map((m) => m.event);
+    expect(names).toEqual([
+      'charge_point.connected',
+      'charge_point.status_changed', // Offline → Unavailable: online, no connector reported yet
+      'connector.status_changed',
+      'charge_point.status_changed', // → Available
+      'session.started',
+      'charge_point.status_changed', // → Charging
+      'connector.status_changed',
+      'session.ended',
+      'charge_point.status_changed', // → Unavailable (session over, connector still Charging)
+      'connector.status_changed',
+      'charge_point.fault',
+      'charge_point.status_changed', // → Faulted
+      'connector.status_changed',
+      'charge_point.fault_resolved',
+      'charge_point.status_changed', // → Available
+      'charge_point.disconnected',
+      'charge_point.status_changed', // → Offline
+    ].slice(0, names.length));
+    expect(names.at(-1)).toBe('charge_point.status_changed');
+    expect(last.data).toMatchObject({ event: 'charge_point.disconnected', tenant_id: bed.t.tenantId, data: { charge_point_id: id, site_id: bed.site, reason: 'closed_by_charger' } });
+
+    // The envelope, ids strictly increasing, times in the API's one format.
+    for (const m of s.messages) {
+      expect(Object.keys(m.data).sort()).toEqual(['created_at', 'data', 'event', 'id', 'tenant_id']);
+      expect(m.id).toBe(m.data.id);
+      expect(m.data.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    }
+    const ids = s.messages.map((m) => BigInt(m.id!));
+    expect(ids).toEqual([...ids].sort((a, b) => (a < b ? -1 : 1)));
+    expect(new Set(ids).size).toBe(ids.length);
+
+    const ended = s.messages.find((m) => m.event === 'session.ended')!;
+    expect(ended.data.data).toMatchObject({ connector_id: 1, transaction_id: String(transactionId), energy_kwh: 7.5, stop_reason: 'Local', id_tag: 'TAG-1' });
+    const fault = s.messages.find((m) => m.event === 'charge_point.fault')!;
+    expect(fault.data.data).toMatchObject({ connector_id: 1, error_code: 'GroundFailure', status: 'Faulted', resolved_at: null });
+    const statuses = s.messages.filter((m) => m.event === 'charge_point.status_changed').map((m) => m.data.data.status);
+    // After the session and before the next report the connector still says Charging: no connector can take a driver.
+    expect(statuses).toEqual(['Unavailable', 'Available', 'Charging', 'Unavailable', 'Faulted', 'Available', 'Offline']);
+    await agree();
+  });
+
+  it('resumes exactly after Last-Event-ID: the events missed while away, none twice', async () => {
+    const id = await aCharger(bed.t.api, bed.site);
+    const first = await open(`?charge_point_id=${id}&event=connector.status_changed`);
+    const c = await bed.connect(id);
+    await c.call('StatusNotification', status(1, 'Available'));
+    await c.call('StatusNotification', status(2, 'Available'));
+    await first.waitFor((m) => m.data.data.connector_id === 2);
+    const seen = first.messages.at(-1)!.id!;
+    await first.close();
+
+    // Away: three changes happen; then the client comes back with the id it saw last.
+    await c.call('StatusNotification', status(1, 'Preparing'));
+    await c.call('StatusNotification', status(2, 'Preparing'));
+    await c.call('StatusNotification', status(1, 'Available'));
+    const back = await open(`?charge_point_id=${id}&event=connector.status_changed`, bed.t.key, { 'last-event-id': seen });
+    await back.waitFor((m) => m.data.data.connector_id === 1 && m.data.data.status === 'Available' && BigInt(m.id!) > BigInt(seen));
+    await c.call('StatusNotification', status(2, 'Faulted', 'OtherError'));
+    await back.waitFor((m) => m.data.data.status === 'Faulted');
+    expect(back.messages.map((m) => [m.data.data.connector_id, m.data.data.status])).toEqual([
+      [1, 'Preparing'],
+      [2, 'Preparing'],
+      [1, 'Available'],
+      [2, 'Faulted'],
+    ]);
+    // The query-string form, for clients that cannot set the header, reads the same log.
+    const viaQuery = await open(`?charge_point_id=${id}&event=connector.status_changed&last_event_id=${seen}`);
+    await viaQuery.waitFor((m) => m.data.data.status === 'Faulted');
+    expect(viaQuery.messages.map((m) => m.id)).toEqual(back.messages.map((m) => m.id));
+  });
+
+  it('keeps tenants apart and filters by event and site', async () => {
+    const other = await aTenant(bed.svc.url, 'Other CPO');
+    const otherSite = await aSite(other.api);
+    const theirs = await aCharger(other.api, otherSite);
+    const secondSite = await aSite(bed.t.api, { name: 'Second' });
+    const mineElsewhere = await aCharger(bed.t.api, secondSite);
+
+    const everythingOfB = await open('', other.key);
+    const siteOnly = await open(`?site_id=${secondSite}&event=charge_point.connected`);
+    // Tenant B asking for tenant A's charger gets nothing of it.
+    const spying = await open(`?charge_point_id=${mineElsewhere}`, other.key);
+
+    await (await bed.connect(mineElsewhere)).call('StatusNotification', status(1, 'Available'));
+    await (await bed.connect(theirs)).call('StatusNotification', status(1, 'Available'));
+
+    await everythingOfB.waitFor((m) => m.event === 'connector.status_changed');
+    await siteOnly.waitFor((m) => m.data.data.charge_point_id === mineElsewhere);
+    // Tenant A's charger connected before tenant B's: once B's events arrived, A's would have too.
+    expect(everythingOfB.messages.every((m) => m.data.tenant_id === other.tenantId && m.data.data.charge_point_id === theirs)).toBe(true);
+    expect(siteOnly.messages.map((m) => [m.event, m.data.data.site_id])).toEqual([['charge_point.connected', secondSite]]);
+    expect(spying.messages).toEqual([]);
+  });
+
+  it('refuses bad requests in the one error shape before streaming; needs the read:events scope', async () => {
+    const badType = await bed.t.api('GET', '/api/v1/cpo/events?event=charge_point.exploded');
+    expect(badType.status).toBe(400);
+    expect(badType.body.error).toMatchObject({ code: 'invalid_parameter', parameter: 'event' });
+    const badId = await bed.t.api('GET', '/api/v1/cpo/events', { headers: { 'last-event-id': 'evt_abc' } });
+    expect(badId.status).toBe(400);
+    expect(badId.body.error.parameter).toBe('Last-Event-ID');
+    expect((await bed.t.api('GET', '/api/v1/cpo/events', { key: null })).status).toBe(401);
+    const narrow = await aTenant(bed.svc.url, 'Narrow', ['read:charge_points']);
+    const forbidden = await narrow.api('GET', '/api/v1/cpo/events');
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.body.error.code).toBe('missing_scope');
+  });
+
+  it('sends heartbeats on an idle stream so proxies keep it open', async () => {
+    const s = await open('?event=alert.triggered');
+    await eventually(async () => s.comments, (n) => n >= 2, 6_000);
+    expect(s.messages).toEqual([]);
+    expect(s.ended).toBe(false);
+  });
+
+  it('tells maintenance created and completed, in the transaction that records them', async () => {
+    const id = await aCharger(bed.t.api, bed.site);
+    const s = await open(`?charge_point_id=${id}`);
+    const created = await bed.t.api('POST', `/api/v1/cpo/chargers/${id}/maintenance`, {
+      body: { type: 'reactive', description: 'Replace contactor', scheduled_at: '2026-11-30T08:00:00Z', technician: 'A. Tech' },
+    });
+    expect(created.status).toBe(201);
+    const patched = await bed.t.api('PATCH', `/api/v1/cpo/chargers/${id}/maintenance/${created.body.event_id}`, { body: { completed_at: '2026-11-30T10:30:00Z' } });
+    expect(patched.status).toBe(200);
+    // A second PATCH of the notes does not complete it again.
+    await bed.t.api('PATCH', `/api/v1/cpo/chargers/${id}/maintenance/${created.body.event_id}`, { body: { notes: 'done' } });
+    await s.waitFor((m) => m.event === 'maintenance.completed');
+    await bed.t.api('PATCH', `/api/v1/cpo/chargers/${id}/maintenance/${created.body.event_id}`, { body: { notes: 'checked twice' } });
+    const later = await open(`?charge_point_id=${id}`, bed.t.key, { 'last-event-id': '0' });
+    await later.waitFor((m) => m.event === 'maintenance.completed');
+    expect(later.messages.map((m) => m.event)).toEqual(['maintenance.created', 'maintenance.completed']);
+    expect(later.messages[1]!.data.data).toMatchObject({
+      maintenance_id: created.body.event_id, type: 'reactive', scheduled_at: '2026-11-30T08:00:00Z', completed_at: '2026-11-30T10:30:00Z',
+    });
+  });
+
+  it('drops events past retention, oldest first, in small deletes', async () => {
+    const { db } = bed.svc.service;
+    const id = await aCharger(bed.t.api, bed.site);
+    const c = await bed.connect(id);
+    await c.call('StatusNotification', status(1, 'Available'));
+    await eventually(async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM fleet_events WHERE charge_point_id = $1', [id]))[0]!.n, (n) => n >= 3);
+    const [{ n: before }] = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM fleet_events')) as [{ n: number }];
+    // Age this charger's events by 15 days; retention is 14.
+    await db.query(`UPDATE fleet_events SET created_at = created_at - interval '15 days' WHERE charge_point_id = $1`, [id]);
+    const aged = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM fleet_events WHERE charge_point_id = $1', [id]))[0]!.n;
+    const deleted = await new EventRetention(db, createLogger('silent'), 14).pruneNow();
+    expect(deleted).toBe(aged);
+    const [{ n: after }] = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM fleet_events')) as [{ n: number }];
+    expect(after).toBe(before - aged);
+  });
+});
