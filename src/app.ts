@@ -17,6 +17,7 @@ import { Admission } from './ocpp/admission.js';
 import { newId } from './ids.js';
 import { EventFeed } from './events/event-feed.js';
 import { EventRetention } from './events/event-retention.js';
+import { AlertEvaluator } from './events/alerts/alert-evaluator.js';
 
 export interface RunningService {
   readonly url: string;
@@ -65,6 +66,13 @@ export async function startService(config: Config, log: Logger): Promise<Running
     const retention = new EventRetention(db, log, config.eventsRetentionDays);
     retention.start();
     cleanups.push(() => retention.stop());
+    const alerts = new AlertEvaluator(
+      db,
+      log,
+      metrics,
+      { nodeId, intervalSec: config.alertsIntervalSec, heartbeatIntervalSec: config.heartbeatIntervalSec },
+      () => feed.wake(),
+    );
 
     const lease = new LeaseKeeper(db, log, nodeId, config.leaseTtlSec);
     await lease.start();
@@ -83,6 +91,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
       trustProxy: config.trustProxy,
     });
     gateway.start();
+    alerts.start();
+    cleanups.push(() => alerts.stop());
 
     // With a CA, client certificates are requested but not enforced by TLS: admission decides
     // per charger (OCPP Security Profile 3), so Profile 1/2 chargers still connect.

@@ -33,6 +33,8 @@ export interface Config {
   eventsPollMs: number;
   /** Seconds between heartbeat comments on an idle event stream. */
   sseHeartbeatSec: number;
+  /** Seconds between evaluations of the alert rules. */
+  alertsIntervalSec: number;
 }
 
 export class ConfigError extends Error {
@@ -127,5 +129,6 @@ export function loadConfig(env: Env = process.env): Config {
     eventsRetentionDays: int(env, 'DYNAMO_EVENTS_RETENTION_DAYS', 14, 1, 3650),
     eventsPollMs: int(env, 'DYNAMO_EVENTS_POLL_MS', 2000, 50, 60_000),
     sseHeartbeatSec: int(env, 'DYNAMO_SSE_HEARTBEAT', 15, 1, 3600),
+    alertsIntervalSec: int(env, 'DYNAMO_ALERTS_INTERVAL', 15, 1, 3600),
   };
 }
