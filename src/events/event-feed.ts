@@ -50,7 +50,7 @@ export class EventFeed {
     metrics: Registry,
     private readonly opts: EventFeedOptions,
   ) {
-    this.read = new Counter({ name: 'dynamo_event_feed_events_read_total', help: 'Fleet events read from the log by this node', registers: [metrics] });
+    this.read = new Counter({ name: 'dynamo_events_written_total', help: 'Fleet events written to the durable log (by any node), counted as this node reads them', registers: [metrics] });
   }
 
   /** Starts after the events already in the log: listeners catch up on their own. */

@@ -256,7 +256,7 @@ export async function alertRoutes(app: App, deps: ApiDeps) {
         return deleteAlertRule(tx, tenantId, req.params.rule_id);
       });
       if (!deleted) throw notFound('alert rule', 'rule_id');
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 
