@@ -22,7 +22,7 @@ export async function eventRoutes(app: App, deps: ApiDeps) {
     '/api/v1/cpo/events',
     {
       sse: 'only',
-      config: { auth: { role: 'tenant', scope: 'read:events' }, rateLimit: false },
+      config: { auth: { role: 'tenant', scope: 'read:events' } },
       schema: {
         tags: ['events'],
         summary: 'Live fleet events (Server-Sent Events), resumable with Last-Event-ID',
