@@ -19,6 +19,7 @@ import { chargerRoutes } from './routes/chargers.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { chargerHistoryRoutes } from './routes/charger-history.js';
 import { eventRoutes } from './routes/events.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 const BODY_LIMIT = 256 * 1024;
 
@@ -138,6 +139,7 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
     await fleetRoutes(scope as App, deps);
     await chargerHistoryRoutes(scope as App, deps);
     await eventRoutes(scope as App, deps);
+    await webhookRoutes(scope as App, deps);
   });
   return app;
 }
