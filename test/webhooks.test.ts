@@ -203,7 +203,7 @@ describe(`webhooks (${dbKind})`, () => {
     expect(new Set(retries.map((x) => x.headers['webhook-id']))).toEqual(new Set([ids[1]]));
     for (const x of retries) expect(dynamoSignatureValid(e.secret, x) && standardSignatureValid(e.secret, x)).toBe(true);
 
-    const d = await eventually(() => deliveries(e.id), (b) => b.total === 6);
+    const d = await eventually(() => deliveries(e.id), (b) => b.deliveries?.length === 6);
     const second = d.deliveries.find((x: any) => x.event_id === ids[1]);
     expect(second).toMatchObject({ status: 'delivered', attempts: 4, last_status_code: 204, last_error: null, next_attempt_at: null });
     expect(second.attempt_log.map((a: any) => a.status_code)).toEqual([500, 500, 500, 204]);
@@ -229,7 +229,7 @@ describe(`webhooks (${dbKind})`, () => {
     const { id } = await chargerWithChanges(2);
     const [first, second] = await eventually(() => logged(id), (x) => x.length === 2);
     // While the receiver hangs (beyond the 1 s timeout) the event stays pending, with its next attempt.
-    const pending = await eventually(() => deliveries(e.id, '?status=pending'), (b) => b.total === 1 && b.deliveries[0].attempts >= 1);
+    const pending = await eventually(() => deliveries(e.id, '?status=pending'), (b) => b.deliveries?.length === 1 && b.deliveries[0].attempts >= 1);
     expect(pending.deliveries[0]).toMatchObject({ event_id: first, status: 'pending', last_status_code: null });
     expect(pending.deliveries[0].last_error).toMatch(/no complete answer within 1 s/);
     expect(Date.parse(pending.deliveries[0].next_attempt_at)).toBeGreaterThan(Date.parse(pending.deliveries[0].created_at) - 1000);
@@ -378,7 +378,7 @@ describe(`webhook targets without the private-address flag (SSRF, ${dbKind})`, (
     try {
       const d = await eventually(
         async () => (await t.api('GET', `/api/v1/webhooks/endpoints/${created.body.id}/deliveries`)).body,
-        (b) => b.total === 1 && b.deliveries[0].attempts >= 2,
+        (b) => b.deliveries?.length === 1 && b.deliveries[0].attempts >= 2,
         20_000,
       );
       expect(d.deliveries[0]).toMatchObject({ status: 'pending', last_status_code: null });
