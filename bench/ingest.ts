@@ -46,6 +46,10 @@ interface Result {
   eventsDuringMax?: number;
   /** Age of the oldest event still being delivered at the end of the max phase (s). */
   webhookLagAtMaxEnd?: number;
+  /** Webhook requests accepted per second during the half-rate phase (ingest with headroom). */
+  webhookRateAtHalf?: number;
+  /** Delivery lag at the end of the half-rate phases (s): 0 once caught up. */
+  webhookLagAtHalfEnd?: number;
   badSignatures?: number;
   held: number;
   failed: number;
@@ -133,7 +137,7 @@ async function run(target: string, webhooks = 0): Promise<Result | undefined> {
     phases[m.phase] = m;
     process.stderr.write(`[${target}] ${line}\n`);
     if (m.phase === 'connected') rssConnected = await rssMiB(pid);
-    if (m.phase === 'connected' || m.phase === 'max') await mark(m.phase);
+    if (m.phase === 'connected' || m.phase === 'max' || m.phase === 'half' || m.phase === 'half-dashboard') await mark(m.phase);
     if (m.phase === 'half') dashboardRun = dashboard();
     if (m.phase === 'half-dashboard') stopDashboard = true;
   }
@@ -155,6 +159,8 @@ async function run(target: string, webhooks = 0): Promise<Result | undefined> {
           webhookRequests: listened?.webhookRequests,
           eventsDuringMax: during('events'),
           webhookLagAtMaxEnd: marks.max?.lag,
+          webhookRateAtHalf: marks.half && marks.max ? (marks.half.requests - marks.max.requests) / HALF_SECONDS : NaN,
+          webhookLagAtHalfEnd: marks['half-dashboard']?.lag,
           badSignatures: listened?.badSignatures,
         }
       : {}),
@@ -218,8 +224,8 @@ function listenerTable(results: Result[]): string[] {
   const out = [
     `Ingest with ${WEBHOOKS} webhook endpoints attached (events ["*"], receivers answering 204 at once) beside ingest without them, same run, ${ROUNDS} round(s):`,
     '',
-    '| target | max msg/s without | max msg/s with webhooks | with / without | webhook deliveries/s during max | events written during max (per endpoint) | delivery lag at end of max s | bad signatures |',
-    '|---|---|---|---|---|---|---|---|',
+    '| target | max msg/s without | max msg/s with webhooks | with / without | webhook deliveries/s during max | events written during max (per endpoint) | delivery lag at end of max s | deliveries/s at half rate | lag at end of half phases s | bad signatures |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const t of new Set(results.filter((r) => r.target !== 'echo').map((r) => r.target))) {
     const base = results.filter((r) => r.target === t && !r.webhooks);
@@ -228,7 +234,7 @@ function listenerTable(results: Result[]): string[] {
     const b = mean(base.map((r) => r.maxRate));
     const w = mean(withHooks.map((r) => r.maxRate));
     out.push(
-      `| ${t} | ${f(b)} | ${f(w)} | ${f(w / b, 3)} | ${f(mean(withHooks.map((r) => r.webhookRate ?? NaN)))} | ${f(mean(withHooks.map((r) => r.eventsDuringMax ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtMaxEnd ?? NaN)), 1)} | ${withHooks.reduce((a, r) => a + (r.badSignatures ?? 0), 0)} |`,
+      `| ${t} | ${f(b)} | ${f(w)} | ${f(w / b, 3)} | ${f(mean(withHooks.map((r) => r.webhookRate ?? NaN)))} | ${f(mean(withHooks.map((r) => r.eventsDuringMax ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtMaxEnd ?? NaN)), 1)} | ${f(mean(withHooks.map((r) => r.webhookRateAtHalf ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtHalfEnd ?? NaN)), 1)} | ${withHooks.reduce((a, r) => a + (r.badSignatures ?? 0), 0)} |`,
     );
   }
   return out;

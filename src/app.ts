@@ -77,6 +77,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       concurrency: config.webhooksConcurrency,
       leaseSec: config.leaseTtlSec,
       retentionDays: config.eventsRetentionDays,
+      ingestBacklog: () => writer.waiting,
     });
     await webhooks.start();
     cleanups.push(() => webhooks.stop());

@@ -19,13 +19,14 @@ import { wireEvent } from '../envelope.js';
 import { retryDelayMs } from './backoff.js';
 import type { Attempt, WebhookSender } from './sender.js';
 import type { Signer } from './signing.js';
-import { sleep, type Slots } from './slots.js';
+import { sleep, type Pacer, type Slots } from './slots.js';
 
 export interface WorkerContext {
   db: Db;
   feed: EventFeed;
   sender: WebhookSender;
   slots: Slots;
+  pacer: Pacer;
   log: Logger;
   nodeId: string;
   retryBaseMs: number;
@@ -167,6 +168,7 @@ export class EndpointWorker {
       if (this.signal.aborted) return 'stop';
       throw new LeaseLostError(`lease on ${this.id} lost`);
     }
+    await this.ctx.pacer.turn(this.signal);
     const body = JSON.stringify(wireEvent(event));
     const release = await this.ctx.slots.acquire();
     let result: Attempt;

@@ -20,7 +20,7 @@ import type { EventFeed } from '../event-feed.js';
 import { EndpointWorker } from './endpoint-worker.js';
 import { WebhookSender, type Attempt } from './sender.js';
 import { Signer } from './signing.js';
-import { Slots } from './slots.js';
+import { Pacer, Slots } from './slots.js';
 import { checkTarget, type TargetPolicy } from './target.js';
 
 export interface WebhookServiceOptions {
@@ -34,7 +34,13 @@ export interface WebhookServiceOptions {
   leaseSec: number;
   /** Delivery records are kept this long. */
   retentionDays: number;
+  /** Messages waiting in ingest right now: deliveries slow down while ingest is behind (Pacer). */
+  ingestBacklog: () => number;
 }
+
+/** Ingest is "behind" at this many waiting messages (smoothed), and deliveries then go out at most this often per second. */
+const INGEST_BACKLOG_THRESHOLD = 50;
+const RATE_UNDER_PRESSURE = 50;
 
 export class SecretsKeyError extends Error {
   override readonly name = 'SecretsKeyError';
@@ -50,6 +56,7 @@ export class SecretsKeyError extends Error {
 export class WebhookService {
   private readonly sender: WebhookSender;
   private readonly slots: Slots;
+  private readonly pacer: Pacer;
   private readonly workers = new Map<string, EndpointWorker>();
   private timer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
@@ -74,6 +81,7 @@ export class WebhookService {
   ) {
     this.sender = new WebhookSender({ policy: opts.policy, timeoutMs: opts.timeoutMs });
     this.slots = new Slots(opts.concurrency);
+    this.pacer = new Pacer(opts.ingestBacklog, INGEST_BACKLOG_THRESHOLD, RATE_UNDER_PRESSURE);
     this.renewMs = Math.max(500, (opts.leaseSec * 1000) / 3);
     this.deliveries = new Counter({
       name: 'dynamo_webhook_deliveries_total',
@@ -95,6 +103,15 @@ export class WebhookService {
       registers: [metrics],
     });
     const workers = this.workers;
+    const pacer = this.pacer;
+    new Gauge({
+      name: 'dynamo_webhook_yielding_to_ingest',
+      help: '1 while ingest has a backlog and webhook deliveries on this node are paced to leave it the CPU and database',
+      registers: [metrics],
+      collect() {
+        this.set(pacer.underPressure ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'dynamo_webhook_endpoints_held',
       help: 'Webhook endpoints this node delivers for (holds the lease of)',
@@ -163,6 +180,7 @@ export class WebhookService {
     // Handing the leases back lets another node continue at once instead of after the lease time.
     await releaseEndpoints(this.db, this.nodeId).catch((err: unknown) => this.log.warn({ err }, 'webhooks: could not release leases'));
     this.sender.close();
+    this.pacer.stop();
   }
 
   /** The checks a new or changed URL must pass (throws WebhookTargetError). */
@@ -259,6 +277,7 @@ export class WebhookService {
         feed: this.feed,
         sender: this.sender,
         slots: this.slots,
+        pacer: this.pacer,
         log: this.log,
         nodeId: this.nodeId,
         retryBaseMs: this.opts.retryBaseMs,
