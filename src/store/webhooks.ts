@@ -227,6 +227,7 @@ export async function saveProgress(tx: Queryable, nodeId: string, endpointId: st
 
 /** An event whose delivery is being retried: what survives a restart of its attempts. */
 export interface PendingDelivery {
+  status: 'pending' | 'failed';
   attempts: number;
   attempt_log: AttemptRecord[];
   next_attempt_at: Date | null;
@@ -234,7 +235,7 @@ export interface PendingDelivery {
 
 export async function pendingDelivery(db: Queryable, endpointId: string, eventId: string): Promise<PendingDelivery | undefined> {
   const [row] = await db.query<PendingDelivery>(
-    `SELECT attempts, attempt_log, next_attempt_at FROM webhook_deliveries
+    `SELECT status, attempts, attempt_log, next_attempt_at FROM webhook_deliveries
       WHERE endpoint_id = $1 AND event_id = $2::bigint AND status <> 'delivered'`,
     [endpointId, eventId],
   );

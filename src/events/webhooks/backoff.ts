@@ -19,6 +19,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   const v = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!v) return undefined;
   if (/^\d+$/.test(v)) return Number(v) * 1000;
+  // An HTTP-date names its day and month (IMF-fixdate and the obsolete forms alike).
+  if (!/[A-Za-z]{3}/.test(v)) return undefined;
   const at = Date.parse(v);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

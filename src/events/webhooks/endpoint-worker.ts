@@ -47,6 +47,8 @@ const PAGE = 500;
 interface InFlight {
   event: FleetEvent;
   attempts: number;
+  /** Attempts made before the endpoint was last resumed: the backoff starts again after them. */
+  attemptsBefore: number;
   log: AttemptRecord[];
   notBefore: number;
 }
@@ -146,12 +148,14 @@ export class EndpointWorker {
 
   /** A new event to deliver; the first one may be a retry left pending by a restart or another node. */
   private async begin(event: FleetEvent): Promise<InFlight> {
-    const job: InFlight = { event, attempts: 0, log: [], notBefore: 0 };
+    const job: InFlight = { event, attempts: 0, attemptsBefore: 0, log: [], notBefore: 0 };
     if (this.firstEvent) {
       this.firstEvent = false;
       const pending = await pendingDelivery(this.ctx.db, this.id, event.id);
       if (pending) {
         job.attempts = pending.attempts;
+        // Given up when the endpoint was disabled, and now resumed: its history stays, the backoff restarts.
+        if (pending.status === 'failed') job.attemptsBefore = pending.attempts;
         job.log = pending.attempt_log;
         job.notBefore = pending.next_attempt_at?.getTime() ?? 0;
       }
@@ -192,7 +196,7 @@ export class EndpointWorker {
       return 'delivered';
     }
     job.log = [...job.log, { at: at.toISOString(), status_code: result.statusCode, latency_ms: result.latencyMs, error: result.error ?? null }];
-    const delay = retryDelayMs(job.attempts, this.ctx.retryBaseMs, result.retryAfterMs);
+    const delay = retryDelayMs(job.attempts - job.attemptsBefore, this.ctx.retryBaseMs, result.retryAfterMs);
     const failed: FailedAttempt = {
       eventId: event.id,
       event: event.event,
