@@ -79,7 +79,7 @@ describe(`webhook deliveries survive restarts and move between nodes (${dbKind})
     // Its attempts went on counting across the restart.
     expect(retried).toMatchObject({ status: 'delivered', last_status_code: 200 });
     expect(retried.attempts).toBeGreaterThan(attemptsBefore);
-  });
+  }, 90_000);
 
   // One embedded database belongs to one process: two nodes need PostgreSQL.
   it.skipIf(dbKind !== 'postgres')('with two nodes on one PostgreSQL: one node delivers for an endpoint at a time, and the other takes over when it stops', async () => {
@@ -92,14 +92,7 @@ describe(`webhook deliveries survive restarts and move between nodes (${dbKind})
       const c1 = await bed.connect(ids[0]!);
       const c2 = await connectCharger(`${second.url.replace('http', 'ws')}/ocpp`, ids[1]!);
       await Promise.all([flips(c1, 5), flips(c2, 5)]);
-      for (const r of rs) {
-        await r.waitFor(() => ids.every((cp) => new Set(connectorEventsOf(r, cp)).size === 5)).catch(async (err) => {
-          console.log(ids.map((cp) => connectorEventsOf(r, cp)), await Promise.all(ids.map((cp) => logged(bed.svc.service.db, cp))));
-          console.log(bed.svc.service.nodeId, second.nodeId, await bed.svc.service.db.query('SELECT endpoint_id, lease_owner, lease_until, cursor, status, url FROM webhook_endpoints'));
-          console.log((await (await fetch(bed.svc.url + '/metrics')).text()).split('\n').filter((l) => l.includes('webhook')).join('\n'));
-          throw err;
-        });
-      }
+      for (const r of rs) await r.waitFor(() => ids.every((cp) => new Set(connectorEventsOf(r, cp)).size === 5), 60_000);
       const holders = await bed.svc.service.db.query<{ lease_owner: string }>('SELECT lease_owner FROM webhook_endpoints WHERE endpoint_id = ANY($1)', [endpoints]);
       expect(holders.every((h) => h.lease_owner === bed.svc.service.nodeId || h.lease_owner === second.nodeId)).toBe(true);
 
@@ -112,7 +105,7 @@ describe(`webhook deliveries survive restarts and move between nodes (${dbKind})
       if (holder === 'first') await bed.svc.service.stop();
       else await second.stop();
       await flips(stillConnected, 3, 5);
-      for (const r of rs) await r.waitFor(() => new Set(connectorEventsOf(r, cp)).size === 8, 30_000);
+      for (const r of rs) await r.waitFor(() => new Set(connectorEventsOf(r, cp)).size === 8, 60_000);
       const all = await logged(survivor.db, cp);
       for (const r of rs) {
         expect(firstArrivals(connectorEventsOf(r, cp))).toEqual(all);
@@ -128,7 +121,7 @@ describe(`webhook deliveries survive restarts and move between nodes (${dbKind})
     } finally {
       await second.stop();
     }
-  });
+  }, 120_000);
 });
 
 describe(`sustained failure disables an endpoint (${dbKind})`, () => {
@@ -145,7 +138,7 @@ describe(`sustained failure disables an endpoint (${dbKind})`, () => {
       const notice = (await watcher.waitFor((rs) => rs.length > 0, 30_000))[0]!;
       expect(notice.json).toMatchObject({ event: 'webhook_endpoint.disabled', data: { endpoint_id: e, reason: 'failing', last_status_code: 502, last_error: 'HTTP 502' } });
       const ep = (await t.api('GET', `/api/v1/webhooks/endpoints/${e}`)).body;
-      expect(ep).toMatchObject({ status: 'disabled', disabled_reason: 'gone'.replace('gone', 'failing') });
+      expect(ep).toMatchObject({ status: 'disabled', disabled_reason: 'failing' });
       // Disabled only after the window: the first and the last attempt are at least 2 s apart.
       const attempts = broken.received.map((x) => x.at);
       expect(attempts.length).toBeGreaterThanOrEqual(2);
@@ -165,7 +158,7 @@ describe(`sustained failure disables an endpoint (${dbKind})`, () => {
       await watcher.close();
       await svc.close();
     }
-  });
+  }, 120_000);
 });
 
 describe(`webhook deliveries after kill -9 (${dbKind})`, () => {
