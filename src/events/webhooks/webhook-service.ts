@@ -38,9 +38,11 @@ export interface WebhookServiceOptions {
   ingestBacklog: () => number;
 }
 
-/** Ingest is "behind" at this many waiting messages (smoothed), and deliveries then go out at most this often per second. */
-const INGEST_BACKLOG_THRESHOLD = 50;
-const RATE_UNDER_PRESSURE = 50;
+/**
+ * Ingest is "behind" at this many waiting messages, or with the event loop this late (both
+ * smoothed over about a second); deliveries then go out at most this often per second per node.
+ */
+const PACING = { backlogThreshold: 50, loopDelayThresholdMs: 20, rate: 50 };
 
 export class SecretsKeyError extends Error {
   override readonly name = 'SecretsKeyError';
@@ -81,7 +83,7 @@ export class WebhookService {
   ) {
     this.sender = new WebhookSender({ policy: opts.policy, timeoutMs: opts.timeoutMs });
     this.slots = new Slots(opts.concurrency);
-    this.pacer = new Pacer(opts.ingestBacklog, INGEST_BACKLOG_THRESHOLD, RATE_UNDER_PRESSURE);
+    this.pacer = new Pacer({ backlog: opts.ingestBacklog, ...PACING });
     this.renewMs = Math.max(500, (opts.leaseSec * 1000) / 3);
     this.deliveries = new Counter({
       name: 'dynamo_webhook_deliveries_total',
