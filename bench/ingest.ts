@@ -18,6 +18,7 @@ import { insertCharger } from '../src/store/chargers.js';
 import { insertApiKey } from '../src/store/api-keys.js';
 import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
 import { benchArgs } from './args.js';
+import { attachListeners, LISTENER_ENV, scrape, type Listeners } from './listeners.js';
 
 const args = benchArgs();
 const N = Number(args.get('chargers') ?? 19_000);
@@ -25,11 +26,31 @@ const MAX_SECONDS = Number(args.get('max-seconds') ?? 20);
 const HALF_SECONDS = Number(args.get('half-seconds') ?? 20);
 const TARGETS = (args.get('targets') ?? 'echo,pglite,postgres').split(',');
 const OCPP = args.get('ocpp') ?? '1.6';
+// Listeners (docs/benchmarks.md "Ingest with listeners"): with --webhooks N every Dynamo target is
+// measured twice in this run, without and with N webhook endpoints attached; --rounds 2 runs
+// without, with, with, without (ABBA) so drift of a shared machine cancels out.
+const WEBHOOKS = Number(args.get('webhooks') ?? 0);
+const ROUNDS = Number(args.get('rounds') ?? 1);
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROOT = new URL('../../', import.meta.url).pathname;
 
 interface Result {
   target: string;
+  /** Webhook endpoints attached during this run (0: the baseline). */
+  webhooks: number;
+  /** Webhook requests the receivers accepted per second during the max phase. */
+  webhookRate?: number;
+  /** Webhook requests accepted over the whole run. */
+  webhookRequests?: number;
+  /** Fleet events written during the max phase (what the endpoints had to deliver, each). */
+  eventsDuringMax?: number;
+  /** Age of the oldest event still being delivered at the end of the max phase (s). */
+  webhookLagAtMaxEnd?: number;
+  /** Webhook requests accepted per second during the half-rate phase (ingest with headroom). */
+  webhookRateAtHalf?: number;
+  /** Delivery lag at the end of the half-rate phases (s): 0 once caught up. */
+  webhookLagAtHalfEnd?: number;
+  badSignatures?: number;
   held: number;
   failed: number;
   connectSeconds: number;
@@ -59,7 +80,7 @@ async function prepare(target: 'pglite' | 'postgres', dataDir: string): Promise<
   const tenant = await createTenant(db, 'Bench');
   const site = await createSite(db, tenant.tenant_id, { name: 'Bench site' });
   const { key, prefix } = generateApiKey('tenant');
-  await insertApiKey(db, { tenantId: tenant.tenant_id, name: 'bench', prefix, keyHash: hashApiKey(key), scopes: ['read:charge_points'] });
+  await insertApiKey(db, { tenantId: tenant.tenant_id, name: 'bench', prefix, keyHash: hashApiKey(key), scopes: ['read:charge_points', 'write:webhooks', 'read:events'] });
   await db.transaction(async (tx) => {
     for (let i = 0; i < N; i++) await insertCharger(tx, { chargePointId: `BENCH-${i}`, tenantId: tenant.tenant_id, siteId: site.site_id, passwordHash: null });
   });
@@ -67,7 +88,7 @@ async function prepare(target: 'pglite' | 'postgres', dataDir: string): Promise<
   return { env, key, drop };
 }
 
-async function run(target: string): Promise<Result | undefined> {
+async function run(target: string, webhooks = 0): Promise<Result | undefined> {
   if (target === 'postgres' && !(await reachable(PG_URL))) {
     process.stderr.write(`skipping postgres: ${PG_URL} is not reachable (set BENCH_DATABASE_URL)\n`);
     return undefined;
@@ -80,8 +101,18 @@ async function run(target: string): Promise<Result | undefined> {
     server = await startProcess([join(ROOT, 'dist/bench/echo-server.js'), '0'], {});
   } else {
     prepared = await prepare(target as 'pglite' | 'postgres', dataDir);
-    server = await startProcess([join(ROOT, 'dist/src/cli/main.js'), 'serve'], { ...prepared.env, ...SERVE_ENV });
+    server = await startProcess([join(ROOT, 'dist/src/cli/main.js'), 'serve'], { ...prepared.env, ...SERVE_ENV, ...(WEBHOOKS ? LISTENER_ENV : {}) });
   }
+  const listeners: Listeners | undefined = webhooks && prepared ? await attachListeners(server.url, prepared.key, { webhooks }) : undefined;
+  const marks: Record<string, { requests: number; events: number; lag: number }> = {};
+  const mark = async (phase: string) => {
+    if (!listeners) return;
+    marks[phase] = {
+      requests: listeners.stats().webhookRequests,
+      events: await scrape(server.url, 'dynamo_event_feed_events_read_total'),
+      lag: await scrape(server.url, 'dynamo_webhook_delivery_lag_seconds'),
+    };
+  };
   const pid = server.child.pid!;
   const rssBefore = await rssMiB(pid);
   const wsUrl = target === 'echo' ? server.url.replace('http', 'ws') : `${server.url.replace('http', 'ws')}/ocpp`;
@@ -106,17 +137,33 @@ async function run(target: string): Promise<Result | undefined> {
     phases[m.phase] = m;
     process.stderr.write(`[${target}] ${line}\n`);
     if (m.phase === 'connected') rssConnected = await rssMiB(pid);
+    if (m.phase === 'connected' || m.phase === 'max' || m.phase === 'half' || m.phase === 'half-dashboard') await mark(m.phase);
     if (m.phase === 'half') dashboardRun = dashboard();
     if (m.phase === 'half-dashboard') stopDashboard = true;
   }
   stopDashboard = true;
   await dashboardRun;
+  const listened = listeners?.stats();
   await stopProcess(server.child);
+  await listeners?.close();
   await prepared?.drop();
   await rm(dataDir, { recursive: true, force: true });
   const c = phases.connected ?? {};
+  const during = (k: 'requests' | 'events') => (marks.max && marks.connected ? marks.max[k] - marks.connected[k] : NaN);
   return {
     target,
+    webhooks,
+    ...(listeners
+      ? {
+          webhookRate: during('requests') / MAX_SECONDS,
+          webhookRequests: listened?.webhookRequests,
+          eventsDuringMax: during('events'),
+          webhookLagAtMaxEnd: marks.max?.lag,
+          webhookRateAtHalf: marks.half && marks.max ? (marks.half.requests - marks.max.requests) / HALF_SECONDS : NaN,
+          webhookLagAtHalfEnd: marks['half-dashboard']?.lag,
+          badSignatures: listened?.badSignatures,
+        }
+      : {}),
     held: c.held,
     failed: c.failed,
     connectSeconds: c.connectSeconds,
@@ -144,8 +191,11 @@ const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 async function main() {
   const results: Result[] = [];
   for (const t of TARGETS) {
-    const r = await run(t);
-    if (r) results.push(r);
+    const order = t === 'echo' || !WEBHOOKS ? [0] : Array.from({ length: ROUNDS }, (_, i) => (i % 2 === 0 ? [0, WEBHOOKS] : [WEBHOOKS, 0])).flat();
+    for (const webhooks of order) {
+      const r = await run(t, webhooks);
+      if (r) results.push(r);
+    }
   }
   const echo = results.find((r) => r.target === 'echo');
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
@@ -156,15 +206,38 @@ async function main() {
     '| target | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors | storm: all back s (failed) |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map((r) =>
-      `| ${r.target} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echo ? f(r.maxRate / echo.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} | ${f(r.stormSeconds, 1)} (${r.stormFailed}) |`,
+      `| ${r.target}${r.webhooks ? ` + ${r.webhooks} webhooks` : ''} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echo ? f(r.maxRate / echo.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} | ${f(r.stormSeconds, 1)} (${r.stormFailed}) |`,
     ),
   ];
+  if (WEBHOOKS) lines.push('', ...listenerTable(results));
   process.stdout.write(lines.join('\n') + '\n');
   const dir = join(ROOT, 'bench/results');
   await mkdir(dir, { recursive: true });
   const file = join(dir, `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ machine, chargers: N, ocpp: OCPP, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, results }, null, 2));
+  await writeFile(file, JSON.stringify({ machine, chargers: N, ocpp: OCPP, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, webhooks: WEBHOOKS, rounds: ROUNDS, results }, null, 2));
   process.stderr.write(`written ${file}\n`);
+}
+
+/** Ingest with listeners attached beside ingest without them, per target, measured in this run. */
+function listenerTable(results: Result[]): string[] {
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const out = [
+    `Ingest with ${WEBHOOKS} webhook endpoints attached (events ["*"], receivers answering 204 at once) beside ingest without them, same run, ${ROUNDS} round(s):`,
+    '',
+    '| target | max msg/s without | max msg/s with webhooks | with / without | webhook deliveries/s during max | events written during max (per endpoint) | delivery lag at end of max s | deliveries/s at half rate | lag at end of half phases s | bad signatures |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const t of new Set(results.filter((r) => r.target !== 'echo').map((r) => r.target))) {
+    const base = results.filter((r) => r.target === t && !r.webhooks);
+    const withHooks = results.filter((r) => r.target === t && r.webhooks);
+    if (!base.length || !withHooks.length) continue;
+    const b = mean(base.map((r) => r.maxRate));
+    const w = mean(withHooks.map((r) => r.maxRate));
+    out.push(
+      `| ${t} | ${f(b)} | ${f(w)} | ${f(w / b, 3)} | ${f(mean(withHooks.map((r) => r.webhookRate ?? NaN)))} | ${f(mean(withHooks.map((r) => r.eventsDuringMax ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtMaxEnd ?? NaN)), 1)} | ${f(mean(withHooks.map((r) => r.webhookRateAtHalf ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtHalfEnd ?? NaN)), 1)} | ${withHooks.reduce((a, r) => a + (r.badSignatures ?? 0), 0)} |`,
+    );
+  }
+  return out;
 }
 
 void main();

@@ -14,6 +14,8 @@ const REPEAT = Number(args.get('repeat') ?? 1);
 const INGEST_CHARGERS = args.get('ingest-chargers') ?? '19000';
 const API_CHARGERS = args.get('api-chargers') ?? '10000';
 const DAYS = args.get('days') ?? '30';
+// Listeners attached to ingest, measured beside ingest without them in the same run (0 to skip).
+const WEBHOOKS = args.get('webhooks') ?? '3';
 
 function run(script: string, argv: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -43,7 +45,7 @@ async function main() {
   const ingest: any[] = [];
   const api: any[] = [];
   for (let i = 0; i < REPEAT; i++) {
-    ingest.push(JSON.parse(await readFile(await run('ingest.js', ['--chargers', INGEST_CHARGERS]), 'utf8')));
+    ingest.push(JSON.parse(await readFile(await run('ingest.js', ['--chargers', INGEST_CHARGERS, '--webhooks', WEBHOOKS]), 'utf8')));
     api.push(JSON.parse(await readFile(await run('api.js', ['--chargers', API_CHARGERS, '--days', DAYS]), 'utf8')));
   }
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
@@ -57,7 +59,7 @@ async function main() {
     '| figure | target | echo | pglite | postgres |',
     '|---|---|---|---|---|',
   ];
-  const byTarget = (t: string, k: string) => ingest.map((r) => r.results.find((x: any) => x.target === t)?.[k] ?? NaN);
+  const byTarget = (t: string, k: string, webhooks = 0) => ingest.map((r) => r.results.find((x: any) => x.target === t && (x.webhooks ?? 0) === webhooks)?.[k] ?? NaN);
   const row = (label: string, target: string, k: string, d = 0) =>
     md.push(`| ${label} | ${target} | ${spread(byTarget('echo', k), d)} | ${spread(byTarget('pglite', k), d)} | ${spread(byTarget('postgres', k), d)} |`);
   row('connections held', '≥ 20,000', 'held');
@@ -66,6 +68,13 @@ async function main() {
   row('p99 ms at half rate beside a dashboard', '< 50, ingest not blocked', 'dashP99', 1);
   row('RSS per connection KiB', '—', 'rssPerConnectionKiB', 1);
   row('connection storm: s until all back', '—', 'stormSeconds', 1);
+  if (Number(WEBHOOKS) > 0) {
+    const n = Number(WEBHOOKS);
+    const ratio = (t: string) => ingest.map((r, i) => byTarget(t, 'maxRate', n)[i]! / byTarget(t, 'maxRate')[i]!);
+    md.push(`| sustained messages/s with ${n} webhook endpoints attached | within 10 % of the row above | — | ${spread(byTarget('pglite', 'maxRate', n))} | ${spread(byTarget('postgres', 'maxRate', n))} |`);
+    md.push(`| with / without webhooks | ≥ 0.90 | — | ${spread(ratio('pglite'), 3)} | ${spread(ratio('postgres'), 3)} |`);
+    md.push(`| webhook deliveries/s during max (paced) / at half rate | — | — | ${spread(byTarget('pglite', 'webhookRate', n))} / ${spread(byTarget('pglite', 'webhookRateAtHalf', n))} | ${spread(byTarget('postgres', 'webhookRate', n))} / ${spread(byTarget('postgres', 'webhookRateAtHalf', n))} |`);
+  }
   md.push('', `## Fleet API (${API_CHARGERS} chargers × ${DAYS} days; baseline: raw scan of the history rows in the same run)`, '');
   md.push('| endpoint | target p50 ms (PG; PGlite 4×) | postgres p50 / p99 | pglite p50 / p99 |', '|---|---|---|---|');
   const endpoints: string[] = api[0].runs[0].results.map((e: any) => e.endpoint);

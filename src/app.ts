@@ -18,6 +18,8 @@ import { newId } from './ids.js';
 import { EventFeed } from './events/event-feed.js';
 import { EventRetention } from './events/event-retention.js';
 import { AlertEvaluator } from './events/alerts/alert-evaluator.js';
+import { WebhookService } from './events/webhooks/webhook-service.js';
+import { SecretBox } from './security/secret-box.js';
 
 export interface RunningService {
   readonly url: string;
@@ -74,6 +76,20 @@ export async function startService(config: Config, log: Logger): Promise<Running
       () => feed.wake(),
     );
 
+    // Webhooks (docs/alerts.md): endpoints held by lease, one node each; workers follow the feed.
+    const webhooks = new WebhookService(db, feed, new SecretBox(config.secretsKey), log, metrics, nodeId, {
+      policy: { allowHttp: config.webhooksAllowHttp, allowPrivate: config.webhooksAllowPrivate },
+      timeoutMs: config.webhooksTimeoutSec * 1000,
+      retryBaseMs: config.webhooksRetryBaseMs,
+      disableAfterMs: config.webhooksDisableAfterSec * 1000,
+      concurrency: config.webhooksConcurrency,
+      leaseSec: config.leaseTtlSec,
+      retentionDays: config.eventsRetentionDays,
+      ingestBacklog: () => writer.waiting,
+    });
+    await webhooks.start();
+    cleanups.push(() => webhooks.stop());
+
     const lease = new LeaseKeeper(db, log, nodeId, config.leaseTtlSec);
     await lease.start();
     seen.start();
@@ -109,6 +125,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         adminKeyHash: adminKey.hash,
         metrics,
         events: { feed, maxQueuedPerClient: 10_000, heartbeatMs: config.sseHeartbeatSec * 1000 },
+        webhooks,
         rateLimitPerMinute: config.rateLimitPerMinute, authFailuresPerMinute: config.authFailuresPerMinute, chargers: gateway },
       {
         logger: log,

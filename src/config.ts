@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { parseSecretsKey } from './security/secret-box.js';
 
 export interface Config {
   port: number;
@@ -35,6 +36,20 @@ export interface Config {
   sseHeartbeatSec: number;
   /** Seconds between evaluations of the alert rules. */
   alertsIntervalSec: number;
+  /** Webhooks (docs/alerts.md): http:// targets allowed (tests, labs). */
+  webhooksAllowHttp: boolean;
+  /** Webhook targets on loopback, private, link-local… addresses allowed (tests, labs). */
+  webhooksAllowPrivate: boolean;
+  /** Seconds one webhook request may take. */
+  webhooksTimeoutSec: number;
+  /** First retry delay of a failed delivery; doubles per attempt up to an hour (with jitter). */
+  webhooksRetryBaseMs: number;
+  /** Seconds of unbroken failure after which an endpoint is disabled. */
+  webhooksDisableAfterSec: number;
+  /** Webhook requests this node has in flight at most (one per endpoint at a time). */
+  webhooksConcurrency: number;
+  /** AES-256 key sealing stored webhook secrets; unset = stored in clear. */
+  secretsKey: Buffer | undefined;
 }
 
 export class ConfigError extends Error {
@@ -103,6 +118,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (httpHeadersTimeoutSec > httpRequestTimeoutSec) {
     throw new ConfigError('DYNAMO_HTTP_HEADERS_TIMEOUT', `must not exceed DYNAMO_HTTP_REQUEST_TIMEOUT (${httpRequestTimeoutSec})`);
   }
+  const secretsKeyRaw = str(env, 'DYNAMO_SECRETS_KEY');
+  const secretsKey = secretsKeyRaw === undefined ? undefined : parseSecretsKey(secretsKeyRaw);
+  if (secretsKeyRaw !== undefined && !secretsKey) {
+    throw new ConfigError('DYNAMO_SECRETS_KEY', 'expected 32 bytes as 64 hex digits or 44 base64 characters (e.g. `openssl rand -hex 32`)');
+  }
   return {
     port: int(env, 'PORT', 8080, 0, 65535),
     host: str(env, 'HOST') ?? '0.0.0.0',
@@ -130,5 +150,12 @@ export function loadConfig(env: Env = process.env): Config {
     eventsPollMs: int(env, 'DYNAMO_EVENTS_POLL_MS', 2000, 50, 60_000),
     sseHeartbeatSec: int(env, 'DYNAMO_SSE_HEARTBEAT', 15, 1, 3600),
     alertsIntervalSec: int(env, 'DYNAMO_ALERTS_INTERVAL', 15, 1, 3600),
+    webhooksAllowHttp: bool(env, 'DYNAMO_WEBHOOKS_ALLOW_HTTP', false),
+    webhooksAllowPrivate: bool(env, 'DYNAMO_WEBHOOKS_ALLOW_PRIVATE', false),
+    webhooksTimeoutSec: int(env, 'DYNAMO_WEBHOOKS_TIMEOUT', 10, 1, 60),
+    webhooksRetryBaseMs: int(env, 'DYNAMO_WEBHOOKS_RETRY_BASE_MS', 5000, 10, 3_600_000),
+    webhooksDisableAfterSec: int(env, 'DYNAMO_WEBHOOKS_DISABLE_AFTER', 86_400, 1, 30 * 86_400),
+    webhooksConcurrency: int(env, 'DYNAMO_WEBHOOKS_CONCURRENCY', 32, 1, 10_000),
+    secretsKey,
   };
 }

@@ -9,6 +9,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Registry } from 'prom-client';
 import type { Db } from '../store/db.js';
 import type { EventFeed } from '../events/event-feed.js';
+import type { WebhookService } from '../events/webhooks/webhook-service.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -35,6 +36,8 @@ export interface EventsDeps {
 
 export interface ApiDeps {
   events: EventsDeps;
+  /** Webhook deliveries (docs/alerts.md): URL checks, secret sealing, test sends, change wake-ups. */
+  webhooks: WebhookService;
   db: Db;
   adminKeyHash: string;
   metrics: Registry;

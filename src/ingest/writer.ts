@@ -68,6 +68,11 @@ export class IngestWriter {
     this.retries = new Counter({ name: 'dynamo_ingest_batch_retries_total', help: 'Batches committed again after one of their messages failed', registers: [metrics] });
   }
 
+  /** Messages waiting for a commit (not counting those being committed): how far ingest is behind. */
+  get waiting(): number {
+    return this.queues.reduce((n, q) => n + q.length, 0);
+  }
+
   /** Called after every committed batch (readers of the event log wake up). */
   onCommit(listener: () => void): void {
     this.committed.push(listener);

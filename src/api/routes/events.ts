@@ -5,14 +5,14 @@ import { tenantOf } from '../auth.js';
 import { badRequest } from '../errors.js';
 import { errors } from '../schemas/common.js';
 import { ChargePointFilter, SiteFilter } from '../schemas/fleet.js';
-import { FLEET_EVENT_TYPES, type FleetEvent } from '../../store/fleet-events.js';
+import { FLEET_EVENT_TYPES } from '../../store/fleet-events.js';
 import { fleetEventStream, StreamOverflowError } from '../../events/event-stream.js';
-import { wireInstant } from '../../instant.js';
+import { wireEvent } from '../../events/envelope.js';
 
 const EVENT_ID = /^(0|[1-9]\d{0,18})$/;
 
-/** The envelope on the wire (docs/events.md): the same JSON the webhooks send. */
-export const wireEvent = (e: FleetEvent) => ({ id: e.id, event: e.event, created_at: wireInstant(e.created_at), tenant_id: e.tenant_id, data: e.data });
+// The envelope lives beside the webhooks that send it too (src/events/envelope.ts).
+export { wireEvent };
 
 export async function eventRoutes(app: App, deps: ApiDeps) {
   const { db, events } = deps;
