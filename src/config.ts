@@ -27,6 +27,13 @@ export interface Config {
   /** CALLs one connection may have waiting or in progress; more are refused (OCPP-J allows one). */
   ocppMaxPendingCalls: number;
   leaseTtlSec: number;
+  /** Bulk command items in flight at once on this node. */
+  commandBulkConcurrency: number;
+  /** The raw OCPP message log: on or off for the whole service (tenants may switch theirs off). */
+  messageLog: boolean;
+  messageLogRetentionDays: number;
+  /** Frames the message log holds in memory at most before it sheds. */
+  messageLogBuffer: number;
 }
 
 export class ConfigError extends Error {
@@ -118,5 +125,9 @@ export function loadConfig(env: Env = process.env): Config {
     ocppMaxBadMessages: int(env, 'DYNAMO_OCPP_MAX_BAD_MESSAGES', 10, 0, 1_000_000),
     ocppMaxPendingCalls: int(env, 'DYNAMO_OCPP_MAX_PENDING_CALLS', 10, 1, 1000),
     leaseTtlSec: int(env, 'DYNAMO_LEASE_TTL', 15, 3, 3600),
+    commandBulkConcurrency: int(env, 'DYNAMO_COMMAND_BULK_CONCURRENCY', 20, 1, 1000),
+    messageLog: bool(env, 'DYNAMO_MESSAGE_LOG', true),
+    messageLogRetentionDays: int(env, 'DYNAMO_MESSAGE_LOG_RETENTION_DAYS', 7, 1, 3650),
+    messageLogBuffer: int(env, 'DYNAMO_MESSAGE_LOG_BUFFER', 50_000, 100, 10_000_000),
   };
 }

@@ -8,6 +8,8 @@ import type {
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Registry } from 'prom-client';
 import type { Db } from '../store/db.js';
+import type { CommandService } from '../commands/service.js';
+import type { MaintenanceAvailability } from '../commands/maintenance-availability.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -31,4 +33,7 @@ export interface ApiDeps {
   rateLimitPerMinute: number;
   /** Failed API authentications per minute from one address before it is refused (429). */
   authFailuresPerMinute: number;
+  commands: CommandService;
+  /** Told when a maintenance window changes, so take_offline windows act at once. */
+  maintenance: Pick<MaintenanceAvailability, 'changed'>;
 }

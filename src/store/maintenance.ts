@@ -14,9 +14,13 @@ export interface MaintenanceEvent {
   notes: string | null;
   created_at: Date;
   updated_at: Date;
+  /** Made Inoperative for the window (set_unavailable at scheduled_at, set_available at completed_at). */
+  take_offline: boolean;
+  offline_command_id: string | null;
+  online_command_id: string | null;
 }
 
-const COLUMNS = 'event_id, charge_point_id, type, description, scheduled_at, completed_at, technician, notes, created_at, updated_at';
+const COLUMNS = 'event_id, charge_point_id, type, description, scheduled_at, completed_at, technician, notes, created_at, updated_at, take_offline, offline_command_id, online_command_id';
 
 export interface MaintenanceFields {
   type: MaintenanceType;
@@ -25,13 +29,14 @@ export interface MaintenanceFields {
   completed_at?: Date | null;
   technician?: string | null;
   notes?: string | null;
+  take_offline?: boolean;
 }
 
 export async function createMaintenance(db: Queryable, chargePointId: string, f: MaintenanceFields): Promise<MaintenanceEvent> {
   const [row] = await db.query<MaintenanceEvent>(
-    `INSERT INTO maintenance_events (event_id, charge_point_id, type, description, scheduled_at, completed_at, technician, notes)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
-    [newId('mnt'), chargePointId, f.type, f.description, f.scheduled_at, f.completed_at ?? null, f.technician ?? null, f.notes ?? null],
+    `INSERT INTO maintenance_events (event_id, charge_point_id, type, description, scheduled_at, completed_at, technician, notes, take_offline)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
+    [newId('mnt'), chargePointId, f.type, f.description, f.scheduled_at, f.completed_at ?? null, f.technician ?? null, f.notes ?? null, f.take_offline ?? false],
   );
   return row!;
 }
@@ -80,4 +85,32 @@ export async function updateMaintenance(
     ],
   );
   return row;
+}
+
+/** take_offline windows that have started and not yet sent their set_unavailable (nor been completed). */
+export async function maintenanceDueOffline(db: Queryable, now: Date): Promise<(MaintenanceEvent & { tenant_id: string })[]> {
+  return db.query(
+    `SELECT ${COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')}, c.tenant_id
+       FROM maintenance_events m JOIN chargers c USING (charge_point_id)
+      WHERE m.take_offline AND m.offline_command_id IS NULL AND m.completed_at IS NULL AND m.scheduled_at <= $1
+      ORDER BY m.scheduled_at LIMIT 500`,
+    [now],
+  );
+}
+
+/** take_offline windows completed whose charger went offline for them and has not been given back. */
+export async function maintenanceDueOnline(db: Queryable): Promise<(MaintenanceEvent & { tenant_id: string })[]> {
+  return db.query(
+    `SELECT ${COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')}, c.tenant_id
+       FROM maintenance_events m JOIN chargers c USING (charge_point_id)
+      WHERE m.take_offline AND m.offline_command_id IS NOT NULL AND m.online_command_id IS NULL AND m.completed_at IS NOT NULL
+      ORDER BY m.completed_at LIMIT 500`,
+  );
+}
+
+/** Links a command to a window's start (or end), once: false when another node claimed it first. */
+export async function claimMaintenanceCommand(db: Queryable, eventId: string, which: 'offline' | 'online', commandId: string): Promise<boolean> {
+  const column = which === 'offline' ? 'offline_command_id' : 'online_command_id';
+  const rows = await db.query(`UPDATE maintenance_events SET ${column} = $2 WHERE event_id = $1 AND ${column} IS NULL RETURNING 1`, [eventId, commandId]);
+  return rows.length > 0;
 }
