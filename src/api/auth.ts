@@ -14,6 +14,10 @@ export const ALL_SCOPES = [
   'read:maintenance',
   'write:maintenance',
   'write:webhooks',
+  'read:commands',
+  'write:commands',
+  'read:sessions',
+  'read:messages',
 ] as const;
 export type Scope = (typeof ALL_SCOPES)[number];
 

@@ -17,6 +17,9 @@ import { siteRoutes } from './routes/sites.js';
 import { chargerRoutes } from './routes/chargers.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { chargerHistoryRoutes } from './routes/charger-history.js';
+import { commandRoutes } from './routes/commands.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { messageLogRoutes } from './routes/messages.js';
 
 const BODY_LIMIT = 256 * 1024;
 
@@ -134,6 +137,9 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
     await chargerRoutes(scope as App, deps);
     await fleetRoutes(scope as App, deps);
     await chargerHistoryRoutes(scope as App, deps);
+    await commandRoutes(scope as App, deps);
+    await sessionRoutes(scope as App, deps);
+    await messageLogRoutes(scope as App, deps);
   });
   return app;
 }

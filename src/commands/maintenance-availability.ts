@@ -26,9 +26,9 @@ export class MaintenanceAvailability {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.changed(), this.pollMs);
+    this.timer = setInterval(() => void this.changed(), this.pollMs);
     this.timer.unref();
-    this.changed();
+    void this.changed();
   }
 
   async close(): Promise<void> {
@@ -36,11 +36,14 @@ export class MaintenanceAvailability {
     await this.running;
   }
 
-  /** Something may be due: look now (coalesced with a look in progress). */
-  changed(): void {
+  /**
+   * Something may be due: look now (coalesced with a look in progress). Resolves once the
+   * commands due are recorded and linked to their windows (not when the chargers answer).
+   */
+  changed(): Promise<void> {
     if (this.running) {
       this.again = true;
-      return;
+      return this.settled();
     }
     this.running = this.sweep()
       .catch((err) => this.log.warn({ err }, 'maintenance availability sweep failed'))
@@ -48,9 +51,10 @@ export class MaintenanceAvailability {
         this.running = undefined;
         if (this.again) {
           this.again = false;
-          this.changed();
+          void this.changed();
         }
       });
+    return this.settled();
   }
 
   /** Resolves once every look asked for so far has run (tests, shutdown). */

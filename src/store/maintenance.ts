@@ -75,6 +75,7 @@ export async function updateMaintenance(
        completed_at = CASE WHEN $6 THEN $7::timestamptz ELSE completed_at END,
        technician = CASE WHEN $8 THEN $9 ELSE technician END,
        notes = CASE WHEN $10 THEN $11 ELSE notes END,
+       take_offline = coalesce($12, take_offline),
        updated_at = now()
      WHERE charge_point_id = $1 AND event_id = $2 RETURNING ${COLUMNS}`,
     [
@@ -82,6 +83,7 @@ export async function updateMaintenance(
       'completed_at' in f, f.completed_at ?? null,
       'technician' in f, f.technician ?? null,
       'notes' in f, f.notes ?? null,
+      f.take_offline ?? null,
     ],
   );
   return row;

@@ -123,11 +123,6 @@ export async function maintainMessageLog(db: Db, partitions: MessageLogPartition
   return dropped;
 }
 
-/** A charger's log goes with the charger (DELETE /chargers/{id}); the tenant check keeps a re-registered identity's log apart. */
-export async function deleteMessageLog(db: Queryable, tenantId: string, chargePointId: string): Promise<void> {
-  await db.query('DELETE FROM ocpp_messages WHERE tenant_id = $1 AND charge_point_id = $2', [tenantId, chargePointId]);
-}
-
 export async function setTenantMessageLog(db: Queryable, tenantId: string, on: boolean): Promise<boolean> {
   const rows = await db.query('UPDATE tenants SET message_log = $2 WHERE tenant_id = $1 RETURNING 1', [tenantId, on]);
   return rows.length > 0;
