@@ -80,6 +80,8 @@ export class CommandService {
   private readonly bulkQueue: (() => Promise<void>)[] = [];
   private bulkActive = 0;
   private closed = false;
+  /** Per charger, the commands still being prepared: they reach the transport in arrival order. */
+  private readonly arrivals = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly db: Db,
@@ -110,8 +112,11 @@ export class CommandService {
     if (!(await getCharger(this.db, req.tenantId, req.chargePointId))) throw new CommandNotFoundError('charger', 'charge_point_id');
     const job: Job = { commandId: newId('cmd'), chargePointId: req.chargePointId, command, parameters, timeoutMs: req.timeoutMs };
     if (command === 'stop_session') job.transactionId = await this.sessionTransaction(req.tenantId, req.chargePointId, (parameters as CommandParams<'stop_session'>).session_id);
-    await insertCommand(this.db, { ...job, tenantId: req.tenantId, parameters: storedParameters(command, parameters), requestedBy: req.requestedBy, nodeId: this.opts.nodeId });
-    await this.track(this.execute(job));
+    const { done } = await this.inArrivalOrder(job.chargePointId, async () => {
+      await insertCommand(this.db, { ...job, tenantId: req.tenantId, parameters: storedParameters(command, parameters), requestedBy: req.requestedBy, nodeId: this.opts.nodeId });
+      return this.begin(job);
+    });
+    await this.track(done);
     return (await getCommand(this.db, req.tenantId, job.commandId))!;
   }
 
@@ -218,25 +223,53 @@ export class CommandService {
     return p;
   }
 
+  /**
+   * Runs `prepare` for a charger after the earlier commands to it reached the transport, and
+   * resolves with what `prepare` returns once that command is queued there: the
+   * transport's queue then holds them in the order the requests arrived, though each is
+   * recorded (a database round trip) before it is queued.
+   */
+  private inArrivalOrder(cp: string, prepare: () => Promise<{ done: Promise<void> }>): Promise<{ done: Promise<void> }> {
+    const previous = this.arrivals.get(cp) ?? Promise.resolve();
+    const queued = previous.then(prepare, prepare);
+    const settled = queued.then(() => undefined, () => undefined);
+    this.arrivals.set(cp, settled);
+    void settled.then(() => {
+      if (this.arrivals.get(cp) === settled) this.arrivals.delete(cp);
+    });
+    return queued;
+  }
+
   /** Maps, sends and records one command whose record exists; never rejects for the charger's sake. */
   private async execute(job: Job): Promise<void> {
+    const { done } = await this.begin(job);
+    await done;
+  }
+
+  /**
+   * Maps the command and hands its CALL to the transport; resolves as soon as it is queued there,
+   * with `done` for its end (wrapped, so awaiting begin() does not wait for the answer).
+   */
+  private async begin(job: Job): Promise<{ done: Promise<void> }> {
     const deadline = Date.now() + job.timeoutMs;
     let version: string | undefined;
     let call: OcppCall | undefined;
     try {
       version = await this.transport.ocppVersion(job.chargePointId);
-      if (!version) return await this.complete(job, { status: 'Offline', ocppVersion: null, ocppAction: null, response: null, error: null, roundTripMs: null });
+      if (!version) return { done: this.complete(job, { status: 'Offline', ocppVersion: null, ocppAction: null, response: null, error: null, roundTripMs: null }) };
       const adapter = adapterFor(version);
       if (!adapter) throw new NotSupportedByVersion(`OCPP ${version} has no command mapping`);
-      call = await adapter.toCall(job.command, job.parameters, { transactionId: job.transactionId, requestId: () => nextRequestId(this.db), now: new Date() });
-      const outcome = await this.transport.call(job.chargePointId, call.action, call.payload, deadline);
-      await this.complete(job, completionOf(outcome, version, call, adapter.outcome.bind(adapter)));
+      const mapped = await adapter.toCall(job.command, job.parameters, { transactionId: job.transactionId, requestId: () => nextRequestId(this.db), now: new Date() });
+      call = mapped;
+      const v = version;
+      const sent = this.transport.call(job.chargePointId, mapped.action, mapped.payload, deadline);
+      return { done: sent.then((outcome) => this.complete(job, completionOf(outcome, v, mapped, adapter.outcome.bind(adapter)))) };
     } catch (err) {
       if (err instanceof NotSupportedByVersion) {
-        return this.complete(job, { status: 'NotSupported', ocppVersion: version ?? null, ocppAction: call?.action ?? null, response: null, error: { code: 'NotSupportedByVersion', description: err.message }, roundTripMs: null });
+        return { done: this.complete(job, { status: 'NotSupported', ocppVersion: version ?? null, ocppAction: call?.action ?? null, response: null, error: { code: 'NotSupportedByVersion', description: err.message }, roundTripMs: null }) };
       }
       this.log.error({ err, charge_point_id: job.chargePointId, command: job.command }, 'command failed');
-      await this.complete(job, { status: 'Error', ocppVersion: version ?? null, ocppAction: call?.action ?? null, response: null, error: { code: 'InternalError', description: 'the command could not be sent' }, roundTripMs: null });
+      return { done: this.complete(job, { status: 'Error', ocppVersion: version ?? null, ocppAction: call?.action ?? null, response: null, error: { code: 'InternalError', description: 'the command could not be sent' }, roundTripMs: null }) };
     }
   }
 

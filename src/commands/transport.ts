@@ -10,7 +10,8 @@ export interface ChargerCommandTransport {
   ocppVersion(chargePointId: string): Promise<string | undefined>;
   /**
    * Sends one CALL when it is the charger's turn and resolves with what happened; never rejects.
-   * `deadline` (epoch ms) bounds the wait for the turn and for the answer together.
+   * `deadline` (epoch ms) bounds the wait for the turn and for the answer together. Calls for
+   * one charger are sent in the order call() was invoked.
    */
   call(chargePointId: string, action: string, payload: Record<string, unknown>, deadline: number): Promise<CallOutcome>;
 }

@@ -229,7 +229,7 @@ export async function chargerHistoryRoutes(app: App, deps: ApiDeps) {
           {
             type: Type.Optional(MaintenanceType),
             description: Type.Optional(maintenanceFields.description),
-            take_offline: maintenanceFields.take_offline,
+            take_offline: Type.Optional(Type.Boolean({ description: 'Make the charger unavailable for the window (docs/commands.md).' })),
             scheduled_at: Type.Optional(maintenanceFields.scheduled_at),
             completed_at: maintenanceFields.completed_at,
             technician: maintenanceFields.technician,
