@@ -108,7 +108,7 @@ export async function pageMessageLog(db: Queryable, q: MessageLogQuery): Promise
         AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
         AND ($5::text IS NULL OR action = $5) AND ($6::text IS NULL OR direction = $6)
         AND ($7::bigint IS NULL OR seq < $7)
-      ORDER BY seq DESC LIMIT $8`,
+      ORDER BY ocpp_messages.seq DESC LIMIT $8`,
     [q.tenantId, q.chargePointId, q.from ?? null, q.to ?? null, q.action ?? null, q.direction ?? null, q.before?.toString() ?? null, q.limit],
   );
 }
