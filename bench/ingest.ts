@@ -23,7 +23,9 @@ const args = benchArgs();
 const N = Number(args.get('chargers') ?? 19_000);
 const MAX_SECONDS = Number(args.get('max-seconds') ?? 20);
 const HALF_SECONDS = Number(args.get('half-seconds') ?? 20);
-const TARGETS = (args.get('targets') ?? 'echo,pglite,postgres').split(',');
+// postgres-log-off: the same as postgres with the raw message log off (DYNAMO_MESSAGE_LOG=false), the
+// baseline of the log's cost measured in the same run (docs/benchmarks.md).
+const TARGETS = (args.get('targets') ?? 'echo,pglite,postgres-log-off,postgres').split(',');
 const OCPP = args.get('ocpp') ?? '1.6';
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -68,7 +70,9 @@ async function prepare(target: 'pglite' | 'postgres', dataDir: string): Promise<
 }
 
 async function run(target: string): Promise<Result | undefined> {
-  if (target === 'postgres' && !(await reachable(PG_URL))) {
+  const database = target.startsWith('postgres') ? 'postgres' : 'pglite';
+  const logOff: Record<string, string> = target.endsWith('-log-off') ? { DYNAMO_MESSAGE_LOG: 'false' } : {};
+  if (database === 'postgres' && !(await reachable(PG_URL))) {
     process.stderr.write(`skipping postgres: ${PG_URL} is not reachable (set BENCH_DATABASE_URL)\n`);
     return undefined;
   }
@@ -79,8 +83,8 @@ async function run(target: string): Promise<Result | undefined> {
   if (target === 'echo') {
     server = await startProcess([join(ROOT, 'dist/bench/echo-server.js'), '0'], {});
   } else {
-    prepared = await prepare(target as 'pglite' | 'postgres', dataDir);
-    server = await startProcess([join(ROOT, 'dist/src/cli/main.js'), 'serve'], { ...prepared.env, ...SERVE_ENV });
+    prepared = await prepare(database, dataDir);
+    server = await startProcess([join(ROOT, 'dist/src/cli/main.js'), 'serve'], { ...prepared.env, ...SERVE_ENV, ...logOff });
   }
   const pid = server.child.pid!;
   const rssBefore = await rssMiB(pid);
@@ -159,11 +163,15 @@ async function main() {
       `| ${r.target} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echo ? f(r.maxRate / echo.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} | ${f(r.stormSeconds, 1)} (${r.stormFailed}) |`,
     ),
   ];
+  const on = results.find((r) => r.target === 'postgres');
+  const off = results.find((r) => r.target === 'postgres-log-off');
+  const logRatio = on && off ? on.maxRate / off.maxRate : NaN;
+  if (on && off) lines.push('', `Message log on / off (PostgreSQL, max msg/s): ${f(on.maxRate)} / ${f(off.maxRate)} = ${f(logRatio * 100, 1)} % (target ≥ 85 %)`);
   process.stdout.write(lines.join('\n') + '\n');
   const dir = join(ROOT, 'bench/results');
   await mkdir(dir, { recursive: true });
   const file = join(dir, `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ machine, chargers: N, ocpp: OCPP, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, results }, null, 2));
+  await writeFile(file, JSON.stringify({ machine, chargers: N, ocpp: OCPP, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, results, messageLogOnOffRatio: logRatio }, null, 2));
   process.stderr.write(`written ${file}\n`);
 }
 

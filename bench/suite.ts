@@ -54,18 +54,19 @@ async function main() {
     '',
     `## Ingest (${INGEST_CHARGERS} chargers; baseline: bare ws echo in the same run)`,
     '',
-    '| figure | target | echo | pglite | postgres |',
-    '|---|---|---|---|---|',
+    '| figure | target | echo | pglite | postgres | postgres, message log off |',
+    '|---|---|---|---|---|---|',
   ];
   const byTarget = (t: string, k: string) => ingest.map((r) => r.results.find((x: any) => x.target === t)?.[k] ?? NaN);
   const row = (label: string, target: string, k: string, d = 0) =>
-    md.push(`| ${label} | ${target} | ${spread(byTarget('echo', k), d)} | ${spread(byTarget('pglite', k), d)} | ${spread(byTarget('postgres', k), d)} |`);
+    md.push(`| ${label} | ${target} | ${spread(byTarget('echo', k), d)} | ${spread(byTarget('pglite', k), d)} | ${spread(byTarget('postgres', k), d)} | ${spread(byTarget('postgres-log-off', k), d)} |`);
   row('connections held', '≥ 20,000', 'held');
   row('sustained messages/s', 'PG ≥ 10,000; PGlite ≥ 3,000', 'maxRate');
   row('p99 ms at half rate', '< 50', 'halfP99', 1);
   row('p99 ms at half rate beside a dashboard', '< 50, ingest not blocked', 'dashP99', 1);
   row('RSS per connection KiB', '—', 'rssPerConnectionKiB', 1);
   row('connection storm: s until all back', '—', 'stormSeconds', 1);
+  md.push(`| message log on ÷ off, max msg/s (PostgreSQL) | ≥ 85 % | | | ${spread(ingest.map((r) => (r.messageLogOnOffRatio ?? NaN) * 100), 1)} % | |`);
   md.push('', `## Fleet API (${API_CHARGERS} chargers × ${DAYS} days; baseline: raw scan of the history rows in the same run)`, '');
   md.push('| endpoint | target p50 ms (PG; PGlite 4×) | postgres p50 / p99 | pglite p50 / p99 |', '|---|---|---|---|');
   const endpoints: string[] = api[0].runs[0].results.map((e: any) => e.endpoint);

@@ -80,6 +80,7 @@ export class CommandService {
   private readonly bulkQueue: (() => Promise<void>)[] = [];
   private bulkActive = 0;
   private closed = false;
+  private recovery: NodeJS.Timeout | undefined;
   /** Per charger, the commands still being prepared: they reach the transport in arrival order. */
   private readonly arrivals = new Map<string, Promise<unknown>>();
 
@@ -93,8 +94,14 @@ export class CommandService {
     this.outcomes = new Counter({ name: 'dynamo_commands_total', help: 'Remote commands by command and final status', labelNames: ['command', 'status'], registers: [metrics] });
   }
 
-  /** Ends commands that a stopped node left Pending. */
+  /** Ends commands that a stopped node left Pending, now and every minute (a node may crash while this one runs). */
   async start(): Promise<void> {
+    await this.recover();
+    this.recovery = setInterval(() => void this.recover().catch((err) => this.log.warn({ err }, 'command recovery failed')), 60_000);
+    this.recovery.unref();
+  }
+
+  private async recover(): Promise<void> {
     const n = await interruptOrphanedCommands(this.db);
     if (n > 0) this.log.warn({ commands: n }, 'commands left pending by a stopped node recorded as interrupted');
   }
@@ -102,6 +109,7 @@ export class CommandService {
   /** Starts no more bulk items (they end as Interrupted), waits for those in flight. */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.recovery);
     for (const run of this.bulkQueue.splice(0)) this.track(run());
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
