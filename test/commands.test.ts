@@ -150,32 +150,33 @@ describe(`commands API (${dbKind})`, () => {
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
         order.push(p.messageId);
-        await new Promise((r) => setTimeout(r, 300));
+        await new Promise((r) => setTimeout(r, 700));
         inFlight--;
         return { status: 'Accepted' };
       });
-      const results = await Promise.all(
-        ['a', 'b', 'c', 'd'].map((m, i) =>
-          new Promise((r) => setTimeout(r, i * 30)).then(() => send(id, 'data_transfer', { vendor_id: 'Dynamo', message_id: m }, { timeout_seconds: 10 })),
-        ),
-      );
+      // Each request is sent once the previous one is recorded (accepted by the service), so the
+      // order they were accepted in is known; the charger must see them in that order, one at a time.
+      const recorded = async () => (await t.api('GET', `/api/v1/cpo/commands?charge_point_id=${id}`)).body.total;
+      const requests: Promise<any>[] = [];
+      for (const m of ['a', 'b', 'c', 'd']) {
+        requests.push(send(id, 'data_transfer', { vendor_id: 'Dynamo', message_id: m }, { timeout_seconds: 20 }));
+        await eventually(recorded, (n) => n === requests.length);
+      }
+      const results = await Promise.all(requests);
       expect(results.map((r) => r.body.status)).toEqual(['Accepted', 'Accepted', 'Accepted', 'Accepted']);
       expect(maxInFlight).toBe(1);
       expect(order).toEqual(['a', 'b', 'c', 'd']);
       // A command whose deadline passes while it waits its turn is never sent.
-      const slow = send(id, 'data_transfer', { vendor_id: 'Dynamo', message_id: 'slow' }, { timeout_seconds: 5 });
-      await new Promise((r) => setTimeout(r, 50));
       s.answer('DataTransfer', async (p: any) => {
         order.push(p.messageId);
         await new Promise((r) => setTimeout(r, 2500));
         return { status: 'Accepted' };
       });
       const blocker = send(id, 'data_transfer', { vendor_id: 'Dynamo', message_id: 'blocker' }, { timeout_seconds: 10 });
-      await new Promise((r) => setTimeout(r, 150));
-      const late = send(id, 'data_transfer', { vendor_id: 'Dynamo', message_id: 'late' }, { timeout_seconds: 1 });
-      const [, b, l] = await Promise.all([slow, blocker, late]);
-      expect(b.body.status).toBe('Accepted');
+      await eventually(recorded, (n) => n === 5);
+      const l = await send(id, 'data_transfer', { vendor_id: 'Dynamo', message_id: 'late' }, { timeout_seconds: 1 });
       expect(l.body).toMatchObject({ status: 'Timeout', error: { code: 'NotSent' } });
+      expect((await blocker).body.status).toBe('Accepted');
       expect(order).not.toContain('late');
     }, 60_000);
 
