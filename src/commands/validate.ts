@@ -3,14 +3,23 @@ import addFormats from 'ajv-formats';
 import { COMMAND_NAMES, COMMAND_PARAMETERS, isCommandName, type CommandName, type CommandParams } from './catalog.js';
 import { CommandInputError } from './errors.js';
 
-const ajv = addFormats.default(new Ajv.default({ allErrors: false, strict: false }));
-const validators = new Map<CommandName, ValidateFunction>(COMMAND_NAMES.map((c) => [c, ajv.compile(COMMAND_PARAMETERS[c])]));
+// Compiled on first use, so starting a process (or the CLI) does not pay for it.
+let ajv: Ajv.default | undefined;
+const validators = new Map<CommandName, ValidateFunction>();
+function validatorOf(command: CommandName): ValidateFunction {
+  let v = validators.get(command);
+  if (!v) {
+    ajv ??= addFormats.default(new Ajv.default({ allErrors: false, strict: false }));
+    validators.set(command, (v = ajv.compile(COMMAND_PARAMETERS[command])));
+  }
+  return v;
+}
 
 /** Checks a command and its parameters against the catalog; throws CommandInputError naming what is wrong. */
 export function validateCommand(command: string, parameters: unknown): { command: CommandName; parameters: CommandParams } {
   if (!isCommandName(command)) throw new CommandInputError('command', `unknown command "${command}"; one of ${COMMAND_NAMES.join(', ')}`);
   const params = parameters ?? {};
-  const validate = validators.get(command)!;
+  const validate = validatorOf(command);
   if (!validate(params)) {
     const e = validate.errors?.[0];
     const extra = (e?.params as { additionalProperty?: string; missingProperty?: string } | undefined) ?? {};
