@@ -24,7 +24,9 @@ const args = benchArgs();
 const N = Number(args.get('chargers') ?? 19_000);
 const MAX_SECONDS = Number(args.get('max-seconds') ?? 20);
 const HALF_SECONDS = Number(args.get('half-seconds') ?? 20);
-const TARGETS = (args.get('targets') ?? 'echo,pglite,postgres').split(',');
+// postgres-log-off: the same as postgres with the raw message log off (DYNAMO_MESSAGE_LOG=false), the
+// baseline of the log's cost measured in the same run (docs/benchmarks.md).
+const TARGETS = (args.get('targets') ?? 'echo,pglite,postgres-log-off,postgres').split(',');
 const OCPP = args.get('ocpp') ?? '1.6';
 // Listeners (docs/benchmarks.md "Ingest with listeners"): with --webhooks N every Dynamo target is
 // measured twice in this run, without and with N webhook endpoints attached; --rounds 2 runs
@@ -70,6 +72,9 @@ interface Result {
   errors: number;
   stormSeconds: number;
   stormFailed: number;
+  /** Frames the message log wrote and shed during the run (from /metrics), so "on" is shown to have logged. */
+  logWritten: number;
+  logShed: number;
 }
 
 /** A database with one tenant, one site and N registered chargers, made through the store layer. */
@@ -89,7 +94,9 @@ async function prepare(target: 'pglite' | 'postgres', dataDir: string): Promise<
 }
 
 async function run(target: string, webhooks = 0): Promise<Result | undefined> {
-  if (target === 'postgres' && !(await reachable(PG_URL))) {
+  const database = target.startsWith('postgres') ? 'postgres' : 'pglite';
+  const logOff: Record<string, string> = target.endsWith('-log-off') ? { DYNAMO_MESSAGE_LOG: 'false' } : {};
+  if (database === 'postgres' && !(await reachable(PG_URL))) {
     process.stderr.write(`skipping postgres: ${PG_URL} is not reachable (set BENCH_DATABASE_URL)\n`);
     return undefined;
   }
@@ -100,8 +107,8 @@ async function run(target: string, webhooks = 0): Promise<Result | undefined> {
   if (target === 'echo') {
     server = await startProcess([join(ROOT, 'dist/bench/echo-server.js'), '0'], {});
   } else {
-    prepared = await prepare(target as 'pglite' | 'postgres', dataDir);
-    server = await startProcess([join(ROOT, 'dist/src/cli/main.js'), 'serve'], { ...prepared.env, ...SERVE_ENV, ...(WEBHOOKS ? LISTENER_ENV : {}) });
+    prepared = await prepare(database, dataDir);
+    server = await startProcess([join(ROOT, 'dist/src/cli/main.js'), 'serve'], { ...prepared.env, ...SERVE_ENV, ...(WEBHOOKS ? LISTENER_ENV : {}), ...logOff });
   }
   const listeners: Listeners | undefined = webhooks && prepared ? await attachListeners(server.url, prepared.key, { webhooks }) : undefined;
   const marks: Record<string, { requests: number; events: number; lag: number }> = {};
@@ -144,6 +151,13 @@ async function run(target: string, webhooks = 0): Promise<Result | undefined> {
   stopDashboard = true;
   await dashboardRun;
   const listened = listeners?.stats();
+  const metric = async (name: string) => {
+    if (target === 'echo') return NaN;
+    const text = await (await fetch(`${server.url}/metrics`)).text().catch(() => '');
+    return text.split('\n').filter((l) => l.startsWith(name)).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+  };
+  const logWritten = await metric('dynamo_message_log_written_total');
+  const logShed = await metric('dynamo_message_log_shed_total');
   await stopProcess(server.child);
   await listeners?.close();
   await prepared?.drop();
@@ -183,6 +197,8 @@ async function run(target: string, webhooks = 0): Promise<Result | undefined> {
     errors: (phases.max?.errors ?? 0) + (phases.half?.errors ?? 0) + (phases['half-dashboard']?.errors ?? 0),
     stormSeconds: phases.storm?.seconds,
     stormFailed: phases.storm?.failed,
+    logWritten,
+    logShed,
   };
 }
 
@@ -210,11 +226,28 @@ async function main() {
     ),
   ];
   if (WEBHOOKS) lines.push('', ...listenerTable(results));
+  // Repeat the two targets (--targets postgres-log-off,postgres,postgres-log-off,postgres) to average out drift.
+  const mean = (t: string) => {
+    // A run whose generator failed has no max rate: left out (it is in the table as n/a).
+    const rs = results.filter((r) => r.target === t).map((r) => r.maxRate).filter(Number.isFinite);
+    return rs.length ? rs.reduce((a, b) => a + b, 0) / rs.length : NaN;
+  };
+  const on = mean('postgres');
+  const off = mean('postgres-log-off');
+  const logRatio = on / off;
+  if (Number.isFinite(logRatio)) {
+    const logged = results.filter((r) => r.target === 'postgres');
+    lines.push(
+      '',
+      `Message log on / off (PostgreSQL, mean max msg/s over ${logged.length} and ${results.filter((r) => r.target === 'postgres-log-off').length} runs): ${f(on)} / ${f(off)} = ${f(logRatio * 100, 1)} % (target ≥ 85 %); ` +
+        `frames logged ${logged.map((r) => r.logWritten).join(', ')}, shed ${logged.map((r) => r.logShed).join(', ')}`,
+    );
+  }
   process.stdout.write(lines.join('\n') + '\n');
   const dir = join(ROOT, 'bench/results');
   await mkdir(dir, { recursive: true });
   const file = join(dir, `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ machine, chargers: N, ocpp: OCPP, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, webhooks: WEBHOOKS, rounds: ROUNDS, results }, null, 2));
+  await writeFile(file, JSON.stringify({ machine, chargers: N, ocpp: OCPP, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, webhooks: WEBHOOKS, rounds: ROUNDS, results, messageLogOnOffRatio: logRatio }, null, 2));
   process.stderr.write(`written ${file}\n`);
 }
 

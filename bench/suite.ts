@@ -56,12 +56,12 @@ async function main() {
     '',
     `## Ingest (${INGEST_CHARGERS} chargers; baseline: bare ws echo in the same run)`,
     '',
-    '| figure | target | echo | pglite | postgres |',
-    '|---|---|---|---|---|',
+    '| figure | target | echo | pglite | postgres | postgres, message log off |',
+    '|---|---|---|---|---|---|',
   ];
   const byTarget = (t: string, k: string, webhooks = 0) => ingest.map((r) => r.results.find((x: any) => x.target === t && (x.webhooks ?? 0) === webhooks)?.[k] ?? NaN);
   const row = (label: string, target: string, k: string, d = 0) =>
-    md.push(`| ${label} | ${target} | ${spread(byTarget('echo', k), d)} | ${spread(byTarget('pglite', k), d)} | ${spread(byTarget('postgres', k), d)} |`);
+    md.push(`| ${label} | ${target} | ${spread(byTarget('echo', k), d)} | ${spread(byTarget('pglite', k), d)} | ${spread(byTarget('postgres', k), d)} | ${spread(byTarget('postgres-log-off', k), d)} |`);
   row('connections held', '≥ 20,000', 'held');
   row('sustained messages/s', 'PG ≥ 10,000; PGlite ≥ 3,000', 'maxRate');
   row('p99 ms at half rate', '< 50', 'halfP99', 1);
@@ -75,6 +75,7 @@ async function main() {
     md.push(`| with / without webhooks | ≥ 0.90 | — | ${spread(ratio('pglite'), 3)} | ${spread(ratio('postgres'), 3)} |`);
     md.push(`| webhook deliveries/s during max (paced) / at half rate | — | — | ${spread(byTarget('pglite', 'webhookRate', n))} / ${spread(byTarget('pglite', 'webhookRateAtHalf', n))} | ${spread(byTarget('postgres', 'webhookRate', n))} / ${spread(byTarget('postgres', 'webhookRateAtHalf', n))} |`);
   }
+  md.push(`| message log on ÷ off, max msg/s (PostgreSQL) | ≥ 85 % | | | ${spread(ingest.map((r) => (r.messageLogOnOffRatio ?? NaN) * 100), 1)} % | |`);
   md.push('', `## Fleet API (${API_CHARGERS} chargers × ${DAYS} days; baseline: raw scan of the history rows in the same run)`, '');
   md.push('| endpoint | target p50 ms (PG; PGlite 4×) | postgres p50 / p99 | pglite p50 / p99 |', '|---|---|---|---|');
   const endpoints: string[] = api[0].runs[0].results.map((e: any) => e.endpoint);

@@ -20,6 +20,11 @@ import { EventRetention } from './events/event-retention.js';
 import { AlertEvaluator } from './events/alerts/alert-evaluator.js';
 import { WebhookService } from './events/webhooks/webhook-service.js';
 import { SecretBox } from './security/secret-box.js';
+import { CommandService } from './commands/service.js';
+import { MaintenanceAvailability } from './commands/maintenance-availability.js';
+import { LocalCommandTransport } from './ocpp/local-command-transport.js';
+import { MessageLogWriter } from './ingest/message-log-writer.js';
+import { frameRow, type CapturedFrame } from './ocpp/message-capture.js';
 
 export interface RunningService {
   readonly url: string;
@@ -29,6 +34,9 @@ export interface RunningService {
   readonly adminKey: AdminKeySetup;
   readonly http: App;
   readonly gateway: OcppGateway;
+  readonly commands: CommandService;
+  readonly messageLog: MessageLogWriter<CapturedFrame> | undefined;
+  readonly maintenance: MaintenanceAvailability;
   /** Graceful stop: no new connections, in-flight work finished, history closed, database closed. */
   stop(): Promise<void>;
 }
@@ -93,6 +101,14 @@ export async function startService(config: Config, log: Logger): Promise<Running
     const lease = new LeaseKeeper(db, log, nodeId, config.leaseTtlSec);
     await lease.start();
     seen.start();
+    // The raw message log has its own writer, apart from ingest (docs/api.md, message log).
+    const messageLog = config.messageLog
+      ? new MessageLogWriter<CapturedFrame>(db, frameRow, log, metrics, {
+          nodeId, maxBuffered: config.messageLogBuffer, maxBatch: 1000, flushIntervalMs: 200,
+          retentionDays: config.messageLogRetentionDays, maintenanceIntervalMs: 3_600_000,
+        })
+      : undefined;
+    await messageLog?.start();
     const gateway = new OcppGateway({
       ingest: writer,
       seen,
@@ -105,10 +121,18 @@ export async function startService(config: Config, log: Logger): Promise<Running
       maxBadMessages: config.ocppMaxBadMessages,
       maxPendingCalls: config.ocppMaxPendingCalls,
       trustProxy: config.trustProxy,
+      frames: messageLog,
     });
     gateway.start();
     alerts.start();
     cleanups.push(() => alerts.stop());
+
+    // Commands reach chargers through a transport: in-process here; a cluster forwards over its bus.
+    const transport = new LocalCommandTransport(gateway);
+    const commands = new CommandService(db, transport, log, metrics, { nodeId, bulkConcurrency: config.commandBulkConcurrency, bulkMax: 10_000 });
+    await commands.start();
+    const maintenance = new MaintenanceAvailability(db, commands, log, 30_000);
+    maintenance.start();
 
     // With a CA, client certificates are requested but not enforced by TLS: admission decides
     // per charger (OCPP Security Profile 3), so Profile 1/2 chargers still connect.
@@ -126,7 +150,12 @@ export async function startService(config: Config, log: Logger): Promise<Running
         metrics,
         events: { feed, maxQueuedPerClient: 10_000, heartbeatMs: config.sseHeartbeatSec * 1000 },
         webhooks,
-        rateLimitPerMinute: config.rateLimitPerMinute, authFailuresPerMinute: config.authFailuresPerMinute, chargers: gateway },
+        commands,
+        maintenance,
+        rateLimitPerMinute: config.rateLimitPerMinute,
+        authFailuresPerMinute: config.authFailuresPerMinute,
+        chargers: gateway,
+      },
       {
         logger: log,
         trustProxy: config.trustProxy,
@@ -152,14 +181,17 @@ export async function startService(config: Config, log: Logger): Promise<Running
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
+        await maintenance.close();
         await gateway.close();
         await http.close();
+        await commands.close();
         await writer.close();
+        await messageLog?.close();
         await seen.stop();
         await unwind();
       })());
 
-    return { url, port, db, nodeId, adminKey, http, gateway, stop };
+    return { url, port, db, nodeId, adminKey, http, gateway, commands, messageLog, maintenance, stop };
   } catch (err) {
     await unwind();
     throw err;

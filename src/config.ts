@@ -50,6 +50,13 @@ export interface Config {
   webhooksConcurrency: number;
   /** AES-256 key sealing stored webhook secrets; unset = stored in clear. */
   secretsKey: Buffer | undefined;
+  /** Bulk command items in flight at once on this node. */
+  commandBulkConcurrency: number;
+  /** The raw OCPP message log: on or off for the whole service (tenants may switch theirs off). */
+  messageLog: boolean;
+  messageLogRetentionDays: number;
+  /** Frames the message log holds in memory at most before it sheds. */
+  messageLogBuffer: number;
 }
 
 export class ConfigError extends Error {
@@ -157,5 +164,9 @@ export function loadConfig(env: Env = process.env): Config {
     webhooksDisableAfterSec: int(env, 'DYNAMO_WEBHOOKS_DISABLE_AFTER', 86_400, 1, 30 * 86_400),
     webhooksConcurrency: int(env, 'DYNAMO_WEBHOOKS_CONCURRENCY', 32, 1, 10_000),
     secretsKey,
+    commandBulkConcurrency: int(env, 'DYNAMO_COMMAND_BULK_CONCURRENCY', 20, 1, 1000),
+    messageLog: bool(env, 'DYNAMO_MESSAGE_LOG', true),
+    messageLogRetentionDays: int(env, 'DYNAMO_MESSAGE_LOG_RETENTION_DAYS', 7, 1, 3650),
+    messageLogBuffer: int(env, 'DYNAMO_MESSAGE_LOG_BUFFER', 50_000, 100, 10_000_000),
   };
 }

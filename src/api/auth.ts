@@ -17,6 +17,10 @@ export const ALL_SCOPES = [
   'read:events',
   'read:alerts',
   'write:alerts',
+  'read:commands',
+  'write:commands',
+  'read:sessions',
+  'read:messages',
 ] as const;
 export type Scope = (typeof ALL_SCOPES)[number];
 

@@ -21,6 +21,9 @@ import { chargerHistoryRoutes } from './routes/charger-history.js';
 import { eventRoutes } from './routes/events.js';
 import { alertRoutes } from './routes/alerts.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { commandRoutes } from './routes/commands.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { messageLogRoutes } from './routes/messages.js';
 
 const BODY_LIMIT = 256 * 1024;
 
@@ -142,6 +145,9 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
     await eventRoutes(scope as App, deps);
     await alertRoutes(scope as App, deps);
     await webhookRoutes(scope as App, deps);
+    await commandRoutes(scope as App, deps);
+    await sessionRoutes(scope as App, deps);
+    await messageLogRoutes(scope as App, deps);
   });
   return app;
 }

@@ -10,6 +10,8 @@ import type { Registry } from 'prom-client';
 import type { Db } from '../store/db.js';
 import type { EventFeed } from '../events/event-feed.js';
 import type { WebhookService } from '../events/webhooks/webhook-service.js';
+import type { CommandService } from '../commands/service.js';
+import type { MaintenanceAvailability } from '../commands/maintenance-availability.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -45,4 +47,7 @@ export interface ApiDeps {
   rateLimitPerMinute: number;
   /** Failed API authentications per minute from one address before it is refused (429). */
   authFailuresPerMinute: number;
+  commands: CommandService;
+  /** Told when a maintenance window changes, so take_offline windows act at once. */
+  maintenance: Pick<MaintenanceAvailability, 'changed'>;
 }

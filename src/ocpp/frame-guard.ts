@@ -25,7 +25,13 @@ interface Internals {
  *    1.6 does not define become FormationViolation (ProtocolError for unknown
  *    message types); on 2.x, the spelling OccurrenceConstraintViolation.
  */
-export function guardFrames(client: RPCServerClient, protocol: string, softLimitBytes: number, maxStrikes: number): void {
+export function guardFrames(
+  client: RPCServerClient,
+  protocol: string,
+  softLimitBytes: number,
+  maxStrikes: number,
+  onRefused?: (buffer: Buffer, limit: number) => void,
+): void {
   const c = client as unknown as Internals;
   const onMessage = c._onMessage.bind(c);
   const sendRaw = c.sendRaw.bind(c);
@@ -38,6 +44,7 @@ export function guardFrames(client: RPCServerClient, protocol: string, softLimit
       onMessage(buffer);
       return;
     }
+    onRefused?.(buffer, softLimitBytes);
     if (++strikes > maxStrikes) {
       void client.close({ code: 1009, reason: 'frames too large' });
       return;

@@ -13,6 +13,7 @@ import { CallQueue } from './call-queue.js';
 import { ChargerConnection, type Handler, type HandlerContext } from './connection.js';
 import { LenientValidator } from './lenient.js';
 import { guardFrames } from './frame-guard.js';
+import { captureFrames, type FrameSink } from './message-capture.js';
 import { repairedValidators } from './schemas.js';
 import { checkStorableText } from './storable.js';
 import { Liveness } from './liveness.js';
@@ -33,6 +34,8 @@ export interface GatewayDeps {
   maxBadMessages: number;
   maxPendingCalls: number;
   trustProxy: boolean;
+  /** The raw message log (docs/api.md): every frame in and out; absent when the log is off. */
+  frames?: FrameSink;
 }
 
 const HANDLERS: Record<OcppProtocol, Record<string, Handler>> = {
@@ -124,6 +127,11 @@ export class OcppGateway {
     return this.live.has(cp);
   }
 
+  /** The charger's live connection on this node (the local command transport sends through it). */
+  connectionOf(cp: string): ChargerConnection | undefined {
+    return this.live.get(cp);
+  }
+
   /** Closes a charger's connection on this node, recording why. */
   async disconnect(cp: string, reason: DisconnectReason): Promise<void> {
     const conn = this.live.get(cp);
@@ -184,7 +192,9 @@ export class OcppGateway {
     this.live.set(cp, conn);
     if (session.lenient) client.reconfigure({ strictMode: false } as never);
 
-    guardFrames(client, conn.protocol, this.deps.maxPayloadBytes, this.deps.maxBadMessages);
+    // Capture first, so the log sees every frame, the refused ones included.
+    const capture = this.deps.frames ? captureFrames(conn, this.deps.frames) : undefined;
+    guardFrames(client, conn.protocol, this.deps.maxPayloadBytes, this.deps.maxBadMessages, capture?.refused);
     client.on('message', (m: { outbound: boolean }) => !m.outbound && this.heard(conn));
     this.liveness.watch(conn, () => this.heard(conn));
     client.on('close', () => void this.onClosed(conn));

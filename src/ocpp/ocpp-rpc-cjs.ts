@@ -6,4 +6,4 @@ import ocppRpc from 'ocpp-rpc';
  * spread-in exports Node's ESM loader cannot see by name, so they are taken from
  * its default export here, once.
  */
-export const { RPCError, RPCGenericError, RPCFormatViolationError, RPCPropertyConstraintViolationError, NOREPLY } = ocppRpc;
+export const { RPCError, RPCGenericError, RPCFormatViolationError, RPCPropertyConstraintViolationError, NOREPLY, TimeoutError } = ocppRpc;

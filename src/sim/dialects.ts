@@ -10,7 +10,8 @@ export interface Dialect {
   boot(): Call;
   heartbeat(): Call;
   status(connectorId: number, status: string, at: Date): Call;
-  startSession(connectorId: number, localId: string, meterWh: number, at: Date): Call;
+  /** A session start; a remote start names its token and (2.x) the CSMS's remoteStartId. */
+  startSession(connectorId: number, localId: string, meterWh: number, at: Date, remote?: { idTag: string; remoteStartId?: number }): Call;
   meter(connectorId: number, transactionId: string, meterWh: number, powerW: number, at: Date): Call;
   stopSession(connectorId: number, transactionId: string, meterWh: number, reason: string, at: Date): Call;
   /** A fault raised (with the charger's info text) or cleared: the message(s) a charger of this generation sends. */
@@ -24,7 +25,7 @@ const ocpp16: Dialect = {
   boot: () => ['BootNotification', { chargePointVendor: 'Dynamo', chargePointModel: 'Simulator', firmwareVersion: '1.0.0' }],
   heartbeat: () => ['Heartbeat', {}],
   status: (connectorId, status, at) => ['StatusNotification', { connectorId, errorCode: 'NoError', status, timestamp: at.toISOString() }],
-  startSession: (connectorId, _local, meterWh, at) => ['StartTransaction', { connectorId, idTag: 'SIMTAG', meterStart: meterWh, timestamp: at.toISOString() }],
+  startSession: (connectorId, _local, meterWh, at, remote) => ['StartTransaction', { connectorId, idTag: remote?.idTag ?? 'SIMTAG', meterStart: meterWh, timestamp: at.toISOString() }],
   meter: (connectorId, transactionId, meterWh, powerW, at) => [
     'MeterValues',
     {
@@ -66,12 +67,13 @@ function ocpp2(): Dialect {
       'StatusNotification',
       { timestamp: at.toISOString(), connectorStatus: status === 'Charging' || status === 'Preparing' ? 'Occupied' : status, evseId, connectorId: 1 },
     ],
-    startSession: (evseId, localId, meterWh, at) => [
+    startSession: (evseId, localId, meterWh, at, remote) => [
       'TransactionEvent',
       {
-        eventType: 'Started', timestamp: at.toISOString(), triggerReason: 'Authorized', seqNo: nextSeq(localId),
-        transactionInfo: { transactionId: localId, chargingState: 'Charging' }, evse: { id: evseId, connectorId: 1 },
-        idToken: { idToken: 'SIMTAG', type: 'ISO14443' }, meterValue: energy(meterWh, at, 'Transaction.Begin'),
+        eventType: 'Started', timestamp: at.toISOString(), triggerReason: remote ? 'RemoteStart' : 'Authorized', seqNo: nextSeq(localId),
+        transactionInfo: { transactionId: localId, chargingState: 'Charging', ...(remote?.remoteStartId !== undefined ? { remoteStartId: remote.remoteStartId } : {}) },
+        evse: { id: evseId, connectorId: 1 },
+        idToken: remote ? { idToken: remote.idTag, type: 'Central' } : { idToken: 'SIMTAG', type: 'ISO14443' }, meterValue: energy(meterWh, at, 'Transaction.Begin'),
       },
     ],
     meter: (_evse, transactionId, meterWh, powerW, at) => [
@@ -84,7 +86,8 @@ function ocpp2(): Dialect {
     stopSession: (_evse, transactionId, meterWh, reason, at) => [
       'TransactionEvent',
       {
-        eventType: 'Ended', timestamp: at.toISOString(), triggerReason: reason === 'EVDisconnected' ? 'EVCommunicationLost' : 'AbnormalCondition',
+        eventType: 'Ended', timestamp: at.toISOString(),
+        triggerReason: reason === 'EVDisconnected' ? 'EVCommunicationLost' : reason === 'Remote' ? 'RemoteStop' : 'AbnormalCondition',
         seqNo: nextSeq(transactionId), transactionInfo: { transactionId, stoppedReason: reason }, meterValue: energy(meterWh, at, 'Transaction.End'),
       },
     ],

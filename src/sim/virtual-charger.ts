@@ -1,6 +1,7 @@
 import { RPCClient } from 'ocpp-rpc';
 import type { Random } from './random.js';
 import { dialectFor, type Dialect } from './dialects.js';
+import { answerCsmsRequests, type ChargerHost } from './csms-requests.js';
 
 export type SimProtocol = 'ocpp1.6' | 'ocpp2.0.1' | 'ocpp2.1';
 
@@ -21,6 +22,8 @@ export interface VirtualChargerOptions extends ChargerBehaviour {
   random: Random;
   /** Every message the charger sends, as sent (for logs and the determinism test). */
   onMessage?: (identity: string, action: string, payload: Record<string, unknown>) => void;
+  /** Real milliseconds between the steps of a long operation (reboot, firmware, upload); default 20 simulated seconds. */
+  stepMs?: number;
 }
 
 export interface ChargerStats {
@@ -72,8 +75,11 @@ export class VirtualCharger {
   private faultCode = '';
   private faultInfo = '';
   private offlineTicksLeft = 0;
+  private starts = 0;
   private readonly queue: { action: string; payload: Record<string, unknown> }[] = [];
   private meterWh: number;
+  /** Connectors made Inoperative by ChangeAvailability (0: the whole charger). */
+  private readonly unavailable = new Set<number>();
 
   constructor(private readonly o: VirtualChargerOptions) {
     this.dialect = dialectFor(o.protocol);
@@ -90,6 +96,24 @@ export class VirtualCharger {
 
   get charging(): boolean {
     return this.session !== undefined;
+  }
+
+  /** The live ocpp-rpc client (tests answer a request differently by handling it again). */
+  get rpc(): RPCClient | undefined {
+    return this.client;
+  }
+
+  /** The charger's own transaction id of its running session, if any. */
+  get transactionId(): string | undefined {
+    return this.session?.transactionId;
+  }
+
+  /** The status a connector reports: Charging, Faulted, Unavailable or Available. */
+  connectorStatus(c: number): string {
+    if (this.session?.connectorId === c) return 'Charging';
+    if (this.faultTicksLeft > 0) return 'Faulted';
+    if (this.unavailable.has(0) || this.unavailable.has(c)) return 'Unavailable';
+    return 'Available';
   }
 
   async start(): Promise<void> {
@@ -131,10 +155,7 @@ export class VirtualCharger {
     this.online = true;
     const boot = (await this.call(...this.dialect.boot())) as { interval?: number; status?: string };
     if (boot?.interval) this.heartbeatTicks = Math.max(1, Math.round(boot.interval / TICK_SECONDS));
-    for (let c = 1; c <= this.o.connectors; c++) {
-      const status = this.session?.connectorId === c ? 'Charging' : this.faultTicksLeft > 0 ? 'Faulted' : 'Available';
-      await this.send(...this.dialect.status(c, status, new Date()));
-    }
+    for (let c = 1; c <= this.o.connectors; c++) await this.send(...this.dialect.status(c, this.connectorStatus(c), new Date()));
   }
 
   /** One simulated 10-second step; every random draw happens here, in a fixed order. */
@@ -173,7 +194,8 @@ export class VirtualCharger {
       await this.send(...this.dialect.meter(s.connectorId, s.transactionId, Math.round(this.meterWh), s.powerW, new Date()));
       if (--s.ticksLeft <= 0) await this.stopSession('EVDisconnected');
     } else if (this.faultTicksLeft === 0 && startDraw < this.o.sessionsPerDay * perTick && (this.online || this.dialect.offlineSessions)) {
-      await this.startSession(1 + Math.floor(pickDraw * this.o.connectors), durationDraw);
+      const connectorId = 1 + Math.floor(pickDraw * this.o.connectors);
+      if (this.connectorStatus(connectorId) === 'Available') await this.startSession(connectorId, durationDraw);
     }
 
     if (this.online && this.offlineTicksLeft === 0 && dropDraw < this.o.dropsPerDay * perTick) {
@@ -184,14 +206,17 @@ export class VirtualCharger {
     }
   }
 
-  private async startSession(connectorId: number, durationDraw: number): Promise<void> {
+  private async startSession(connectorId: number, durationDraw: number, remote?: { idTag: string; remoteStartId?: number }): Promise<void> {
     const at = new Date();
     const powerW = [7_400, 11_000, 22_000, 50_000, 150_000][Math.floor(durationDraw * 5)]!;
     const ticks = Math.round((20 + durationDraw * 70) * 6); // 20 to 90 minutes
-    const local = `${this.o.identity}-${this.tick}`;
+    const local = `${this.o.identity}-${this.tick}-${++this.starts}`;
+    // Claimed before the first await, so a remote start cannot race a second one onto the charger.
+    const session: Session = { connectorId, transactionId: local, ticksLeft: ticks, powerW, energyWh: 0 };
+    this.session = session;
     await this.send(...this.dialect.status(connectorId, 'Preparing', at));
-    const answer = (await this.send(...this.dialect.startSession(connectorId, local, Math.round(this.meterWh), at))) as { transactionId?: number } | undefined;
-    this.session = { connectorId, transactionId: String(answer?.transactionId ?? local), ticksLeft: ticks, powerW, energyWh: 0 };
+    const answer = (await this.send(...this.dialect.startSession(connectorId, local, Math.round(this.meterWh), at, remote))) as { transactionId?: number } | undefined;
+    session.transactionId = String(answer?.transactionId ?? local);
     this.stats.sessions++;
     await this.send(...this.dialect.status(connectorId, 'Charging', at));
   }
@@ -239,45 +264,48 @@ export class VirtualCharger {
     }
   }
 
-  /** Sensible answers to what a CSMS asks (OCPP 1.6 and 2.x core requests). */
+  /** Answers to everything a CSMS asks, as a real charger of this generation would (csms-requests.ts). */
   private registerCsmsRequests(client: RPCClient): void {
-    client.handle('GetConfiguration', async () => ({
-      configurationKey: [
-        { key: 'HeartbeatInterval', readonly: false, value: String(this.heartbeatTicks * TICK_SECONDS) },
-        { key: 'NumberOfConnectors', readonly: true, value: String(this.o.connectors) },
-      ],
-    }));
-    client.handle('ChangeConfiguration', async () => ({ status: 'Accepted' }));
-    client.handle('GetVariables', async ({ params }) => ({
-      getVariableResult: ((params as { getVariableData?: { component: object; variable: object }[] })?.getVariableData ?? []).map((v) => ({
-        attributeStatus: 'UnknownVariable',
-        component: v.component,
-        variable: v.variable,
-      })),
-    }));
-    client.handle('SetVariables', async ({ params }) => ({
-      setVariableResult: ((params as { setVariableData?: { component: object; variable: object }[] })?.setVariableData ?? []).map((v) => ({
-        attributeStatus: 'Accepted',
-        component: v.component,
-        variable: v.variable,
-      })),
-    }));
-    client.handle('TriggerMessage', async ({ params }) => {
-      const requested = (params as { requestedMessage?: string })?.requestedMessage;
-      setImmediate(() => {
-        if (requested === 'Heartbeat') void this.send(...this.dialect.heartbeat()).catch(() => undefined);
-        if (requested === 'BootNotification') void this.send(...this.dialect.boot()).catch(() => undefined);
-        if (requested === 'StatusNotification') void this.send(...this.dialect.status(1, this.session ? 'Charging' : 'Available', new Date())).catch(() => undefined);
-      });
-      return { status: 'Accepted' };
-    });
-    client.handle('Reset', async () => {
-      setTimeout(() => {
-        if (this.stopped) return;
-        this.online = false;
-        void client.close({ force: true }).then(() => this.reconnect());
-      }, 100);
-      return { status: 'Accepted' };
-    });
+    answerCsmsRequests(client, this.host());
+  }
+
+  private host(): ChargerHost {
+    const self = this;
+    return {
+      protocol: this.o.protocol,
+      connectors: this.o.connectors,
+      stepMs: this.o.stepMs ?? (20_000 / this.o.speed),
+      send: (action, payload) => this.send(action, payload),
+      statusCall: (c, status) => this.dialect.status(c, status, new Date()),
+      connectorStatus: (c) => this.connectorStatus(c),
+      reboot: (ms) => {
+        setTimeout(() => {
+          if (this.stopped) return;
+          this.online = false;
+          void this.client?.close({ force: true }).catch(() => undefined).then(() => setTimeout(() => void this.reconnect(), ms));
+        }, 50);
+      },
+      remoteStart: (c, idTag, remoteStartId) => {
+        if (this.session || this.connectorStatus(c) !== 'Available') return false;
+        void this.startSession(c, 0.5, { idTag, remoteStartId }).catch(() => undefined);
+        return true;
+      },
+      remoteStop: (transactionId) => {
+        if (this.session?.transactionId !== transactionId) return false;
+        setTimeout(() => void this.stopSession('Remote').catch(() => undefined), 0);
+        return true;
+      },
+      sessionOn: (c) => (this.session?.connectorId === c ? this.session.transactionId : undefined),
+      setAvailable: (c, available) => {
+        if (available) {
+          if (c === 0) this.unavailable.clear();
+          else this.unavailable.delete(c);
+        } else this.unavailable.add(c);
+      },
+      heartbeatIntervalSec: () => self.heartbeatTicks * TICK_SECONDS,
+      setHeartbeatIntervalSec: (sec) => {
+        self.heartbeatTicks = Math.max(1, Math.round(sec / TICK_SECONDS));
+      },
+    };
   }
 }

@@ -13,6 +13,10 @@ export interface ChargerRecord {
   client_cert_required: boolean;
   registered_at: Date;
   updated_at: Date;
+  /** The last FirmwareStatusNotification, and when it came. */
+  firmware_status: { status: string; timestamp: Date } | null;
+  /** The last DiagnosticsStatusNotification (2.x LogStatusNotification), and when it came. */
+  diagnostics_status: { status: string; timestamp: Date } | null;
 }
 
 export interface ChargerAdmission {
@@ -31,7 +35,11 @@ const SELECT = `
          coalesce(s.vendor, c.vendor) AS vendor, coalesce(s.model, c.model) AS model,
          coalesce(s.serial_number, c.serial_number) AS serial_number,
          coalesce(s.firmware_version, c.firmware_version) AS firmware_version,
-         c.lenient, c.password_hash IS NOT NULL AS has_password, c.client_cert_required, c.registered_at, c.updated_at
+         c.lenient, c.password_hash IS NOT NULL AS has_password, c.client_cert_required, c.registered_at, c.updated_at,
+         (SELECT json_build_object('status', m.payload->>'status', 'timestamp', m.received_at) FROM charger_messages m
+           WHERE m.charge_point_id = c.charge_point_id AND m.kind = 'FirmwareStatus' ORDER BY m.occurred_at DESC, m.message_id DESC LIMIT 1) AS firmware_status,
+         (SELECT json_build_object('status', m.payload->>'status', 'timestamp', m.received_at) FROM charger_messages m
+           WHERE m.charge_point_id = c.charge_point_id AND m.kind = 'DiagnosticsStatus' ORDER BY m.occurred_at DESC, m.message_id DESC LIMIT 1) AS diagnostics_status
     FROM chargers c LEFT JOIN charger_state s USING (charge_point_id)`;
 
 export interface NewCharger {
@@ -123,6 +131,8 @@ export async function updateCharger(
 /** Deletes the charger and, by cascade, its whole recorded history. */
 export async function deleteCharger(db: Queryable, tenantId: string, id: string): Promise<boolean> {
   const rows = await db.query('DELETE FROM chargers WHERE tenant_id = $1 AND charge_point_id = $2 RETURNING 1', [tenantId, id]);
+  // The raw message log is partitioned by day and has no foreign key: its rows go explicitly.
+  if (rows.length > 0) await db.query('DELETE FROM ocpp_messages WHERE tenant_id = $1 AND charge_point_id = $2', [tenantId, id]);
   return rows.length > 0;
 }
 

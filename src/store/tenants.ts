@@ -5,11 +5,13 @@ export interface Tenant {
   tenant_id: string;
   name: string;
   created_at: Date;
+  /** Whether the raw OCPP message log keeps this tenant's frames. */
+  message_log: boolean;
 }
 
 export async function createTenant(db: Queryable, name: string): Promise<Tenant> {
   const [row] = await db.query<Tenant>(
-    'INSERT INTO tenants (tenant_id, name) VALUES ($1, $2) RETURNING tenant_id, name, created_at',
+    'INSERT INTO tenants (tenant_id, name) VALUES ($1, $2) RETURNING tenant_id, name, created_at, message_log',
     [newId('ten'), name],
   );
   return row!;
@@ -17,7 +19,7 @@ export async function createTenant(db: Queryable, name: string): Promise<Tenant>
 
 export async function listTenants(db: Queryable, page: Page): Promise<{ rows: Tenant[]; total: number }> {
   const rows = await db.query<Tenant>(
-    'SELECT tenant_id, name, created_at FROM tenants ORDER BY created_at, tenant_id LIMIT $1 OFFSET $2',
+    'SELECT tenant_id, name, created_at, message_log FROM tenants ORDER BY created_at, tenant_id LIMIT $1 OFFSET $2',
     [page.limit, page.offset],
   );
   const [count] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants');
@@ -25,6 +27,6 @@ export async function listTenants(db: Queryable, page: Page): Promise<{ rows: Te
 }
 
 export async function getTenant(db: Queryable, tenantId: string): Promise<Tenant | undefined> {
-  const [row] = await db.query<Tenant>('SELECT tenant_id, name, created_at FROM tenants WHERE tenant_id = $1', [tenantId]);
+  const [row] = await db.query<Tenant>('SELECT tenant_id, name, created_at, message_log FROM tenants WHERE tenant_id = $1', [tenantId]);
   return row;
 }

@@ -14,6 +14,7 @@ export interface ChargerDriver {
   status(connectorId: number, status: string, opts?: { errorCode?: string; info?: string; at?: string }): Promise<void>;
   startSession(connectorId: number, meterStartWh: number): Promise<string>;
   meter(connectorId: number, transactionId: string, wh: number): Promise<void>;
+  stopSession(connectorId: number, transactionId: string, meterStopWh: number, reason?: string): Promise<void>;
   heartbeat(): Promise<void>;
   close(): Promise<void>;
 }
@@ -40,6 +41,9 @@ function v16(c: ChargerClient): ChargerDriver {
     },
     async meter(connectorId, transactionId, wh) {
       await c.call('MeterValues', { connectorId, transactionId: Number(transactionId), meterValue: [{ timestamp: new Date().toISOString(), sampledValue: [{ value: String(wh), unit: 'Wh' }] }] });
+    },
+    async stopSession(_connectorId, transactionId, meterStop, reason = 'Local') {
+      await c.call('StopTransaction', { transactionId: Number(transactionId), meterStop, timestamp: new Date().toISOString(), reason });
     },
     async heartbeat() {
       await c.call('Heartbeat', {});
@@ -94,6 +98,12 @@ function v2(c: ChargerClient): ChargerDriver {
       await c.call('TransactionEvent', {
         eventType: 'Updated', seqNo: ++seq, timestamp: new Date().toISOString(), triggerReason: 'MeterValuePeriodic', transactionInfo: { transactionId },
         meterValue: [{ timestamp: new Date().toISOString(), sampledValue: [{ value: wh }] }],
+      });
+    },
+    async stopSession(_connectorId, transactionId, meterStop, reason = 'Local') {
+      await c.call('TransactionEvent', {
+        eventType: 'Ended', seqNo: ++seq, timestamp: new Date().toISOString(), triggerReason: 'StopAuthorized', transactionInfo: { transactionId, stoppedReason: reason },
+        meterValue: [{ timestamp: new Date().toISOString(), sampledValue: [{ value: meterStop, context: 'Transaction.End' }] }],
       });
     },
     async heartbeat() {

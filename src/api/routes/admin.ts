@@ -4,10 +4,16 @@ import { ALL_SCOPES } from '../auth.js';
 import { notFound } from '../errors.js';
 import { PageFields, PageQuery, Timestamp, NullableTimestamp, errors } from '../schemas/common.js';
 import { createTenant, getTenant, listTenants } from '../../store/tenants.js';
+import { setTenantMessageLog } from '../../store/message-log.js';
 import { insertApiKey, listApiKeys, revokeApiKey, type ApiKeyRecord } from '../../store/api-keys.js';
 import { generateApiKey, hashApiKey } from '../../security/secrets.js';
 
-const Tenant = Type.Object({ tenant_id: Type.String(), name: Type.String(), created_at: Timestamp });
+const Tenant = Type.Object({
+  tenant_id: Type.String(),
+  name: Type.String(),
+  created_at: Timestamp,
+  message_log: Type.Boolean({ description: 'Whether the raw OCPP message log keeps this tenant\'s frames (default true).' }),
+});
 const TenantParams = Type.Object({ tenant_id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
 const Scopes = Type.Array(Type.Union(ALL_SCOPES.map((s) => Type.Literal(s))), { uniqueItems: true });
 const ApiKey = Type.Object({
@@ -70,6 +76,24 @@ export async function adminRoutes(app: App, deps: ApiDeps) {
       const tenant = await getTenant(db, req.params.tenant_id);
       if (!tenant) throw notFound('tenant', 'tenant_id');
       return tenant;
+    },
+  );
+
+  app.patch(
+    '/api/v1/admin/tenants/:tenant_id',
+    {
+      config: admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Switch a tenant\'s raw OCPP message log on or off (applies to the next frames written)',
+        params: TenantParams,
+        body: Type.Object({ message_log: Type.Boolean() }, { additionalProperties: false }),
+        response: { 200: Tenant, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req) => {
+      if (!(await setTenantMessageLog(db, req.params.tenant_id, req.body.message_log))) throw notFound('tenant', 'tenant_id');
+      return (await getTenant(db, req.params.tenant_id))!;
     },
   );
 

@@ -9,6 +9,8 @@ import { createMaintenance, getMaintenance, listMaintenance, updateMaintenance, 
 import { diagnostics } from '../../fleet/diagnostics.js';
 import { connectivityEvents } from '../../fleet/connectivity.js';
 import { errorEvents } from '../../fleet/errors.js';
+import { getCommandsById } from '../../store/commands.js';
+import { CommandSchema, commandView } from './commands.js';
 
 const Params = Type.Object({ charge_point_id: Type.String({ maxLength: 256, description: 'The OCPP identity of the charger.' }) }, { additionalProperties: false });
 const read = { auth: { role: 'tenant' as const, scope: 'read:charge_points' as const } };
@@ -29,6 +31,9 @@ const Maintenance = Type.Object({
   notes: Nullable(Type.String()),
   created_at: Timestamp,
   updated_at: Timestamp,
+  take_offline: Type.Boolean({ description: 'The charger is made unavailable for the window (set_unavailable when it starts, set_available when completed).' }),
+  offline_command: Nullable({ ...CommandSchema, description: 'take_offline: the set_unavailable sent when the window started.' }),
+  online_command: Nullable({ ...CommandSchema, description: 'take_offline: the set_available sent when it was completed.' }),
 });
 const maintenanceFields = {
   type: MaintenanceType,
@@ -37,6 +42,7 @@ const maintenanceFields = {
   completed_at: Type.Optional(Nullable(Type.String({ format: 'date-time', description: 'ISO 8601 date/time the maintenance was completed. Omit if not yet done.' }))),
   technician: Type.Optional(Nullable(Type.String({ maxLength: 200, description: 'Name or identifier of the assigned technician.' }))),
   notes: Type.Optional(Nullable(Type.String({ maxLength: 5000, description: 'Additional notes or findings.' }))),
+  take_offline: Type.Optional(Type.Boolean({ default: false, description: 'Make the charger unavailable from scheduled_at until completed (docs/commands.md).' })),
 };
 
 function checkOrder(scheduledAt: Date, completedAt: Date | null | undefined) {
@@ -45,6 +51,16 @@ function checkOrder(scheduledAt: Date, completedAt: Date | null | undefined) {
 
 export async function chargerHistoryRoutes(app: App, deps: ApiDeps) {
   const { db } = deps;
+  /** Maintenance events with the commands their take_offline sent. */
+  const withCommands = async (events: MaintenanceEvent[]) => {
+    const ids = events.flatMap((e) => [e.offline_command_id, e.online_command_id]).filter((x): x is string => !!x);
+    const byId = new Map((await getCommandsById(db, ids)).map((c) => [c.command_id, commandView(c)]));
+    return events.map(({ offline_command_id, online_command_id, ...e }) => ({
+      ...e,
+      offline_command: (offline_command_id && byId.get(offline_command_id)) || null,
+      online_command: (online_command_id && byId.get(online_command_id)) || null,
+    }));
+  };
   const requireCharger = async (tenantId: string, id: string) => {
     const c = await getCharger(db, tenantId, id);
     if (!c) throw notFound('charger', 'charge_point_id');
@@ -163,7 +179,7 @@ export async function chargerHistoryRoutes(app: App, deps: ApiDeps) {
       const tenantId = tenantOf(req);
       await requireCharger(tenantId, req.params.charge_point_id);
       const { from, to } = timeWindow(req.query, false);
-      return { charge_point_id: req.params.charge_point_id, events: await listMaintenance(db, req.params.charge_point_id, from, to) };
+      return { charge_point_id: req.params.charge_point_id, events: await withCommands(await listMaintenance(db, req.params.charge_point_id, from, to)) };
     },
   );
 
@@ -193,8 +209,11 @@ export async function chargerHistoryRoutes(app: App, deps: ApiDeps) {
         completed_at: completedAt,
         technician: b.technician,
         notes: b.notes,
+        take_offline: b.take_offline,
       });
-      return reply.code(201).send(created);
+      if (created.take_offline) await deps.maintenance.changed();
+      const linked = created.take_offline ? (await getMaintenance(db, req.params.charge_point_id, created.event_id))! : created;
+      return reply.code(201).send((await withCommands([linked]))[0]!);
     },
   );
 
@@ -210,6 +229,7 @@ export async function chargerHistoryRoutes(app: App, deps: ApiDeps) {
           {
             type: Type.Optional(MaintenanceType),
             description: Type.Optional(maintenanceFields.description),
+            take_offline: Type.Optional(Type.Boolean({ description: 'Make the charger unavailable for the window (docs/commands.md).' })),
             scheduled_at: Type.Optional(maintenanceFields.scheduled_at),
             completed_at: maintenanceFields.completed_at,
             technician: maintenanceFields.technician,
@@ -234,8 +254,14 @@ export async function chargerHistoryRoutes(app: App, deps: ApiDeps) {
       if (b.completed_at !== undefined) patch.completed_at = b.completed_at ? new Date(b.completed_at) : null;
       if (b.technician !== undefined) patch.technician = b.technician;
       if (b.notes !== undefined) patch.notes = b.notes;
+      if (b.take_offline !== undefined) patch.take_offline = b.take_offline;
       checkOrder(patch.scheduled_at ?? current.scheduled_at, 'completed_at' in patch ? patch.completed_at : current.completed_at);
-      return (await updateMaintenance(db, cp, req.params.event_id, patch))!;
+      let updated = (await updateMaintenance(db, cp, req.params.event_id, patch))!;
+      if (updated.take_offline) {
+        await deps.maintenance.changed();
+        updated = (await getMaintenance(db, cp, req.params.event_id))!;
+      }
+      return (await withCommands([updated]))[0]!;
     },
   );
 }

@@ -27,13 +27,16 @@ const Charger = Type.Object({
   client_cert_required: Type.Boolean({ description: 'Whether the charger must present a client certificate for its identity (OCPP Security Profile 3; needs DYNAMO_TLS_CA).' }),
   registered_at: Timestamp,
   updated_at: Timestamp,
+  firmware_status: Nullable(Type.Object({ status: Type.String(), timestamp: Timestamp }, { description: 'The last FirmwareStatusNotification and when it came (see update_firmware, docs/commands.md).' })),
+  diagnostics_status: Nullable(Type.Object({ status: Type.String(), timestamp: Timestamp }, { description: 'The last DiagnosticsStatusNotification / LogStatusNotification and when it came.' })),
 });
 // OCPP 1.6 Security whitepaper / 2.0.1 A00: BasicAuthPassword is 16 to 40 characters; we accept 8 to 64 for older chargers.
 const Password = Type.String({ minLength: 8, maxLength: 64, description: 'HTTP Basic password the charger must present; stored hashed.' });
 const Text = Type.String({ maxLength: 100 });
 const Params = Type.Object({ charge_point_id: Type.String({ maxLength: 256 }) }, { additionalProperties: false });
 
-const view = ({ tenant_id: _t, ...c }: ChargerRecord) => c;
+const status = (s: { status: string; timestamp: Date | string } | null) => (s ? { status: s.status, timestamp: new Date(s.timestamp) } : null);
+const view = ({ tenant_id: _t, ...c }: ChargerRecord) => ({ ...c, firmware_status: status(c.firmware_status), diagnostics_status: status(c.diagnostics_status) });
 
 export async function chargerRoutes(app: App, deps: ApiDeps) {
   const { db } = deps;

@@ -1,0 +1,129 @@
+import type { Db, Queryable } from './db.js';
+
+/** A row for ocpp_messages (migration 0011); `frame` is the whole OCPP-J frame as JSON text. */
+export interface MessageLogInsert {
+  at: Date;
+  tenantId: string;
+  chargePointId: string;
+  direction: 'in' | 'out';
+  messageType: string;
+  messageId: string | null;
+  action: string | null;
+  frame: string | null;
+  raw: string | null;
+  note: string | null;
+}
+
+const dayOf = (d: Date) => d.toISOString().slice(0, 10);
+
+/**
+ * The partitions of the message log this process knows to exist, so a batch asks the database
+ * for a partition only on the first write of a day.
+ */
+export class MessageLogPartitions {
+  private readonly known = new Set<string>();
+  async ensure(db: Queryable, days: Iterable<string>): Promise<void> {
+    for (const day of days) {
+      if (this.known.has(day)) continue;
+      await db.query('SELECT dynamo_message_log_partition($1::date)', [day]);
+      this.known.add(day);
+    }
+  }
+  forget(): void {
+    this.known.clear();
+  }
+}
+
+/**
+ * Inserts a batch in one statement, keeping only the rows of tenants whose log is on. The
+ * payload is taken out of the frame in SQL (CALL: element 3, CALLRESULT: 2, CALLERROR: code,
+ * description, details). synchronous_commit is off for this transaction only: the log never
+ * waits for a disk flush, and a database crash may lose its last moments (it is a log that
+ * sheds under overload anyway); the OCPP history is committed as before.
+ */
+export async function insertMessageLog(db: Db, partitions: MessageLogPartitions, nodeId: string, rows: readonly MessageLogInsert[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const days = new Set(rows.map((r) => dayOf(r.at)));
+  await partitions.ensure(db, days);
+  return db.transaction(async (tx) => {
+    await tx.query('SET LOCAL synchronous_commit = off');
+    const inserted = await tx.query<{ n: number }>(
+      `WITH u AS (
+         SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+                WITH ORDINALITY AS u (at, tenant_id, charge_point_id, direction, message_type, message_id, action, frame, raw, note, ord)),
+       ins AS (
+         INSERT INTO ocpp_messages (at, tenant_id, charge_point_id, node_id, direction, message_type, message_id, action, payload, raw, note)
+         SELECT u.at, u.tenant_id, u.charge_point_id, $11, u.direction, u.message_type, u.message_id, u.action,
+                CASE u.message_type
+                  WHEN 'CALL' THEN u.frame::jsonb -> 3
+                  WHEN 'CALLRESULT' THEN u.frame::jsonb -> 2
+                  WHEN 'CALLERROR' THEN jsonb_build_object('error_code', u.frame::jsonb -> 2, 'error_description', u.frame::jsonb -> 3, 'error_details', u.frame::jsonb -> 4)
+                END,
+                u.raw, u.note
+           FROM u JOIN tenants t ON t.tenant_id = u.tenant_id AND t.message_log
+          ORDER BY u.ord
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM ins`,
+      [
+        rows.map((r) => r.at), rows.map((r) => r.tenantId), rows.map((r) => r.chargePointId), rows.map((r) => r.direction),
+        rows.map((r) => r.messageType), rows.map((r) => r.messageId), rows.map((r) => r.action), rows.map((r) => r.frame),
+        rows.map((r) => r.raw), rows.map((r) => r.note), nodeId,
+      ],
+    );
+    return inserted[0]?.n ?? 0;
+  });
+}
+
+export interface MessageLogEntry {
+  seq: string;
+  at: Date;
+  direction: string;
+  message_type: string;
+  message_id: string | null;
+  action: string | null;
+  payload: unknown;
+  raw: string | null;
+  note: string | null;
+  node_id: string;
+}
+
+export interface MessageLogQuery {
+  tenantId: string;
+  chargePointId: string;
+  from?: Date;
+  to?: Date;
+  action?: string;
+  direction?: 'in' | 'out';
+  /** Only entries older than this seq (keyset pagination, newest first). */
+  before?: bigint;
+  limit: number;
+}
+
+/** One page, newest first: keyset on seq, so entries written meanwhile never shift a later page. */
+export async function pageMessageLog(db: Queryable, q: MessageLogQuery): Promise<MessageLogEntry[]> {
+  return db.query<MessageLogEntry>(
+    `SELECT seq::text AS seq, at, direction, message_type, message_id, action, payload, raw, note, node_id
+       FROM ocpp_messages
+      WHERE tenant_id = $1 AND charge_point_id = $2
+        AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
+        AND ($5::text IS NULL OR action = $5) AND ($6::text IS NULL OR direction = $6)
+        AND ($7::bigint IS NULL OR seq < $7)
+      ORDER BY ocpp_messages.seq DESC LIMIT $8`,
+    [q.tenantId, q.chargePointId, q.from ?? null, q.to ?? null, q.action ?? null, q.direction ?? null, q.before?.toString() ?? null, q.limit],
+  );
+}
+
+/** Makes today's and tomorrow's partitions and drops those wholly older than the retention. */
+export async function maintainMessageLog(db: Db, partitions: MessageLogPartitions, retentionDays: number, now = new Date()): Promise<string[]> {
+  const day = 86_400_000;
+  await partitions.ensure(db, [dayOf(now), dayOf(new Date(now.getTime() + day))]);
+  const [row] = await db.query<{ dropped: string[] }>('SELECT dynamo_message_log_drop_before($1) AS dropped', [new Date(now.getTime() - retentionDays * day)]);
+  const dropped = row?.dropped ?? [];
+  if (dropped.length) partitions.forget();
+  return dropped;
+}
+
+export async function setTenantMessageLog(db: Queryable, tenantId: string, on: boolean): Promise<boolean> {
+  const rows = await db.query('UPDATE tenants SET message_log = $2 WHERE tenant_id = $1 RETURNING 1', [tenantId, on]);
+  return rows.length > 0;
+}
