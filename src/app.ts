@@ -15,6 +15,7 @@ import { LeaseKeeper } from './ingest/lease-keeper.js';
 import { OcppGateway } from './ocpp/gateway.js';
 import { Admission } from './ocpp/admission.js';
 import { newId } from './ids.js';
+import { RollupKeeper } from './fleet/rollup-keeper.js';
 
 export interface RunningService {
   readonly url: string;
@@ -66,6 +67,9 @@ export async function startService(config: Config, log: Logger): Promise<Running
       trustProxy: config.trustProxy,
     });
     gateway.start();
+    const rollups = new RollupKeeper(db, log, metrics, { intervalMs: config.rollupIntervalSec * 1000, chargers: 500, hours: 24, maxSteps: 20 });
+    if (config.rollupIntervalSec > 0) rollups.start();
+    cleanups.push(() => rollups.stop());
 
     // With a CA, client certificates are requested but not enforced by TLS: admission decides
     // per charger (OCPP Security Profile 3), so Profile 1/2 chargers still connect.

@@ -27,6 +27,8 @@ export interface Config {
   /** CALLs one connection may have waiting or in progress; more are refused (OCPP-J allows one). */
   ocppMaxPendingCalls: number;
   leaseTtlSec: number;
+  /** Seconds between rollup maintenance runs (docs/metrics.md "Rollups"); 0 turns it off. */
+  rollupIntervalSec: number;
 }
 
 export class ConfigError extends Error {
@@ -118,5 +120,6 @@ export function loadConfig(env: Env = process.env): Config {
     ocppMaxBadMessages: int(env, 'DYNAMO_OCPP_MAX_BAD_MESSAGES', 10, 0, 1_000_000),
     ocppMaxPendingCalls: int(env, 'DYNAMO_OCPP_MAX_PENDING_CALLS', 10, 1, 1000),
     leaseTtlSec: int(env, 'DYNAMO_LEASE_TTL', 15, 3, 3600),
+    rollupIntervalSec: int(env, 'DYNAMO_ROLLUP_INTERVAL', 60, 0, 86_400),
   };
 }
