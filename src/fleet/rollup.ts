@@ -33,17 +33,23 @@ cov AS (
     FROM rollup_chargers r
     LEFT JOIN (SELECT charge_point_id, min(since) AS since FROM rollup_dirty GROUP BY 1) d ON d.charge_point_id = r.charge_point_id
    WHERE r.first_hour IS NOT NULL AND r.charge_point_id IN (SELECT cp FROM wins)),
-marks AS (
+marks AS MATERIALIZED (
   SELECT w.cp, w.k, x.l, x.h, c.f, dynamo_ceil_hour(x.l) AS a, date_trunc('hour', x.h, 'UTC') AS b
     FROM wins w JOIN cov c ON c.cp = w.cp
    CROSS JOIN LATERAL (SELECT greatest(w.lo, c.f) AS l, least(w.hi, c.r) AS h) x
    WHERE x.l < x.h),
+-- The few hours the windows need, read set-based (usually the same two or three hours for every
+-- charger: one range scan of the hour-major key each) and joined by hash, not probed per window.
+needed AS MATERIALIZED (
+  SELECT rh.* FROM rollup_hours rh
+   WHERE rh.hour = ANY ((SELECT array_agg(DISTINCT x) FROM marks m, unnest(ARRAY[m.a - interval '1 hour', m.b - interval '1 hour', m.b]) AS x)::timestamptz[])
+     AND rh.charge_point_id IN (SELECT cp FROM marks)),
 rolled AS (
   SELECT m.cp, m.k,${MEASURES.map(measure).join(',')}
     FROM marks m
-    LEFT JOIN rollup_hours ra ON ra.hour = m.a - interval '1 hour' AND ra.charge_point_id = m.cp AND m.a > m.f
-    LEFT JOIN rollup_hours rb ON rb.hour = m.b - interval '1 hour' AND rb.charge_point_id = m.cp AND m.b > m.f AND m.a <= m.b
-    LEFT JOIN rollup_hours rh ON rh.hour = m.b AND rh.charge_point_id = m.cp AND m.b < m.h AND m.a <= m.b)`;
+    LEFT JOIN needed ra ON ra.hour = m.a - interval '1 hour' AND ra.charge_point_id = m.cp AND m.a > m.f
+    LEFT JOIN needed rb ON rb.hour = m.b - interval '1 hour' AND rb.charge_point_id = m.cp AND m.b > m.f AND m.a <= m.b
+    LEFT JOIN needed rh ON rh.hour = m.b AND rh.charge_point_id = m.cp AND m.b < m.h AND m.a <= m.b)`;
 
 /** Where the direct computation of a charger's window starts: after the covered hours, if any. */
 export const directFrom = (w: string, c: string) => `CASE WHEN ${c}.r IS NULL THEN ${w}.lo ELSE greatest(${w}.lo, ${c}.r) END`;

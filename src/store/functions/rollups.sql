@@ -10,9 +10,16 @@
 -- writes unless its transaction began more than 10 minutes before the refresher's: ingest
 -- transactions last milliseconds.
 
--- Microseconds covered by a multirange (NULL: none).
-CREATE OR REPLACE FUNCTION dynamo_us(p tstzmultirange) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+-- Microseconds covered by a multirange (NULL: none). A single expression, so the planner inlines it
+-- (a function body with a FROM is called through the SQL-function executor, which cost more than
+-- everything else a rollup query does); only a set of several ranges takes the aggregate.
+CREATE OR REPLACE FUNCTION dynamo_us_ranges(p tstzmultirange) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT coalesce(sum((extract(epoch FROM upper(r) - lower(r)) * 1000000)::bigint), 0)::bigint FROM unnest(p) AS r
+$$;
+CREATE OR REPLACE FUNCTION dynamo_us(p tstzmultirange) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN p IS NULL OR isempty(p) THEN 0::bigint
+              WHEN p = tstzmultirange(range_merge(p)) THEN (extract(epoch FROM upper(p) - lower(p)) * 1000000)::bigint
+              ELSE dynamo_us_ranges(p) END
 $$;
 
 -- The UTC hour boundary at or after p.
@@ -189,19 +196,35 @@ BEGIN
          coalesce(o.mr, '{}') * ww.win AS on_mr,
          ((ww.win - coalesce(o.mr, '{}')) + coalesce(c0.mr, '{}') + CASE WHEN a.n = kn.n THEN a.mr ELSE '{}'::tstzmultirange END) * ww.win AS down_mr,
          coalesce(o.mr, '{}') * coalesce(ch.mr, '{}') * ww.win AS chg_mr) x),
-  hours AS (
-    SELECT s.cp, s.f, s.r0, h.h,
-           nullif(s.on_mr * hr.r, '{}') AS on_h, nullif(s.down_mr * hr.r, '{}') AS down_h,
-           nullif(s.exc_mr * hr.r, '{}') AS exc_h, nullif(s.chg_mr * hr.r, '{}') AS chg_h
+  -- Each range cut at the hours it crosses (linear in the ranges; intersecting every hour with
+  -- the whole window's set would not be), then one row per hour of the window, empty or not.
+  pieces AS (
+    SELECT s.cp, m.kind, x.h, u.r * tstzrange(x.h, x.h + interval '1 hour') AS p
       FROM sets s
-     CROSS JOIN LATERAL generate_series(s.r0, s.r1 - interval '1 hour', interval '1 hour') AS h(h)
-     CROSS JOIN LATERAL (SELECT tstzmultirange(tstzrange(h.h, h.h + interval '1 hour')) AS r) hr),
+     CROSS JOIN LATERAL (VALUES ('on', s.on_mr), ('down', s.down_mr), ('exc', s.exc_mr), ('chg', s.chg_mr)) AS m(kind, mr)
+     CROSS JOIN LATERAL unnest(m.mr) AS u(r)
+     CROSS JOIN LATERAL generate_series(date_trunc('hour', lower(u.r), 'UTC'), upper(u.r) - interval '1 microsecond', interval '1 hour') AS x(h)),
+  per_hour AS (
+    SELECT cp, h,
+           range_agg(p) FILTER (WHERE kind = 'on') AS on_h, range_agg(p) FILTER (WHERE kind = 'down') AS down_h,
+           range_agg(p) FILTER (WHERE kind = 'exc') AS exc_h, range_agg(p) FILTER (WHERE kind = 'chg') AS chg_h,
+           coalesce(sum((extract(epoch FROM upper(p) - lower(p)) * 1000000)::bigint) FILTER (WHERE kind = 'on'), 0) AS on_us,
+           coalesce(sum((extract(epoch FROM upper(p) - lower(p)) * 1000000)::bigint) FILTER (WHERE kind = 'down'), 0) AS down_us,
+           coalesce(sum((extract(epoch FROM upper(p) - lower(p)) * 1000000)::bigint) FILTER (WHERE kind = 'exc'), 0) AS exc_us,
+           coalesce(sum((extract(epoch FROM upper(p) - lower(p)) * 1000000)::bigint) FILTER (WHERE kind = 'chg'), 0) AS chg_us
+      FROM pieces WHERE NOT isempty(p) GROUP BY 1, 2),
+  hours AS (
+    SELECT s.cp, s.f, s.r0, g.h, ph.on_h, ph.down_h, ph.exc_h, ph.chg_h,
+           coalesce(ph.on_us, 0) AS on_us, coalesce(ph.down_us, 0) AS down_us, coalesce(ph.exc_us, 0) AS exc_us, coalesce(ph.chg_us, 0) AS chg_us
+      FROM sets s
+     CROSS JOIN LATERAL generate_series(s.r0, s.r1 - interval '1 hour', interval '1 hour') AS g(h)
+      LEFT JOIN per_hour ph ON ph.cp = s.cp AND ph.h = g.h),
   totals AS (
     SELECT h.cp, h.h, h.on_h, h.down_h, h.exc_h, h.chg_h,
-           coalesce(p.online_us, 0) + sum(dynamo_us(h.on_h)) OVER w AS online_us,
-           coalesce(p.down_us, 0) + sum(dynamo_us(h.down_h)) OVER w AS down_us,
-           coalesce(p.excluded_us, 0) + sum(dynamo_us(h.exc_h)) OVER w AS excluded_us,
-           coalesce(p.charging_us, 0) + sum(dynamo_us(h.chg_h)) OVER w AS charging_us
+           coalesce(p.online_us, 0) + sum(h.on_us) OVER w AS online_us,
+           coalesce(p.down_us, 0) + sum(h.down_us) OVER w AS down_us,
+           coalesce(p.excluded_us, 0) + sum(h.exc_us) OVER w AS excluded_us,
+           coalesce(p.charging_us, 0) + sum(h.chg_us) OVER w AS charging_us
       FROM hours h
       LEFT JOIN rollup_hours p ON p.hour = h.r0 - interval '1 hour' AND p.charge_point_id = h.cp AND h.r0 > h.f
     WINDOW w AS (PARTITION BY h.cp ORDER BY h.h)),
