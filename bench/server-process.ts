@@ -60,3 +60,34 @@ export async function benchDatabase(
     drop: async () => pgDb?.drop(),
   };
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * CPU seconds used so far by the PostgreSQL backends serving one database (their pids from
+ * pg_stat_activity, their CPU from /proc: the server must run on this machine), by pid.
+ */
+export async function backendCpu(adminUrl: string, database: string): Promise<Map<number, number>> {
+  const { default: pg } = await import('pg');
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+    const out = new Map<number, number>();
+    for (const { pid } of rows) out.set(pid, await cpuSeconds(pid).catch(() => 0));
+    return out;
+  } finally {
+    await c.end();
+  }
+}
+
+/** CPU the backends used between two snapshots (a backend that appeared in between counts from zero). */
+export function backendCpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let s = 0;
+  for (const [pid, t] of after) s += t - (before.get(pid) ?? 0);
+  return s;
+}

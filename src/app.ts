@@ -25,6 +25,7 @@ import { MaintenanceAvailability } from './commands/maintenance-availability.js'
 import { LocalCommandTransport } from './ocpp/local-command-transport.js';
 import { MessageLogWriter } from './ingest/message-log-writer.js';
 import { frameRow, type CapturedFrame } from './ocpp/message-capture.js';
+import { RollupKeeper } from './fleet/rollup-keeper.js';
 
 export interface RunningService {
   readonly url: string;
@@ -133,6 +134,9 @@ export async function startService(config: Config, log: Logger): Promise<Running
     await commands.start();
     const maintenance = new MaintenanceAvailability(db, commands, log, 30_000);
     maintenance.start();
+    const rollups = new RollupKeeper(db, log, metrics, { intervalMs: config.rollupIntervalSec * 1000, chargers: 500, hours: 24, maxSteps: 20 });
+    if (config.rollupIntervalSec > 0) rollups.start();
+    cleanups.push(() => rollups.stop());
 
     // With a CA, client certificates are requested but not enforced by TLS: admission decides
     // per charger (OCPP Security Profile 3), so Profile 1/2 chargers still connect.

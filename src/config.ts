@@ -57,6 +57,8 @@ export interface Config {
   messageLogRetentionDays: number;
   /** Frames the message log holds in memory at most before it sheds. */
   messageLogBuffer: number;
+  /** Seconds between rollup maintenance runs (docs/metrics.md "Rollups"); 0 turns it off. */
+  rollupIntervalSec: number;
 }
 
 export class ConfigError extends Error {
@@ -168,5 +170,6 @@ export function loadConfig(env: Env = process.env): Config {
     messageLog: bool(env, 'DYNAMO_MESSAGE_LOG', true),
     messageLogRetentionDays: int(env, 'DYNAMO_MESSAGE_LOG_RETENTION_DAYS', 7, 1, 3650),
     messageLogBuffer: int(env, 'DYNAMO_MESSAGE_LOG_BUFFER', 50_000, 100, 10_000_000),
+    rollupIntervalSec: int(env, 'DYNAMO_ROLLUP_INTERVAL', 60, 0, 86_400),
   };
 }

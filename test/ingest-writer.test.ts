@@ -100,6 +100,21 @@ describe(`ingest writer: one OCPP message is one commit (${dbKind})`, () => {
     expect((await h.samples(other)).length).toBe(1);
   });
 
+  it('a batch whose text does not parse as a whole is sent again message by message: only the unparsable one is refused', async () => {
+    const { writer } = aWriter(500);
+    // A lone surrogate survives JSON.stringify as an escape that PostgreSQL's jsonb refuses (the gateway
+    // refuses such text first; ingest must cope anyway): the one-text batch then names no message.
+    const good = writer.submit([{ type: 'Noted', cp, kind: 'BatchFallbackProbe', payload: { n: 1 }, at: at(50), receivedAt: at(50) }]);
+    const bad = writer.submit([{ type: 'Noted', cp: other, kind: 'BatchFallbackProbe', payload: { s: '\ud800' }, at: at(50), receivedAt: at(50) }]);
+    const good2 = writer.submit([{ type: 'Noted', cp: other, kind: 'BatchFallbackProbe', payload: { n: 2 }, at: at(51), receivedAt: at(51) }]);
+    await expect(bad).rejects.toThrow();
+    await expect(good).resolves.toEqual([{}]);
+    await expect(good2).resolves.toEqual([{}]);
+    const h = history(svc.service.db);
+    expect((await h.messages(cp, 'BatchFallbackProbe')).map((m) => m.payload)).toEqual([{ n: 1 }]);
+    expect((await h.messages(other, 'BatchFallbackProbe')).map((m) => m.payload)).toEqual([{ n: 2 }]);
+  });
+
   it('never cuts a message at the batch size: a 4-event message with maxBatch 3 commits whole, in its own batch', async () => {
     const { writer, batches } = aWriter(3);
     const first = writer.submit(aTransactionEventMessage(cp, 'TX-BIG', 1, 100, 40));

@@ -1,6 +1,7 @@
 import type { Queryable } from '../store/db.js';
 import { SCOPE_CTE, oneDecimal, scopeParams, seconds, type Scope } from './scope.js';
 import { DOWN_STATUSES } from './charger-status.js';
+import { ROLLUP_CTES, directFrom } from './rollup.js';
 
 export interface ChargerUptime {
   charge_point_id: string;
@@ -19,7 +20,7 @@ export interface ChargerUptime {
  * Excluded downtime = down ∩ completed maintenance windows [scheduled_at, completed_at].
  * Parameters: $1–$3 scope, $4 from, $5 to.
  */
-const SQL = `
+const DIRECT_SQL = `
 WITH ${SCOPE_CTE},
 win AS (
   SELECT s.charge_point_id, s.site_id,
@@ -66,17 +67,86 @@ SELECT charge_point_id, site_id,
   FROM down
  ORDER BY charge_point_id`;
 
+/**
+ * The same figures from the hourly rollups (rollup.ts) where they cover the window, and computed as
+ * above for the rest of it (the hours after the rollup watermark, or all of it without rollups);
+ * the intervals read for that part are only those ending after it starts.
+ */
+const SQL = `
+WITH ${SCOPE_CTE},
+wins AS (
+  SELECT s.charge_point_id AS cp, 0 AS k, s.site_id, greatest($4::timestamptz, s.registered_at) AS lo, least($5::timestamptz, now()) AS hi
+    FROM scope s),
+${ROLLUP_CTES},
+win AS (
+  SELECT w.cp AS charge_point_id, w.site_id, w.lo, w.hi,
+         CASE WHEN ${directFrom('w', 'c')} < w.hi THEN tstzrange(${directFrom('w', 'c')}, w.hi) ELSE 'empty'::tstzrange END AS w
+    FROM wins w LEFT JOIN cov c ON c.cp = w.cp),
+online AS (
+  SELECT k.charge_point_id, range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, now()))) AS mr
+    FROM connections k JOIN win USING (charge_point_id)
+   WHERE NOT isempty(win.w) AND coalesce(k.disconnected_at, 'infinity'::timestamptz) > lower(win.w) AND k.connected_at < upper(win.w)
+   GROUP BY 1),
+down_by_connector AS (
+  SELECT i.charge_point_id, i.connector_id, range_agg(tstzrange(i.started_at, coalesce(i.ended_at, 'infinity'))) AS mr
+    FROM connector_status_intervals i JOIN win USING (charge_point_id)
+   WHERE NOT isempty(win.w) AND i.status IN ${DOWN_STATUSES}
+     AND coalesce(i.ended_at, 'infinity'::timestamptz) > lower(win.w) AND i.started_at < upper(win.w)
+   GROUP BY 1, 2),
+known_connectors AS (
+  SELECT x.charge_point_id, count(*) AS n FROM connectors x JOIN win USING (charge_point_id) WHERE x.connector_id > 0 AND NOT isempty(win.w) GROUP BY 1),
+all_down AS (
+  SELECT d.charge_point_id, range_intersect_agg(d.mr) AS mr, count(*) AS n
+    FROM down_by_connector d WHERE d.connector_id > 0 GROUP BY 1),
+maintenance AS (
+  SELECT m.charge_point_id, range_agg(tstzrange(m.scheduled_at, m.completed_at)) AS mr
+    FROM maintenance_events m JOIN win USING (charge_point_id)
+   WHERE NOT isempty(win.w) AND m.completed_at IS NOT NULL AND m.completed_at > m.scheduled_at
+     AND m.scheduled_at < upper(win.w) AND m.completed_at > lower(win.w)
+   GROUP BY 1),
+down AS (
+  SELECT w.charge_point_id, w.site_id, w.lo, w.hi,
+         ((tstzmultirange(w.w) - coalesce(o.mr, '{}'))
+          + coalesce(c0.mr, '{}')
+          + CASE WHEN a.n = kc.n THEN a.mr ELSE '{}'::tstzmultirange END) * tstzmultirange(w.w) AS mr,
+         coalesce(mt.mr, '{}') AS maint
+    FROM win w
+    LEFT JOIN online o USING (charge_point_id)
+    LEFT JOIN down_by_connector c0 ON c0.charge_point_id = w.charge_point_id AND c0.connector_id = 0
+    LEFT JOIN all_down a ON a.charge_point_id = w.charge_point_id
+    LEFT JOIN known_connectors kc ON kc.charge_point_id = w.charge_point_id
+    LEFT JOIN maintenance mt ON mt.charge_point_id = w.charge_point_id)
+SELECT d.charge_point_id, d.site_id,
+       CASE WHEN d.lo < d.hi THEN extract(epoch FROM d.hi - d.lo) ELSE 0 END::double precision AS window_s,
+       ((coalesce(r.down_us, 0) + dynamo_us(d.mr)) / 1e6)::double precision AS down_s,
+       ((coalesce(r.excluded_us, 0) + dynamo_us(d.mr * d.maint)) / 1e6)::double precision AS excluded_s
+  FROM down d LEFT JOIN rolled r ON r.cp = d.charge_point_id
+ ORDER BY d.charge_point_id`;
+
+type Row = { charge_point_id: string; site_id: string; window_s: number; down_s: number; excluded_s: number };
+
+/** Uptime per charger of the scope over [from, to] (docs/metrics.md), from the rollups where they cover it. */
 export async function fleetUptime(db: Queryable, scope: Scope, from: Date, to: Date): Promise<ChargerUptime[]> {
-  const rows = await db.query<{ charge_point_id: string; site_id: string; window_s: number; down_s: number; excluded_s: number }>(
-    SQL,
-    [...scopeParams(scope), from, to],
-  );
-  return rows.map((r) => ({
+  return (await db.query<Row>(SQL, [...scopeParams(scope), from, to])).map(toUptime);
+}
+
+/** The same, computed from the intervals alone: the definition the rollups must agree with (the property test, the API bench floor). */
+export async function fleetUptimeDirect(db: Queryable, scope: Scope, from: Date, to: Date): Promise<ChargerUptime[]> {
+  return (await db.query<Row>(DIRECT_SQL, [...scopeParams(scope), from, to])).map(toUptime);
+}
+
+/** Raw seconds (for the property test: the rollups must agree to the millisecond, before any rounding). */
+export async function uptimeSeconds(db: Queryable, scope: Scope, from: Date, to: Date, direct = false): Promise<Row[]> {
+  return db.query<Row>(direct ? DIRECT_SQL : SQL, [...scopeParams(scope), from, to]);
+}
+
+function toUptime(r: Row): ChargerUptime {
+  return {
     charge_point_id: r.charge_point_id,
     site_id: r.site_id,
     uptime_percent: r.window_s > 0 ? oneDecimal(100 * (1 - r.down_s / r.window_s)) : null,
     downtime_minutes: Math.round(r.down_s / 60),
     excluded_downtime_minutes: Math.round(r.excluded_s / 60),
     window_minutes: Math.round(r.window_s / 60),
-  }));
+  };
 }

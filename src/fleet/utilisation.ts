@@ -1,5 +1,6 @@
 import type { Queryable } from '../store/db.js';
 import { SCOPE_CTE, oneDecimal, scopeParams, type Scope } from './scope.js';
+import { ROLLUP_CTES, directFrom } from './rollup.js';
 
 export type Granularity = 'hour' | 'day' | 'week' | 'month';
 
@@ -16,7 +17,7 @@ export interface UtilisationBucket {
  * calendar months); only the part inside [from, to] counts. $4 from, $5 to,
  * $6 granularity ('hour' | 'day' | 'week' | 'month'), or NULL for one bucket over the whole period.
  */
-const SQL = `
+const DIRECT_SQL = `
 WITH ${SCOPE_CTE},
 period AS (SELECT tstzmultirange(tstzrange($4::timestamptz, $5::timestamptz)) AS p),
 buckets AS (
@@ -63,6 +64,74 @@ SELECT s.charge_point_id, b.bstart AS period_start, coalesce(c.online_s, 0) AS o
   LEFT JOIN cells c ON c.charge_point_id = s.charge_point_id AND c.bstart = b.bstart
  ORDER BY s.charge_point_id, b.bstart`;
 
+/**
+ * The same figures from the hourly rollups (rollup.ts) for each bucket's covered part, plus the
+ * computation above for the rest of the period (after the rollup watermark, or all of it without
+ * rollups), which reads only the intervals ending after that part starts.
+ */
+const SQL = `
+WITH ${SCOPE_CTE},
+buckets AS (
+  SELECT b AT TIME ZONE 'UTC' AS bstart, (b + ('1 ' || $6::text)::interval) AT TIME ZONE 'UTC' AS bend
+    FROM generate_series(date_trunc($6::text, $4::timestamptz AT TIME ZONE 'UTC'), $5::timestamptz AT TIME ZONE 'UTC', ('1 ' || $6::text)::interval) AS b
+   WHERE $6::text IS NOT NULL AND b AT TIME ZONE 'UTC' < $5::timestamptz
+  UNION ALL
+  SELECT $4::timestamptz, $5::timestamptz WHERE $6::text IS NULL),
+wins AS (
+  SELECT s.charge_point_id AS cp, b.bstart AS k, greatest($4::timestamptz, b.bstart) AS lo, least($5::timestamptz, b.bend) AS hi
+    FROM scope s CROSS JOIN buckets b),
+${ROLLUP_CTES},
+direct_from AS (
+  SELECT s.charge_point_id, ${directFrom('w', 'c')} AS dlo
+    FROM scope s
+   CROSS JOIN LATERAL (SELECT $4::timestamptz AS lo) w
+    LEFT JOIN cov c ON c.cp = s.charge_point_id),
+active AS (
+  SELECT d.charge_point_id,
+         coalesce(o.mr, '{}') * p.p AS on_mr,
+         coalesce(o.mr, '{}') * coalesce(c.mr, '{}') * p.p AS ch_mr
+    FROM direct_from d
+   CROSS JOIN LATERAL (SELECT tstzmultirange(CASE WHEN d.dlo < $5::timestamptz THEN tstzrange(d.dlo, $5::timestamptz) ELSE 'empty' END) AS p) p
+   CROSS JOIN LATERAL (
+      SELECT range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, now()))) AS mr FROM connections k
+       WHERE k.charge_point_id = d.charge_point_id AND d.dlo < $5::timestamptz
+         AND k.connected_at < $5 AND coalesce(k.disconnected_at, 'infinity'::timestamptz) > d.dlo) o
+   CROSS JOIN LATERAL (
+      SELECT range_agg(tstzrange(i.started_at, coalesce(i.ended_at, now()))) AS mr FROM connector_status_intervals i
+       WHERE i.charge_point_id = d.charge_point_id AND d.dlo < $5::timestamptz AND i.status = 'Charging'
+         AND i.started_at < $5 AND coalesce(i.ended_at, 'infinity'::timestamptz) > d.dlo) c),
+pieces AS (
+  SELECT a.charge_point_id, 'on' AS kind, u.x FROM active a, unnest(a.on_mr) AS u(x)
+  UNION ALL
+  SELECT a.charge_point_id, 'ch', u.x FROM active a, unnest(a.ch_mr) AS u(x)),
+cut AS (
+  SELECT p.charge_point_id, p.kind, bk.bstart, upper(p.x * bk.r) - lower(p.x * bk.r) AS d
+    FROM pieces p CROSS JOIN LATERAL (
+      SELECT $4::timestamptz AS bstart, tstzrange($4::timestamptz, $5::timestamptz) AS r WHERE $6::text IS NULL
+      UNION ALL
+      SELECT g AT TIME ZONE 'UTC', tstzrange(g AT TIME ZONE 'UTC', (g + ('1 ' || $6::text)::interval) AT TIME ZONE 'UTC')
+        FROM generate_series(date_trunc($6::text, lower(p.x) AT TIME ZONE 'UTC'), (upper(p.x) AT TIME ZONE 'UTC') - interval '1 microsecond', ('1 ' || $6::text)::interval) AS g
+       WHERE $6::text IS NOT NULL) bk),
+cells AS (
+  SELECT charge_point_id, bstart,
+         (extract(epoch FROM sum(d) FILTER (WHERE kind = 'on')) * 1000000)::bigint AS online_us,
+         (extract(epoch FROM sum(d) FILTER (WHERE kind = 'ch')) * 1000000)::bigint AS charging_us
+    FROM cut GROUP BY 1, 2)
+SELECT w.cp AS charge_point_id, w.k AS period_start,
+       ((coalesce(c.online_us, 0) + coalesce(r.online_us, 0)) / 1e6)::double precision AS online_s,
+       ((coalesce(c.charging_us, 0) + coalesce(r.charging_us, 0)) / 1e6)::double precision AS charging_s
+  FROM wins w
+  LEFT JOIN cells c ON c.charge_point_id = w.cp AND c.bstart = w.k
+  LEFT JOIN rolled r ON r.cp = w.cp AND r.k = w.k
+ ORDER BY w.cp, w.k`;
+
+type Row = { charge_point_id: string; period_start: Date; online_s: number; charging_s: number };
+
+/** Raw seconds per charger and bucket (for the property test: the rollups must agree to the millisecond, before any rounding). */
+export async function utilisationSeconds(db: Queryable, scope: Scope, from: Date, to: Date, granularity: Granularity | null, direct = false): Promise<Row[]> {
+  return db.query<Row>(direct ? DIRECT_SQL : SQL, [...scopeParams(scope), from, to, granularity]);
+}
+
 export interface ChargerUtilisation {
   charge_point_id: string;
   buckets: UtilisationBucket[];
@@ -74,13 +143,10 @@ export async function fleetUtilisation(
   from: Date,
   to: Date,
   granularity: Granularity | null,
+  /** true: computed from the intervals alone, without the rollups (the definition they must agree with). */
+  direct = false,
 ): Promise<ChargerUtilisation[]> {
-  const rows = await db.query<{ charge_point_id: string; period_start: Date; online_s: number; charging_s: number }>(SQL, [
-    ...scopeParams(scope),
-    from,
-    to,
-    granularity,
-  ]);
+  const rows = await utilisationSeconds(db, scope, from, to, granularity, direct);
   const out: ChargerUtilisation[] = [];
   for (const r of rows) {
     let cur = out.at(-1);

@@ -3,20 +3,26 @@ import type { Queryable } from '../store/db.js';
 import type { ApplyResult, ChargerEvent } from './events.js';
 
 /**
- * Applies a batch of messages in one statement: dynamo_apply()
+ * Applies a batch of messages in one statement: dynamo_apply_batch()
  * (src/store/functions/ingest.sql) runs their events in order inside the
  * database and returns one result per event, grouped by message. One round
  * trip per batch is what makes group commit cheap.
  *
- * Each message travels as its own JSON text, parsed inside the function, so a
- * message the database cannot take fails as that message (see failedMessageOf)
- * rather than as the whole batch.
+ * The batch travels as one JSON text (one serialisation here, one parse there). If the database
+ * cannot take it and names no message (the text as a whole does not parse), it is sent again as one
+ * text per message through dynamo_apply(text[]), which parses each alone, so the message it cannot
+ * take fails as itself (see failedMessageOf) rather than as the whole batch.
  */
 export async function applyBatch(db: Queryable, messages: readonly (readonly ChargerEvent[])[]): Promise<ApplyResult[][]> {
-  const texts = messages.map((events) =>
-    JSON.stringify(events.map((e) => (e.type === 'StatusChanged' || e.type === 'ErrorRaised' ? { ...e, eventId: newId('evt') } : e))),
-  );
-  const [row] = await db.query<{ results: ApplyResult[][] }>('SELECT dynamo_apply($1::text[]) AS results', [texts]);
+  const withIds = messages.map((events) => events.map((e) => (e.type === 'StatusChanged' || e.type === 'ErrorRaised' ? { ...e, eventId: newId('evt') } : e)));
+  let row: { results: ApplyResult[][] } | undefined;
+  try {
+    [row] = await db.query<{ results: ApplyResult[][] }>('SELECT dynamo_apply_batch($1::text) AS results', [JSON.stringify(withIds)]);
+  } catch (err) {
+    if (failedMessageOf(err, messages.length) !== undefined) throw err;
+    const texts = withIds.map((events) => JSON.stringify(events));
+    [row] = await db.query<{ results: ApplyResult[][] }>('SELECT dynamo_apply($1::text[]) AS results', [texts]);
+  }
   const results = row?.results ?? [];
   const complete = results.length === messages.length && results.every((r, i) => r.length === messages[i]!.length);
   if (!complete) throw new Error(`dynamo_apply returned results that do not match the ${messages.length} messages sent`);
