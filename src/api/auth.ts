@@ -17,6 +17,8 @@ export const ALL_SCOPES = [
   'read:events',
   'read:alerts',
   'write:alerts',
+  'read:reliability',
+  'write:reliability',
 ] as const;
 export type Scope = (typeof ALL_SCOPES)[number];
 

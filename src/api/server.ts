@@ -20,6 +20,7 @@ import { fleetRoutes } from './routes/fleet.js';
 import { chargerHistoryRoutes } from './routes/charger-history.js';
 import { eventRoutes } from './routes/events.js';
 import { alertRoutes } from './routes/alerts.js';
+import { reliabilityRoutes } from './routes/reliability.js';
 
 const BODY_LIMIT = 256 * 1024;
 
@@ -140,6 +141,7 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
     await chargerHistoryRoutes(scope as App, deps);
     await eventRoutes(scope as App, deps);
     await alertRoutes(scope as App, deps);
+    await reliabilityRoutes(scope as App, deps);
   });
   return app;
 }
