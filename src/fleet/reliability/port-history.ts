@@ -102,7 +102,8 @@ described AS (
       SELECT ee.error_code FROM error_events ee
        WHERE ee.charge_point_id = g.charge_point_id AND ee.connector_id = CASE WHEN g.cause = 'charger_faulted' THEN 0 ELSE g.connector_id END
          AND ee.occurred_at <= lower(g.r) AND coalesce(ee.resolved_at, 'infinity') > lower(g.r)
-       ORDER BY ee.occurred_at DESC LIMIT 1) er ON g.cause IN ('charger_faulted', 'port_faulted')
+       -- A 2.x Faulted status opens a generic 'Faulted' event beside the Problem event's code: prefer the code.
+       ORDER BY (ee.error_code = 'Faulted'), ee.occurred_at DESC LIMIT 1) er ON g.cause IN ('charger_faulted', 'port_faulted')
     LEFT JOIN outage_exclusions ox
       ON ox.charge_point_id = g.charge_point_id AND ox.connector_id = g.connector_id AND ox.outage_started_at = lower(g.r))
 SELECT pg.charge_point_id, pg.site_id, p.connector_id, ${ms('p.born')} AS born, ${ms('now()')} AS now_ms, (p.hi >= now()) AS hi_is_now,
