@@ -105,13 +105,16 @@ described AS (
        -- A 2.x Faulted status opens a generic 'Faulted' event beside the Problem event's code: prefer the code.
        ORDER BY (ee.error_code = 'Faulted'), ee.occurred_at DESC LIMIT 1) er ON g.cause IN ('charger_faulted', 'port_faulted')
     LEFT JOIN outage_exclusions ox
-      ON ox.charge_point_id = g.charge_point_id AND ox.connector_id = g.connector_id AND ox.outage_started_at = lower(g.r))
+      ON ox.charge_point_id = g.charge_point_id AND ox.connector_id = g.connector_id AND ox.outage_started_at = lower(g.r)),
+-- Aggregated once and joined: a correlated subquery here would re-run the whole pipeline per port.
+by_port AS (
+  SELECT d.charge_point_id, d.connector_id, json_agg(d.o ORDER BY d.started_at) AS outages FROM described d GROUP BY 1, 2)
 SELECT pg.charge_point_id, pg.site_id, p.connector_id, ${ms('p.born')} AS born, ${ms('now()')} AS now_ms, (p.hi >= now()) AS hi_is_now,
        rs.rated_power_kw,
-       coalesce((SELECT json_agg(d.o ORDER BY d.started_at) FROM described d
-                  WHERE d.charge_point_id = p.charge_point_id AND d.connector_id = p.connector_id), '[]'::json) AS outages
+       coalesce(bp.outages, '[]'::json) AS outages
   FROM page pg
   LEFT JOIN ports p ON p.charge_point_id = pg.charge_point_id
+  LEFT JOIN by_port bp ON bp.charge_point_id = p.charge_point_id AND bp.connector_id = p.connector_id
   LEFT JOIN charger_reliability_settings rs ON rs.charge_point_id = pg.charge_point_id
  ORDER BY pg.charge_point_id, p.connector_id`;
 
