@@ -21,6 +21,8 @@ export const ALL_SCOPES = [
   'write:commands',
   'read:sessions',
   'read:messages',
+  'read:reliability',
+  'write:reliability',
 ] as const;
 export type Scope = (typeof ALL_SCOPES)[number];
 

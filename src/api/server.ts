@@ -24,6 +24,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { commandRoutes } from './routes/commands.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { messageLogRoutes } from './routes/messages.js';
+import { reliabilityRoutes } from './routes/reliability.js';
 
 const BODY_LIMIT = 256 * 1024;
 
@@ -148,6 +149,7 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
     await commandRoutes(scope as App, deps);
     await sessionRoutes(scope as App, deps);
     await messageLogRoutes(scope as App, deps);
+    await reliabilityRoutes(scope as App, deps);
   });
   return app;
 }
