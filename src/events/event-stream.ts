@@ -30,6 +30,8 @@ export async function* fleetEventStream(
   let wakeUp: (() => void) | null = null;
   let overflow = false;
   const sub = feed.subscribe(filter, (events) => {
+    // Past the bound the client will be cut off: stop holding events for it.
+    if (overflow) return;
     queued.push(...events);
     if (queued.length > opts.maxQueued) overflow = true;
     wakeUp?.();
