@@ -15,6 +15,13 @@ import { LeaseKeeper } from './ingest/lease-keeper.js';
 import { OcppGateway } from './ocpp/gateway.js';
 import { Admission } from './ocpp/admission.js';
 import { newId } from './ids.js';
+import { hostname } from 'node:os';
+import { VERSION } from './version.js';
+import type { Bus } from './cluster/bus.js';
+import { InProcessBus } from './cluster/in-process-bus.js';
+import { NatsBus } from './cluster/nats-bus.js';
+import { ChargerRouter } from './cluster/charger-router.js';
+import { Wakeups } from './cluster/wakeups.js';
 
 export interface RunningService {
   readonly url: string;
@@ -24,6 +31,12 @@ export interface RunningService {
   readonly adminKey: AdminKeySetup;
   readonly http: App;
   readonly gateway: OcppGateway;
+  /** Node-to-node work (docs/operations.md "Cluster"): in process, or NATS with DYNAMO_NATS_URL. */
+  readonly bus: Bus;
+  /** CALLs to a charger on whichever node holds it, and the routing function (locate). */
+  readonly router: ChargerRouter;
+  /** Wake-ups for readers of the database on every node; topic "events" after every ingest commit. */
+  readonly wakeups: Wakeups;
   /** Graceful stop: no new connections, in-flight work finished, history closed, database closed. */
   stop(): Promise<void>;
 }
@@ -47,12 +60,28 @@ export async function startService(config: Config, log: Logger): Promise<Running
     collectDefaultMetrics({ register: metrics });
     const nodeId = newId('node');
 
-    const writer = new IngestWriter(db, log, metrics, { lanes: db.kind === 'postgres' ? Math.max(1, config.dbPoolSize - 2) : 1, maxBatch: 500 });
+    const bus: Bus = config.natsUrl
+      ? await NatsBus.connect({ url: config.natsUrl, prefix: config.natsPrefix, nodeId }, (status) => log.info({ status }, 'NATS connection'))
+      : new InProcessBus(nodeId);
+    cleanups.push(() => bus.close());
+    const wakeups = new Wakeups(bus);
+
+    const writer = new IngestWriter(db, log, metrics, {
+      lanes: db.kind === 'postgres' ? Math.max(1, config.dbPoolSize - 2) : 1,
+      maxBatch: 500,
+      onCommitted: () => wakeups.notify('events'),
+    });
     const seen = new SeenTracker(db, log);
-    const lease = new LeaseKeeper(db, log, nodeId, config.leaseTtlSec);
+    const lease = new LeaseKeeper(db, log, { nodeId, hostname: hostname(), version: VERSION, leaseTtlSec: config.leaseTtlSec }, {
+      held: async (holds, queriedAt) => {
+        const closed = await gateway.reconcile(holds, queriedAt);
+        if (closed > 0) log.warn({ connections: closed }, 'closed connections of chargers another node took over');
+      },
+      fenced: async () => void (await gateway.dropAll('lease_lost')),
+    });
     await lease.start();
     seen.start();
-    const gateway = new OcppGateway({
+    const gateway: OcppGateway = new OcppGateway({
       ingest: writer,
       seen,
       admission: new Admission(db, config.autoRegisterSiteId),
@@ -64,7 +93,10 @@ export async function startService(config: Config, log: Logger): Promise<Running
       maxBadMessages: config.ocppMaxBadMessages,
       maxPendingCalls: config.ocppMaxPendingCalls,
       trustProxy: config.trustProxy,
+      holds: { replaced: (cp, previous) => router.replaced(cp, previous), leaseFresh: () => lease.fresh() },
     });
+    const router = new ChargerRouter(bus, db, gateway, log);
+    router.start();
     gateway.start();
 
     // With a CA, client certificates are requested but not enforced by TLS: admission decides
@@ -77,7 +109,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         }
       : null;
     const http = await buildHttpApp(
-      { db, adminKeyHash: adminKey.hash, metrics, rateLimitPerMinute: config.rateLimitPerMinute, authFailuresPerMinute: config.authFailuresPerMinute, chargers: gateway },
+      { db, adminKeyHash: adminKey.hash, metrics, rateLimitPerMinute: config.rateLimitPerMinute, authFailuresPerMinute: config.authFailuresPerMinute, chargers: router, draining: () => gateway.draining },
       {
         logger: log,
         trustProxy: config.trustProxy,
@@ -103,14 +135,21 @@ export async function startService(config: Config, log: Logger): Promise<Running
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
+        // Drain (docs/operations.md "Rolling upgrades"): refuse new chargers and report not ready,
+        // finish the commands under way, close every charger (1001, so it reconnects elsewhere),
+        // finish their CALLs and the batches holding them, then leave the cluster.
+        gateway.stopAccepting();
+        await lease.draining().catch((err) => log.warn({ err }, 'could not mark the node draining'));
+        await router.stopAnswering();
         await gateway.close();
         await http.close();
         await writer.close();
         await seen.stop();
+        wakeups.flush();
         await unwind();
       })());
 
-    return { url, port, db, nodeId, adminKey, http, gateway, stop };
+    return { url, port, db, nodeId, adminKey, http, gateway, bus, router, wakeups, stop };
   } catch (err) {
     await unwind();
     throw err;

@@ -27,6 +27,10 @@ export interface Config {
   /** CALLs one connection may have waiting or in progress; more are refused (OCPP-J allows one). */
   ocppMaxPendingCalls: number;
   leaseTtlSec: number;
+  /** The NATS bus of a cluster (docs/operations.md "Cluster"); unset = one node, bus in process. */
+  natsUrl: string | undefined;
+  /** First word of every NATS subject, so clusters sharing a NATS stay apart. */
+  natsPrefix: string;
 }
 
 export class ConfigError extends Error {
@@ -89,6 +93,14 @@ export function loadConfig(env: Env = process.env): Config {
   if (tlsCaFile !== undefined && tlsCertFile === undefined) {
     throw new ConfigError('DYNAMO_TLS_CA', 'client certificates need TLS: set DYNAMO_TLS_CERT and DYNAMO_TLS_KEY too');
   }
+  const natsUrl = str(env, 'DYNAMO_NATS_URL');
+  if (natsUrl !== undefined) {
+    if (!/^(nats|tls):\/\/[^\s/]+\/?$/.test(natsUrl)) throw new ConfigError('DYNAMO_NATS_URL', 'expected nats://[user:password@]host[:port] or tls://…');
+    // The embedded database belongs to one process: a cluster's nodes share a PostgreSQL.
+    if (databaseUrl === undefined) throw new ConfigError('DYNAMO_NATS_URL', 'a cluster needs PostgreSQL: set DATABASE_URL too (the embedded database serves one process)');
+  }
+  const natsPrefix = str(env, 'DYNAMO_NATS_PREFIX') ?? 'dynamo';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(natsPrefix)) throw new ConfigError('DYNAMO_NATS_PREFIX', `expected letters, digits, "_" or "-", got "${natsPrefix}"`);
   const httpHeadersTimeoutSec = int(env, 'DYNAMO_HTTP_HEADERS_TIMEOUT', 20, 1, 3600);
   const httpRequestTimeoutSec = int(env, 'DYNAMO_HTTP_REQUEST_TIMEOUT', 120, 1, 86_400);
   // Node refuses a header deadline later than the whole-request deadline.
@@ -118,5 +130,7 @@ export function loadConfig(env: Env = process.env): Config {
     ocppMaxBadMessages: int(env, 'DYNAMO_OCPP_MAX_BAD_MESSAGES', 10, 0, 1_000_000),
     ocppMaxPendingCalls: int(env, 'DYNAMO_OCPP_MAX_PENDING_CALLS', 10, 1, 1000),
     leaseTtlSec: int(env, 'DYNAMO_LEASE_TTL', 15, 3, 3600),
+    natsUrl,
+    natsPrefix,
   };
 }

@@ -17,6 +17,7 @@ import { siteRoutes } from './routes/sites.js';
 import { chargerRoutes } from './routes/chargers.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { chargerHistoryRoutes } from './routes/charger-history.js';
+import { nodeRoutes } from './routes/nodes.js';
 
 const BODY_LIMIT = 256 * 1024;
 
@@ -134,6 +135,7 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
     await chargerRoutes(scope as App, deps);
     await fleetRoutes(scope as App, deps);
     await chargerHistoryRoutes(scope as App, deps);
+    await nodeRoutes(scope as App, deps);
   });
   return app;
 }

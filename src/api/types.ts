@@ -31,4 +31,6 @@ export interface ApiDeps {
   rateLimitPerMinute: number;
   /** Failed API authentications per minute from one address before it is refused (429). */
   authFailuresPerMinute: number;
+  /** True once this node drains (SIGTERM): /readyz answers 503 so the load balancer stops sending work. */
+  draining?: () => boolean;
 }

@@ -1,4 +1,4 @@
--- functions-version: 2
+-- functions-version: 3
 -- The ingest path, in the database: the writer sends a whole group-commit batch
 -- as an array of messages (one JSON text each, a JSON array of that message's
 -- events) and gets one result per event back, grouped by message, so a batch
@@ -112,6 +112,7 @@ DECLARE
   v_count integer;
   v_evse integer;
   v_state text;
+  v_previous jsonb;
 BEGIN
   FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
     cp := e->>'cp';
@@ -130,21 +131,25 @@ BEGIN
 
     CASE e->>'type'
     WHEN 'Connected' THEN
+      -- One node per charger: claim the charger's hold first (holds.sql); the node that held it is told to let go.
+      v_previous := dynamo_claim_charger(cp);
       -- Any interval still open for this charger (replaced here, or left by a lost node) ends first.
       UPDATE connections SET disconnected_at = greatest(connected_at, least(last_heard_at, at)), disconnect_reason = 'replaced'
        WHERE charge_point_id = cp AND disconnected_at IS NULL;
       INSERT INTO connections (charge_point_id, node_id, ocpp_version, remote_address, connected_at, last_heard_at)
       VALUES (cp, e->>'nodeId', e->>'ocppVersion', e->>'remoteAddress', at, at)
       RETURNING connection_id INTO v_id;
+      PERFORM dynamo_hold_charger(cp, e->>'nodeId', v_id, at);
       INSERT INTO charger_state (charge_point_id, ocpp_version, last_seen) VALUES (cp, e->>'ocppVersion', at)
       ON CONFLICT (charge_point_id) DO UPDATE SET ocpp_version = excluded.ocpp_version,
         last_seen = greatest(charger_state.last_seen, excluded.last_seen);
-      results := results || jsonb_build_array(jsonb_build_object('connectionId', v_id));
+      results := results || jsonb_build_array(jsonb_build_object('connectionId', v_id, 'previousHolder', v_previous));
 
     WHEN 'Disconnected' THEN
       UPDATE connections SET disconnected_at = greatest(connected_at, at), disconnect_reason = e->>'reason',
              last_heard_at = greatest(last_heard_at, least(at, now()))
        WHERE connection_id = (e->>'connectionId')::bigint AND disconnected_at IS NULL;
+      PERFORM dynamo_release_charger(cp, (e->>'connectionId')::bigint);
       results := results || '[{}]'::jsonb;
 
     WHEN 'Booted' THEN
