@@ -68,7 +68,7 @@ describe(`one node per charger, on one node and through the database (${dbKind})
   it('a CALL to a charger reaches it wherever it is; a charger nobody holds is Offline; a CALLERROR comes back as such', async () => {
     const id = await aCharger(t.api, site);
     const c = await connect(svc.wsUrl, id);
-    c.handle('GetConfiguration', async ({ params }: { params: any }) => ({ configurationKey: [{ key: params.key[0], readonly: true, value: 'x' }] }));
+    c.handle('GetConfiguration', async ({ params }: { params?: any }) => ({ configurationKey: [{ key: params.key[0], readonly: true, value: 'x' }] }));
     c.handle('Reset', async () => {
       throw Object.assign(new Error('no resets today'), { rpcErrorCode: 'NotSupported' });
     });
