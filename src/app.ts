@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { ForwardedClientCert } from './ocpp/forwarded-cert.js';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -93,6 +95,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       maxBadMessages: config.ocppMaxBadMessages,
       maxPendingCalls: config.ocppMaxPendingCalls,
       trustProxy: config.trustProxy,
+      forwardedClientCert: config.clientCertHeader && config.tlsCaFile ? new ForwardedClientCert(config.clientCertHeader, new X509Certificate(await readFile(config.tlsCaFile))) : undefined,
       holds: { replaced: (cp, previous) => router.replaced(cp, previous), leaseFresh: () => lease.fresh() },
     });
     const router = new ChargerRouter(bus, db, gateway, log);

@@ -13,6 +13,8 @@ export interface Config {
   tlsKeyFile: string | undefined;
   /** CA for client certificates (OCPP Security Profile 3). */
   tlsCaFile: string | undefined;
+  /** Header in which a TLS-terminating proxy forwards the client certificate it verified (lower case). */
+  clientCertHeader: string | undefined;
   rateLimitPerMinute: number;
   /** Failed API authentications per minute per client address before 429. */
   authFailuresPerMinute: number;
@@ -90,8 +92,14 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(tlsCertFile ? 'DYNAMO_TLS_KEY' : 'DYNAMO_TLS_CERT', 'DYNAMO_TLS_CERT and DYNAMO_TLS_KEY go together');
   }
   const tlsCaFile = str(env, 'DYNAMO_TLS_CA');
-  if (tlsCaFile !== undefined && tlsCertFile === undefined) {
-    throw new ConfigError('DYNAMO_TLS_CA', 'client certificates need TLS: set DYNAMO_TLS_CERT and DYNAMO_TLS_KEY too');
+  const clientCertHeader = str(env, 'DYNAMO_CLIENT_CERT_HEADER')?.toLowerCase();
+  if (clientCertHeader !== undefined) {
+    if (!/^[a-z0-9-]{1,64}$/.test(clientCertHeader)) throw new ConfigError('DYNAMO_CLIENT_CERT_HEADER', `expected an HTTP header name, got "${clientCertHeader}"`);
+    if (!bool(env, 'DYNAMO_TRUST_PROXY', false)) throw new ConfigError('DYNAMO_CLIENT_CERT_HEADER', 'a forwarded certificate is trusted only from a proxy: set DYNAMO_TRUST_PROXY=true too');
+    if (tlsCaFile === undefined) throw new ConfigError('DYNAMO_CLIENT_CERT_HEADER', 'set DYNAMO_TLS_CA: forwarded certificates are checked against it');
+  }
+  if (tlsCaFile !== undefined && tlsCertFile === undefined && clientCertHeader === undefined) {
+    throw new ConfigError('DYNAMO_TLS_CA', 'client certificates need TLS (DYNAMO_TLS_CERT and DYNAMO_TLS_KEY) or a proxy that forwards them (DYNAMO_CLIENT_CERT_HEADER)');
   }
   const natsUrl = str(env, 'DYNAMO_NATS_URL');
   if (natsUrl !== undefined) {
@@ -119,6 +127,7 @@ export function loadConfig(env: Env = process.env): Config {
     tlsCertFile,
     tlsKeyFile,
     tlsCaFile,
+    clientCertHeader,
     rateLimitPerMinute: int(env, 'DYNAMO_RATE_LIMIT', 1200, 1, 1_000_000),
     authFailuresPerMinute: int(env, 'DYNAMO_AUTH_FAILURE_LIMIT', 30, 1, 1_000_000),
     httpHeadersTimeoutSec,

@@ -14,6 +14,7 @@ import { CallQueue } from './call-queue.js';
 import { ChargerConnection, type Handler, type HandlerContext } from './connection.js';
 import { LenientValidator } from './lenient.js';
 import { guardFrames } from './frame-guard.js';
+import type { ForwardedClientCert } from './forwarded-cert.js';
 import { repairedValidators } from './schemas.js';
 import { checkStorableText } from './storable.js';
 import { Liveness } from './liveness.js';
@@ -34,6 +35,8 @@ export interface GatewayDeps {
   maxBadMessages: number;
   maxPendingCalls: number;
   trustProxy: boolean;
+  /** A client certificate a TLS-terminating proxy verified and forwarded (only with trustProxy). */
+  forwardedClientCert?: ForwardedClientCert;
   /** One node per charger (docs/operations.md "Cluster"); absent, this node assumes it is alone. */
   holds?: HoldHooks;
 }
@@ -229,13 +232,21 @@ export class OcppGateway {
     try {
       const protocol = pickProtocol(handshake.protocols, this.enabled);
       if (!protocol) return refuse(400, `no common subprotocol; this server speaks ${this.enabled.join(', ')}`);
-      const result = await this.deps.admission.admit(handshake.identity, handshake.password, verifiedClientCn(handshake.request), remoteAddress);
+      const result = await this.deps.admission.admit(handshake.identity, handshake.password, this.clientCertCn(handshake.request), remoteAddress);
       if (!result.ok) return refuse(result.status, result.reason, result.status === 429 ? result.retryAfterSec : undefined);
       accept({ tenantId: result.charger.tenant_id, lenient: result.charger.lenient, remoteAddress }, protocol);
     } catch (err) {
       this.deps.log.error({ err, charge_point_id: handshake.identity }, 'OCPP admission failed');
       refuse(503, 'temporarily unavailable');
     }
+  }
+
+  /** The CN of a client certificate verified by our TLS, or else by the proxy in front (Security Profile 3). */
+  private clientCertCn(req: IncomingMessage): string | undefined {
+    const direct = verifiedClientCn(req);
+    if (direct !== undefined) return direct;
+    const fwd = this.deps.forwardedClientCert;
+    return fwd && this.deps.trustProxy ? fwd.commonName(req.headers[fwd.header]) : undefined;
   }
 
   private remoteAddress(h: { remoteAddress?: string; headers: IncomingMessage['headers'] }): string | null {
