@@ -175,6 +175,7 @@ async function main() {
   await mkdir(dir, { recursive: true });
   const file = join(dir, `cluster-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   await writeFile(file, JSON.stringify({ machine, chargers: N, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, results }, null, 2));
+  await writeFile(file.replace(/\.json$/, '.md'), lines.join('\n') + '\n');
   process.stderr.write(`written ${file}\n`);
 }
 
