@@ -63,7 +63,10 @@ export async function startService(config: Config, log: Logger): Promise<Running
     const nodeId = newId('node');
 
     const bus: Bus = config.natsUrl
-      ? await NatsBus.connect({ url: config.natsUrl, prefix: config.natsPrefix, nodeId }, (status) => log.info({ status }, 'NATS connection'))
+      ? await NatsBus.connect({ url: config.natsUrl, prefix: config.natsPrefix, nodeId }, (status) => {
+          // Losing NATS degrades the cluster (docs/operations.md "NATS"); its routine pings are not news.
+          if (['disconnect', 'reconnect', 'error', 'staleConnection'].includes(status)) log.warn({ status }, 'NATS connection');
+        })
       : new InProcessBus(nodeId);
     cleanups.push(() => bus.close());
     const wakeups = new Wakeups(bus);
