@@ -102,7 +102,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       holds: { replaced: (cp, previous) => router.replaced(cp, previous), leaseFresh: () => lease.fresh() },
     });
     const router = new ChargerRouter(bus, db, gateway, log);
-    router.start();
+    await router.start();
     gateway.start();
 
     // With a CA, client certificates are requested but not enforced by TLS: admission decides

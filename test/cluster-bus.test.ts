@@ -39,15 +39,15 @@ for (const [kind, factory] of Object.entries(kinds)) {
 
     it('carries a request to the node it names and its answer back, as JSON', async () => {
       const [a, b] = await pair();
-      b.answer('echo', async (body) => ({ got: body, at: 'node_b' }));
-      a.answer('echo', async () => ({ at: 'node_a' }));
+      await b.answer('echo', async (body) => ({ got: body, at: 'node_b' }));
+      await a.answer('echo', async () => ({ at: 'node_a' }));
       expect(await a.request('node_b', 'echo', { n: 1, d: new Date(0) }, 5_000)).toEqual({ got: { n: 1, d: '1970-01-01T00:00:00.000Z' }, at: 'node_b' });
       expect(await b.request('node_a', 'echo', null, 5_000)).toEqual({ at: 'node_a' });
     });
 
     it('fails at once with NoResponderError for a node nobody answers for, and after close', async () => {
       const [a, b] = await pair();
-      b.answer('echo', async () => 'here');
+      await b.answer('echo', async () => 'here');
       const t0 = Date.now();
       await expect(a.request('node_gone', 'echo', {}, 20_000)).rejects.toBeInstanceOf(NoResponderError);
       expect(Date.now() - t0).toBeLessThan(15_000);
@@ -57,8 +57,8 @@ for (const [kind, factory] of Object.entries(kinds)) {
 
     it('times out a node that does not answer in time, and reports a failing handler as a BusError', async () => {
       const [a, b] = await pair();
-      b.answer('slow', () => new Promise((r) => setTimeout(() => r('late'), 1_500)));
-      b.answer('broken', async () => {
+      await b.answer('slow', () => new Promise((r) => setTimeout(() => r('late'), 1_500)));
+      await b.answer('broken', async () => {
         throw new Error('handler broke');
       });
       await expect(a.request('node_b', 'slow', {}, 200)).rejects.toBeInstanceOf(BusTimeoutError);
@@ -89,7 +89,7 @@ for (const [kind, factory] of Object.entries(kinds)) {
       const [a, b] = await pair();
       let started = false;
       let finished = false;
-      b.answer('work', () => ((started = true), new Promise((r) => setTimeout(() => r((finished = true)), 300))));
+      await b.answer('work', () => ((started = true), new Promise((r) => setTimeout(() => r((finished = true)), 300))));
       const answer = a.request('node_b', 'work', {}, 10_000);
       await eventually(async () => started, Boolean, 5_000);
       await b.close();

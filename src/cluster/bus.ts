@@ -15,8 +15,11 @@ export interface Bus {
    * BusTimeoutError when it did not answer within `timeoutMs`, with BusError when the bus failed.
    */
   request(to: string, topic: string, body: unknown, timeoutMs: number): Promise<unknown>;
-  /** Answers requests to this node on `topic`; a handler that throws sends the sender a BusError. */
-  answer(topic: string, handler: (body: unknown) => Promise<unknown>): void;
+  /**
+   * Answers requests to this node on `topic`; a handler that throws sends the sender a BusError.
+   * Resolves once other nodes can reach it (NATS: the subscription is registered with the server).
+   */
+  answer(topic: string, handler: (body: unknown) => Promise<unknown>): Promise<void>;
   /** Sends `body` to every node listening on `topic`, this one included. At most once, unacknowledged. */
   broadcast(topic: string, body: unknown): void;
   /** Listens to broadcasts on `topic`; returns how to stop. */

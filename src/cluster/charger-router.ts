@@ -38,10 +38,10 @@ export class ChargerRouter {
     private readonly log: Logger,
   ) {}
 
-  /** Starts answering other nodes' requests. */
-  start(): void {
-    this.bus.answer(CALL, (body) => this.track(() => (this.answering ? this.local.call(body as ChargerCall) : Promise.resolve({ status: 'offline' } as CallOutcome))));
-    this.bus.answer(CLOSE, async (body) => {
+  /** Starts answering other nodes' requests; resolves once they can reach this node. */
+  async start(): Promise<void> {
+    await this.bus.answer(CALL, (body) => this.track(() => (this.answering ? this.local.call(body as ChargerCall) : Promise.resolve({ status: 'offline' } as CallOutcome))));
+    await this.bus.answer(CLOSE, async (body) => {
       const b = body as { chargePointId: string; reason: ReleaseReason; connectionId?: number };
       return { released: await this.local.release(b.chargePointId, b.reason, b.connectionId) };
     });

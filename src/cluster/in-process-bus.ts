@@ -52,7 +52,7 @@ export class InProcessBus implements Bus {
     }
   }
 
-  answer(topic: string, handler: (body: unknown) => Promise<unknown>): void {
+  async answer(topic: string, handler: (body: unknown) => Promise<unknown>): Promise<void> {
     this.mine.set(checkTopic(topic), (body) => {
       const work = handler(body);
       this.working.add(work);

@@ -76,7 +76,7 @@ export class NatsBus implements Bus {
     return reply.body;
   }
 
-  answer(topic: string, handler: (body: unknown) => Promise<unknown>): void {
+  async answer(topic: string, handler: (body: unknown) => Promise<unknown>): Promise<void> {
     this.subscribe(this.nodeSubject(this.nodeId, topic), (data, respond) => {
       const work = Promise.resolve()
         .then(() => handler(JSON.parse(dec.decode(data))))
@@ -88,6 +88,8 @@ export class NatsBus implements Bus {
       this.working.add(work);
       void work.finally(() => this.working.delete(work));
     });
+    // The server knows the subscription once it answered a round trip after it.
+    await this.nc.flush();
   }
 
   broadcast(topic: string, body: unknown): void {
