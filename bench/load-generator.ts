@@ -5,6 +5,7 @@ import { benchArgs } from './args.js';
 import { percentile, SimCharger } from './sim-charger.js';
 
 interface Options {
+  /** One URL, or several separated by commas: charger i connects to the (i mod n)th (a cluster's nodes). */
   url: string;
   chargers: number;
   prefix: string;
@@ -14,6 +15,8 @@ interface Options {
   halfRate?: number;
   /** 1.6, 2.0.1, 2.1, or mixed (a third each). */
   ocpp: string;
+  /** Phases to run after connecting: max, half, half-dashboard, storm (default all). */
+  phases: Set<string>;
 }
 
 function parseArgs(): Options {
@@ -27,13 +30,15 @@ function parseArgs(): Options {
     halfSeconds: Number(a.get('half-seconds') ?? 15),
     halfRate: a.has('half-rate') ? Number(a.get('half-rate')) : undefined,
     ocpp: a.get('ocpp') ?? '1.6',
+    phases: new Set((a.get('phases') ?? 'max,half,half-dashboard,storm').split(',')),
   };
 }
 
 async function main() {
   const o = parseArgs();
   const versions = o.ocpp === 'mixed' ? ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'] : [`ocpp${o.ocpp}`];
-  const chargers = Array.from({ length: o.chargers }, (_, i) => new SimCharger(`${o.prefix}${i}`, o.url, versions[i % versions.length]!));
+  const urls = o.url.split(',');
+  const chargers = Array.from({ length: o.chargers }, (_, i) => new SimCharger(`${o.prefix}${i}`, urls[i % urls.length]!, versions[i % versions.length]!));
   const bootLat: number[] = [];
 
   // Phase 1: connect and boot every charger at a bounded ramp rate.
@@ -87,7 +92,7 @@ async function main() {
   // Phase 3 and 4: open loop at a fixed rate (default: half the measured maximum); latency at that
   // load, first alone, then while the orchestrator runs a dashboard query loop against the server.
   const rate = o.halfRate ?? maxRate / 2;
-  for (const name of ['half', 'half-dashboard']) {
+  for (const name of ['half', 'half-dashboard'].filter((p) => o.phases.has(p))) {
     const lat: number[] = [];
     let sent = 0;
     let skipped = 0;
@@ -120,6 +125,10 @@ async function main() {
     process.stdout.write(JSON.stringify({ phase: name, target: rate, achieved: lat.length / o.halfSeconds, p50: percentile(lat, 50), p99: percentile(lat, 99), skipped, errors: errs }) + '\n');
   }
 
+  if (!o.phases.has('storm')) {
+    for (const c of chargers) c.ws?.terminate();
+    process.exit(0);
+  }
   // Phase 5, connection storm: every socket drops at once, then every charger reconnects and boots at
   // once (no ramp): the time until all are back and answered.
   for (const c of chargers) c.ws?.terminate();

@@ -1,12 +1,13 @@
 // npm run bench — the whole benchmark suite in one report (docs/benchmarks.md): the ingest
-// benchmark (with its connection storm) and the API benchmark, each figure beside its target and
-// the baseline measured in the same run. --repeat N runs everything N times and reports the
+// benchmark (with its connection storm), the API benchmark and the cluster benchmark (three nodes
+// beside one node), each figure beside its target and the baseline measured in the same run. --repeat N runs everything N times and reports the
 // spread (min–max) as the noise.
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchArgs } from './args.js';
+import { clusterTable, type ClusterResult } from './cluster.js';
 
 const args = benchArgs();
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -16,6 +17,7 @@ const API_CHARGERS = args.get('api-chargers') ?? '10000';
 const DAYS = args.get('days') ?? '30';
 // Listeners attached to ingest, measured beside ingest without them in the same run (0 to skip).
 const WEBHOOKS = args.get('webhooks') ?? '3';
+const CLUSTER_CHARGERS = args.get('cluster-chargers') ?? '3000';
 
 function run(script: string, argv: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -44,9 +46,11 @@ const spread = (xs: number[], d = 0) => {
 async function main() {
   const ingest: any[] = [];
   const api: any[] = [];
+  const cluster: { results: ClusterResult[] }[] = [];
   for (let i = 0; i < REPEAT; i++) {
     ingest.push(JSON.parse(await readFile(await run('ingest.js', ['--chargers', INGEST_CHARGERS, '--webhooks', WEBHOOKS]), 'utf8')));
     api.push(JSON.parse(await readFile(await run('api.js', ['--chargers', API_CHARGERS, '--days', DAYS]), 'utf8')));
+    cluster.push(JSON.parse(await readFile(await run('cluster.js', ['--chargers', CLUSTER_CHARGERS]), 'utf8')));
   }
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const md: string[] = [
@@ -86,10 +90,11 @@ async function main() {
   }
   const scans = (t: string) => api.map((a) => a.runs.find((r: any) => r.target === t)?.rawScanMs ?? NaN);
   md.push(`| raw scan (floor) | — | ${spread(scans('postgres'))} | ${spread(scans('pglite'))} |`);
+  md.push('', `## Cluster (${CLUSTER_CHARGERS} chargers; baseline: one node in the same run; every run listed)`, '', ...clusterTable(cluster.flatMap((c) => c.results)));
   const dir = join(ROOT, 'bench/results');
   await mkdir(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  await writeFile(join(dir, `suite-${stamp}.json`), JSON.stringify({ machine, repeat: REPEAT, ingest, api }, null, 2));
+  await writeFile(join(dir, `suite-${stamp}.json`), JSON.stringify({ machine, repeat: REPEAT, ingest, api, cluster }, null, 2));
   await writeFile(join(dir, `suite-${stamp}.md`), md.join('\n') + '\n');
   process.stdout.write(md.join('\n') + '\n');
   process.stderr.write(`written ${join(dir, `suite-${stamp}.md`)}\n`);

@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { ForwardedClientCert } from './ocpp/forwarded-cert.js';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -26,6 +28,13 @@ import { LocalCommandTransport } from './ocpp/local-command-transport.js';
 import { MessageLogWriter } from './ingest/message-log-writer.js';
 import { frameRow, type CapturedFrame } from './ocpp/message-capture.js';
 import { RollupKeeper } from './fleet/rollup-keeper.js';
+import { hostname } from 'node:os';
+import { VERSION } from './version.js';
+import type { Bus } from './cluster/bus.js';
+import { InProcessBus } from './cluster/in-process-bus.js';
+import { NatsBus } from './cluster/nats-bus.js';
+import { ChargerRouter } from './cluster/charger-router.js';
+import { Wakeups } from './cluster/wakeups.js';
 
 export interface RunningService {
   readonly url: string;
@@ -38,6 +47,12 @@ export interface RunningService {
   readonly commands: CommandService;
   readonly messageLog: MessageLogWriter<CapturedFrame> | undefined;
   readonly maintenance: MaintenanceAvailability;
+  /** Node-to-node work (docs/operations.md "Cluster"): in process, or NATS with DYNAMO_NATS_URL. */
+  readonly bus: Bus;
+  /** CALLs to a charger on whichever node holds it, and the routing function (locate). */
+  readonly router: ChargerRouter;
+  /** Wake-ups for readers of the database on every node; topic "events" after every ingest commit. */
+  readonly wakeups: Wakeups;
   /** Graceful stop: no new connections, in-flight work finished, history closed, database closed. */
   stop(): Promise<void>;
 }
@@ -61,7 +76,20 @@ export async function startService(config: Config, log: Logger): Promise<Running
     collectDefaultMetrics({ register: metrics });
     const nodeId = newId('node');
 
-    const writer = new IngestWriter(db, log, metrics, { lanes: db.kind === 'postgres' ? Math.max(1, config.dbPoolSize - 2) : 1, maxBatch: 500 });
+    const bus: Bus = config.natsUrl
+      ? await NatsBus.connect({ url: config.natsUrl, prefix: config.natsPrefix, nodeId }, (status) => {
+          // Losing NATS degrades the cluster (docs/operations.md "NATS"); its routine pings are not news.
+          if (['disconnect', 'reconnect', 'error', 'staleConnection'].includes(status)) log.warn({ status }, 'NATS connection');
+        })
+      : new InProcessBus(nodeId);
+    cleanups.push(() => bus.close());
+    const wakeups = new Wakeups(bus);
+
+    const writer = new IngestWriter(db, log, metrics, {
+      lanes: db.kind === 'postgres' ? Math.max(1, config.dbPoolSize - 2) : 1,
+      maxBatch: 500,
+      onCommitted: () => wakeups.notify('events'),
+    });
     const seen = new SeenTracker(db, log);
 
     // Events out (docs/events.md): this node's reader of the durable log, woken by its own commits,
@@ -74,6 +102,9 @@ export async function startService(config: Config, log: Logger): Promise<Running
       const unlisten = await db.listen('dynamo_fleet_events', () => feed.wake());
       cleanups.push(unlisten);
     }
+    // With a cluster bus, other nodes' ingest commits wake this feed too (a second path beside NOTIFY).
+    const stopWakeups = wakeups.subscribe('events', () => feed.wake(), config.eventsPollMs);
+    cleanups.push(async () => stopWakeups());
     const retention = new EventRetention(db, log, config.eventsRetentionDays);
     retention.start();
     cleanups.push(() => retention.stop());
@@ -99,7 +130,13 @@ export async function startService(config: Config, log: Logger): Promise<Running
     await webhooks.start();
     cleanups.push(() => webhooks.stop());
 
-    const lease = new LeaseKeeper(db, log, nodeId, config.leaseTtlSec);
+    const lease = new LeaseKeeper(db, log, { nodeId, hostname: hostname(), version: VERSION, leaseTtlSec: config.leaseTtlSec }, {
+      held: async (holds, queriedAt) => {
+        const closed = await gateway.reconcile(holds, queriedAt);
+        if (closed > 0) log.warn({ connections: closed }, 'closed connections of chargers another node took over');
+      },
+      fenced: async () => void (await gateway.dropAll('lease_lost')),
+    });
     await lease.start();
     seen.start();
     // The raw message log has its own writer, apart from ingest (docs/api.md, message log).
@@ -110,7 +147,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         })
       : undefined;
     await messageLog?.start();
-    const gateway = new OcppGateway({
+    const gateway: OcppGateway = new OcppGateway({
       ingest: writer,
       seen,
       admission: new Admission(db, config.autoRegisterSiteId),
@@ -123,7 +160,11 @@ export async function startService(config: Config, log: Logger): Promise<Running
       maxPendingCalls: config.ocppMaxPendingCalls,
       trustProxy: config.trustProxy,
       frames: messageLog,
+      forwardedClientCert: config.clientCertHeader && config.tlsCaFile ? new ForwardedClientCert(config.clientCertHeader, new X509Certificate(await readFile(config.tlsCaFile))) : undefined,
+      holds: { replaced: (cp, previous) => router.replaced(cp, previous), leaseFresh: () => lease.fresh() },
     });
+    const router = new ChargerRouter(bus, db, gateway, log);
+    await router.start();
     gateway.start();
     alerts.start();
     cleanups.push(() => alerts.stop());
@@ -158,7 +199,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
         maintenance,
         rateLimitPerMinute: config.rateLimitPerMinute,
         authFailuresPerMinute: config.authFailuresPerMinute,
-        chargers: gateway,
+        chargers: router,
+        draining: () => gateway.draining,
       },
       {
         logger: log,
@@ -185,6 +227,12 @@ export async function startService(config: Config, log: Logger): Promise<Running
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
+        // Drain (docs/operations.md "Rolling upgrades"): refuse new chargers and report not ready,
+        // finish the commands under way, close every charger (1001, so it reconnects elsewhere),
+        // finish their CALLs and the batches holding them, then leave the cluster.
+        gateway.stopAccepting();
+        await lease.draining().catch((err) => log.warn({ err }, 'could not mark the node draining'));
+        await router.stopAnswering();
         await maintenance.close();
         await gateway.close();
         await http.close();
@@ -192,10 +240,11 @@ export async function startService(config: Config, log: Logger): Promise<Running
         await writer.close();
         await messageLog?.close();
         await seen.stop();
+        wakeups.flush();
         await unwind();
       })());
 
-    return { url, port, db, nodeId, adminKey, http, gateway, commands, messageLog, maintenance, stop };
+    return { url, port, db, nodeId, adminKey, http, gateway, commands, messageLog, maintenance, bus, router, wakeups, stop };
   } catch (err) {
     await unwind();
     throw err;

@@ -14,6 +14,8 @@ export interface Config {
   tlsKeyFile: string | undefined;
   /** CA for client certificates (OCPP Security Profile 3). */
   tlsCaFile: string | undefined;
+  /** Header in which a TLS-terminating proxy forwards the client certificate it verified (lower case). */
+  clientCertHeader: string | undefined;
   rateLimitPerMinute: number;
   /** Failed API authentications per minute per client address before 429. */
   authFailuresPerMinute: number;
@@ -59,6 +61,10 @@ export interface Config {
   messageLogBuffer: number;
   /** Seconds between rollup maintenance runs (docs/metrics.md "Rollups"); 0 turns it off. */
   rollupIntervalSec: number;
+  /** The NATS bus of a cluster (docs/operations.md "Cluster"); unset = one node, bus in process. */
+  natsUrl: string | undefined;
+  /** First word of every NATS subject, so clusters sharing a NATS stay apart. */
+  natsPrefix: string;
 }
 
 export class ConfigError extends Error {
@@ -118,9 +124,23 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(tlsCertFile ? 'DYNAMO_TLS_KEY' : 'DYNAMO_TLS_CERT', 'DYNAMO_TLS_CERT and DYNAMO_TLS_KEY go together');
   }
   const tlsCaFile = str(env, 'DYNAMO_TLS_CA');
-  if (tlsCaFile !== undefined && tlsCertFile === undefined) {
-    throw new ConfigError('DYNAMO_TLS_CA', 'client certificates need TLS: set DYNAMO_TLS_CERT and DYNAMO_TLS_KEY too');
+  const clientCertHeader = str(env, 'DYNAMO_CLIENT_CERT_HEADER')?.toLowerCase();
+  if (clientCertHeader !== undefined) {
+    if (!/^[a-z0-9-]{1,64}$/.test(clientCertHeader)) throw new ConfigError('DYNAMO_CLIENT_CERT_HEADER', `expected an HTTP header name, got "${clientCertHeader}"`);
+    if (!bool(env, 'DYNAMO_TRUST_PROXY', false)) throw new ConfigError('DYNAMO_CLIENT_CERT_HEADER', 'a forwarded certificate is trusted only from a proxy: set DYNAMO_TRUST_PROXY=true too');
+    if (tlsCaFile === undefined) throw new ConfigError('DYNAMO_CLIENT_CERT_HEADER', 'set DYNAMO_TLS_CA: forwarded certificates are checked against it');
   }
+  if (tlsCaFile !== undefined && tlsCertFile === undefined && clientCertHeader === undefined) {
+    throw new ConfigError('DYNAMO_TLS_CA', 'client certificates need TLS (DYNAMO_TLS_CERT and DYNAMO_TLS_KEY) or a proxy that forwards them (DYNAMO_CLIENT_CERT_HEADER)');
+  }
+  const natsUrl = str(env, 'DYNAMO_NATS_URL');
+  if (natsUrl !== undefined) {
+    if (!/^(nats|tls):\/\/[^\s/]+\/?$/.test(natsUrl)) throw new ConfigError('DYNAMO_NATS_URL', 'expected nats://[user:password@]host[:port] or tls://…');
+    // The embedded database belongs to one process: a cluster's nodes share a PostgreSQL.
+    if (databaseUrl === undefined) throw new ConfigError('DYNAMO_NATS_URL', 'a cluster needs PostgreSQL: set DATABASE_URL too (the embedded database serves one process)');
+  }
+  const natsPrefix = str(env, 'DYNAMO_NATS_PREFIX') ?? 'dynamo';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(natsPrefix)) throw new ConfigError('DYNAMO_NATS_PREFIX', `expected letters, digits, "_" or "-", got "${natsPrefix}"`);
   const httpHeadersTimeoutSec = int(env, 'DYNAMO_HTTP_HEADERS_TIMEOUT', 20, 1, 3600);
   const httpRequestTimeoutSec = int(env, 'DYNAMO_HTTP_REQUEST_TIMEOUT', 120, 1, 86_400);
   // Node refuses a header deadline later than the whole-request deadline.
@@ -144,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
     tlsCertFile,
     tlsKeyFile,
     tlsCaFile,
+    clientCertHeader,
     rateLimitPerMinute: int(env, 'DYNAMO_RATE_LIMIT', 1200, 1, 1_000_000),
     authFailuresPerMinute: int(env, 'DYNAMO_AUTH_FAILURE_LIMIT', 30, 1, 1_000_000),
     httpHeadersTimeoutSec,
@@ -171,5 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
     messageLogRetentionDays: int(env, 'DYNAMO_MESSAGE_LOG_RETENTION_DAYS', 7, 1, 3650),
     messageLogBuffer: int(env, 'DYNAMO_MESSAGE_LOG_BUFFER', 50_000, 100, 10_000_000),
     rollupIntervalSec: int(env, 'DYNAMO_ROLLUP_INTERVAL', 60, 0, 86_400),
+    natsUrl,
+    natsPrefix,
   };
 }

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,23 +6,7 @@ import { upgradeStatus } from './support/charger.js';
 import { ADMIN_KEY, startTestService, type TestService } from './support/service.js';
 import { dbKind } from './support/database.js';
 import { postJson } from './support/https.js';
-
-const ssl = (dir: string, ...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-
-/** A CA, a server certificate it signs, and client certificates (one per CN), all made with openssl. */
-function pki(dir: string) {
-  ssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=Dynamo Test CA');
-  ssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'rogue.key', '-out', 'rogue.pem', '-days', '1', '-subj', '/CN=Rogue CA');
-  const sign = (name: string, cn: string, ca = 'ca', ext?: string) => {
-    ssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    ssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', ...(ext ? ['-extfile', ext] : []));
-  };
-  execFileSync('sh', ['-c', "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext"], { cwd: dir });
-  sign('server', 'localhost', 'ca', 'san.ext');
-  sign('cp3', 'CP3-CERT');
-  sign('other', 'SOMEONE-ELSE');
-  sign('forged', 'CP3-CERT', 'rogue');
-}
+import { pki } from './support/pki.js';
 
 describe(`OCPP Security Profile 3: client certificates (${dbKind})`, () => {
   let svc: TestService;

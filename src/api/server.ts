@@ -25,6 +25,7 @@ import { commandRoutes } from './routes/commands.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { messageLogRoutes } from './routes/messages.js';
 import { reliabilityRoutes } from './routes/reliability.js';
+import { nodeRoutes } from './routes/nodes.js';
 
 const BODY_LIMIT = 256 * 1024;
 
@@ -150,6 +151,7 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
     await sessionRoutes(scope as App, deps);
     await messageLogRoutes(scope as App, deps);
     await reliabilityRoutes(scope as App, deps);
+    await nodeRoutes(scope as App, deps);
   });
   return app;
 }

@@ -50,4 +50,6 @@ export interface ApiDeps {
   commands: CommandService;
   /** Told when a maintenance window changes, so take_offline windows act at once. */
   maintenance: Pick<MaintenanceAvailability, 'changed'>;
+  /** True once this node drains (SIGTERM): /readyz answers 503 so the load balancer stops sending work. */
+  draining?: () => boolean;
 }

@@ -14,6 +14,7 @@ export async function serve(config: Config): Promise<void> {
     [
       `Dynamo CSMS listening on ${service.url}  (database: ${service.db.kind === 'pglite' ? `embedded, ${config.dataDir}` : 'PostgreSQL'})`,
       `  API docs:  ${service.url}/docs`,
+      `  Node:      ${service.nodeId} (${config.natsUrl ? 'cluster bus: NATS' : 'one node, bus in process'})`,
       service.adminKey.writtenTo
         ? `  Admin key: generated and written to ${service.adminKey.writtenTo} (shown nowhere else)`
         : `  Admin key: ${service.adminKey.source === 'environment' ? 'from DYNAMO_ADMIN_KEY' : `stored hash; the key was written to ${config.dataDir}/admin-key at first start`}`,

@@ -105,6 +105,8 @@ type ChargerEventBody =
 /** What applying an event yields, for the answer to the charger. */
 export interface ApplyResult {
   connectionId?: number;
+  /** Connected: the hold this connection took over (another node's, or one left by a lost node), if any. */
+  previousHolder?: { nodeId: string; connectionId: number } | null;
   transactionId?: string;
   /** The charger referred to a transaction we never saw (recorded, answered normally). */
   unknownTransaction?: boolean;

@@ -1,38 +1,84 @@
 import type { Logger } from 'pino';
-import { hostname } from 'node:os';
 import type { Db } from '../store/db.js';
-import { markNodeStopped, recoverExpiredNodes, registerNode, renewLease } from '../store/history/nodes.js';
+import { holdsOfNode } from '../store/holds.js';
+import { markNodeDraining, markNodeStopped, recoverExpiredNodes, registerNode, renewLease, reviveNode, type NodeRegistration } from '../store/history/nodes.js';
+
+/** What the lease learns about the chargers this node holds (docs/operations.md "Cluster"). */
+export interface LeaseHooks {
+  /** The chargers the database says this node holds (with their connection), as of `queriedAt` (ms). */
+  held(holds: ReadonlyMap<string, number>, queriedAt: number): Promise<void>;
+  /** Another node presumed this one dead and recovered it: every charger must be let go. */
+  fenced(): Promise<void>;
+}
 
 /**
  * Keeps this node's lease fresh and closes the intervals of nodes whose lease
  * lapsed (DESIGN.md §4 durability): a crash never leaves a charger "online".
+ * Each renewal also checks what this node still holds, so a charger taken over
+ * by another node is let go here even if the bus message saying so was lost.
  */
 export class LeaseKeeper {
   private timer: NodeJS.Timeout | undefined;
+  private renewedAt = 0;
+  private ticking: Promise<void> | undefined;
+  private readonly ttlMs: number;
 
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
-    readonly nodeId: string,
-    private readonly ttlSec: number,
-  ) {}
+    private readonly node: NodeRegistration,
+    private readonly hooks?: LeaseHooks,
+  ) {
+    this.ttlMs = node.leaseTtlSec * 1000;
+  }
+
+  get nodeId(): string {
+    return this.node.nodeId;
+  }
 
   async start(): Promise<void> {
-    await registerNode(this.db, this.nodeId, hostname());
+    const sent = Date.now();
+    await registerNode(this.db, this.node);
+    this.renewedAt = sent;
     await this.recover();
-    const every = Math.max(1_000, (this.ttlSec * 1000) / 3);
-    this.timer = setInterval(() => void this.tick(), every);
+    const every = Math.max(1_000, this.ttlMs / 3);
+    this.timer = setInterval(() => void (this.ticking ??= this.tick().finally(() => (this.ticking = undefined))), every);
     this.timer.unref();
+  }
+
+  /**
+   * False once a lease's length passed since the last renewal that certainly succeeded: other
+   * nodes may already count this one dead, so it must not store anything for chargers it may have lost.
+   */
+  fresh(): boolean {
+    return Date.now() - this.renewedAt < this.ttlMs;
+  }
+
+  async draining(): Promise<void> {
+    await markNodeDraining(this.db, this.node.nodeId);
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await markNodeStopped(this.db, this.nodeId);
+    await this.ticking;
+    await markNodeStopped(this.db, this.node.nodeId);
   }
 
   private async tick(): Promise<void> {
     try {
-      await renewLease(this.db, this.nodeId);
+      const sent = Date.now();
+      if (await renewLease(this.db, this.node.nodeId)) {
+        this.renewedAt = sent;
+      } else {
+        this.log.error({ node: this.node.nodeId }, 'this node was presumed dead (its lease lapsed); letting every charger go and taking a new lease');
+        await this.hooks?.fenced();
+        await reviveNode(this.db, this.node.nodeId);
+        this.renewedAt = sent;
+      }
+      if (this.hooks) {
+        const queriedAt = Date.now();
+        await this.hooks.held(await holdsOfNode(this.db, this.node.nodeId), queriedAt);
+      }
       await this.recover();
     } catch (err) {
       this.log.warn({ err }, 'lease renewal failed');
@@ -40,7 +86,7 @@ export class LeaseKeeper {
   }
 
   private async recover(): Promise<void> {
-    const r = await recoverExpiredNodes(this.db, this.nodeId, this.ttlSec);
+    const r = await recoverExpiredNodes(this.db, this.node.nodeId, this.node.leaseTtlSec);
     if (r.nodes.length > 0) {
       this.log.warn({ nodes: r.nodes, connections: r.connections }, 'closed connections left open by nodes whose lease expired');
     }

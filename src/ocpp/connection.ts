@@ -29,6 +29,8 @@ export class ChargerConnection {
   connectionId = 0;
   /** Resolves to connectionId once the Connected event is committed. */
   connected: Promise<number> = Promise.resolve(0);
+  /** When (ms) the Connected event committed: the charger's hold is this connection's from then on. */
+  heldSince = 0;
   lastHeardAt: number;
   lastPingAt = 0;
   /** Set once the disconnect is recorded, so it is recorded exactly once. */

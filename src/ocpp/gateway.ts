@@ -8,12 +8,14 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ApplyResult, ChargerEvent } from '../ingest/events.js';
 import type { SeenTracker } from '../ingest/seen-tracker.js';
 import type { DisconnectReason } from '../store/history/connections.js';
+import type { CallOutcome, ChargerCall, ReleaseReason } from './server-calls.js';
 import type { Admission } from './admission.js';
 import { CallQueue } from './call-queue.js';
 import { ChargerConnection, type Handler, type HandlerContext } from './connection.js';
 import { LenientValidator } from './lenient.js';
 import { guardFrames } from './frame-guard.js';
 import { captureFrames, type FrameSink } from './message-capture.js';
+import type { ForwardedClientCert } from './forwarded-cert.js';
 import { repairedValidators } from './schemas.js';
 import { checkStorableText } from './storable.js';
 import { Liveness } from './liveness.js';
@@ -36,6 +38,17 @@ export interface GatewayDeps {
   trustProxy: boolean;
   /** The raw message log (docs/api.md): every frame in and out; absent when the log is off. */
   frames?: FrameSink;
+  /** A client certificate a TLS-terminating proxy verified and forwarded (only with trustProxy). */
+  forwardedClientCert?: ForwardedClientCert;
+  /** One node per charger (docs/operations.md "Cluster"); absent, this node assumes it is alone. */
+  holds?: HoldHooks;
+}
+
+export interface HoldHooks {
+  /** A new connection here took the charger over from another node's connection: that node must let go. */
+  replaced(chargePointId: string, previous: { nodeId: string; connectionId: number }): void;
+  /** False while this node's lease may have lapsed: it then answers no frame, another node may hold its chargers. */
+  leaseFresh(): boolean;
 }
 
 const HANDLERS: Record<OcppProtocol, Record<string, Handler>> = {
@@ -138,6 +151,64 @@ export class OcppGateway {
     if (conn) await this.closeConnection(conn, reason, new Date());
   }
 
+  /** A CALL from the server to a charger connected here (raw action and params of its OCPP version). */
+  async call(c: ChargerCall): Promise<CallOutcome> {
+    const conn = this.live.get(c.chargePointId);
+    if (!conn || conn.closeReason) return { status: 'offline' };
+    try {
+      await conn.connected;
+      const payload: unknown = await conn.client.call(c.action, c.params, { callTimeoutMs: c.timeoutMs });
+      return { status: 'answered', payload };
+    } catch (err) {
+      if (err instanceof RPCError) {
+        return { status: 'call_error', code: (err as { rpcErrorCode?: string }).rpcErrorCode ?? 'GenericError', description: (err as Error).message };
+      }
+      if ((err as Error)?.name === 'TimeoutError') return { status: 'timeout' };
+      // The connection closed under the CALL: the charger is gone from this node.
+      if (conn.closeReason || this.live.get(c.chargePointId) !== conn) return { status: 'offline' };
+      return { status: 'failed', reason: (err as Error)?.message ?? String(err) };
+    }
+  }
+
+  /** Closes this node's connection of a charger (only `connectionId`, when given); false when there is none. */
+  async release(cp: string, reason: ReleaseReason, connectionId?: number): Promise<boolean> {
+    const conn = this.live.get(cp);
+    if (!conn || (connectionId !== undefined && (await conn.connected.catch(() => 0)) !== connectionId)) return false;
+    await this.closeConnection(conn, reason, new Date());
+    return true;
+  }
+
+  /**
+   * The lease sweep: `held` is what the database said, at `queriedAt`, this node holds. A connection
+   * recorded before that whose charger is no longer held through it was taken over elsewhere (and
+   * the message saying so was lost): it is closed, so one node holds a charger even without the bus.
+   */
+  async reconcile(held: ReadonlyMap<string, number>, queriedAt: number): Promise<number> {
+    const lost = [...this.live.values()].filter((c) => c.connectionId > 0 && c.heldSince > 0 && c.heldSince < queriedAt && held.get(c.cp) !== c.connectionId);
+    await Promise.all(lost.map((c) => this.closeConnection(c, 'replaced', new Date())));
+    return lost.length;
+  }
+
+  /**
+   * This node was presumed dead (its lease lapsed and another node recovered it): every charger is
+   * let go so it reconnects to a node whose lease holds. Recovery already closed what it knew of;
+   * a disconnect recorded now only closes what was opened since.
+   */
+  async dropAll(reason: DisconnectReason): Promise<number> {
+    const conns = [...this.live.values()];
+    await Promise.all(conns.map((c) => this.closeConnection(c, reason, new Date())));
+    return conns.length;
+  }
+
+  /** Drain, first step: new upgrades are refused (503) so the load balancer sends chargers elsewhere. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  get draining(): boolean {
+    return !this.accepting;
+  }
+
   /** Stops accepting, lets in-flight CALLs finish, records every disconnect as a server shutdown. */
   async close(): Promise<void> {
     this.accepting = false;
@@ -169,13 +240,21 @@ export class OcppGateway {
     try {
       const protocol = pickProtocol(handshake.protocols, this.enabled);
       if (!protocol) return refuse(400, `no common subprotocol; this server speaks ${this.enabled.join(', ')}`);
-      const result = await this.deps.admission.admit(handshake.identity, handshake.password, verifiedClientCn(handshake.request), remoteAddress);
+      const result = await this.deps.admission.admit(handshake.identity, handshake.password, this.clientCertCn(handshake.request), remoteAddress);
       if (!result.ok) return refuse(result.status, result.reason, result.status === 429 ? result.retryAfterSec : undefined);
       accept({ tenantId: result.charger.tenant_id, lenient: result.charger.lenient, remoteAddress }, protocol);
     } catch (err) {
       this.deps.log.error({ err, charge_point_id: handshake.identity }, 'OCPP admission failed');
       refuse(503, 'temporarily unavailable');
     }
+  }
+
+  /** The CN of a client certificate verified by our TLS, or else by the proxy in front (Security Profile 3). */
+  private clientCertCn(req: IncomingMessage): string | undefined {
+    const direct = verifiedClientCn(req);
+    if (direct !== undefined) return direct;
+    const fwd = this.deps.forwardedClientCert;
+    return fwd && this.deps.trustProxy ? fwd.commonName(req.headers[fwd.header]) : undefined;
   }
 
   private remoteAddress(h: { remoteAddress?: string; headers: IncomingMessage['headers'] }): string | null {
@@ -208,6 +287,9 @@ export class OcppGateway {
       const [r] = await this.deps.ingest.submit([
         { type: 'Connected', cp, at: new Date(conn.lastHeardAt), nodeId: this.deps.nodeId, ocppVersion: versionOf(conn.protocol), remoteAddress: conn.remoteAddress },
       ]);
+      conn.heldSince = Date.now();
+      const took = r!.previousHolder;
+      if (took && took.nodeId !== this.deps.nodeId) this.deps.holds?.replaced(cp, took);
       return (conn.connectionId = r!.connectionId!);
     })();
     try {
@@ -232,8 +314,12 @@ export class OcppGateway {
     for (const [action, handler] of Object.entries(handlers)) {
       conn.client.handle(action, ({ params }: { params?: unknown }) =>
         // Once shutdown began the disconnect is recorded: a CALL arriving now is neither stored nor
-        // answered, so the charger sends it again to whichever node it reconnects to.
-        this.accepting ? calls.run(() => this.handleCall(conn, action, handler, params)) : Promise.resolve(NOREPLY as never),
+        // answered, so the charger sends it again to whichever node it reconnects to. The same for a
+        // connection being closed (another node took the charger over) and while this node's lease
+        // may have lapsed (another node may be recovering it): only the holder of a charger stores its frames.
+        this.accepting && !conn.closeReason && (this.deps.holds?.leaseFresh() ?? true)
+          ? calls.run(() => this.handleCall(conn, action, handler, params))
+          : Promise.resolve(NOREPLY as never),
       );
     }
   }
@@ -294,7 +380,7 @@ export class OcppGateway {
     if (this.live.get(conn.cp) === conn) this.live.delete(conn.cp);
     const closing = graceful
       ? Promise.resolve()
-      : conn.client.close({ code: reason === 'liveness_timeout' ? 1001 : 1000, reason, force: reason === 'liveness_timeout' }).catch(() => undefined);
+      : conn.client.close({ code: reason === 'liveness_timeout' || reason === 'lease_lost' ? 1001 : 1000, reason, force: reason === 'liveness_timeout' }).catch(() => undefined);
     await this.recordDisconnect(conn, reason, at);
     await closing;
   }

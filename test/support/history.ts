@@ -3,7 +3,7 @@ import type { Queryable } from '../../src/store/db.js';
 /** Reads what ingest stored, to check it in tests (the fleet API reads it the same way). */
 export const history = (db: Queryable) => ({
   connections: (cp: string) =>
-    db.query<{ connection_id: number; connected_at: Date; disconnected_at: Date | null; disconnect_reason: string | null; ocpp_version: string; last_heard_at: Date }>(
+    db.query<{ connection_id: number; connected_at: Date; disconnected_at: Date | null; disconnect_reason: string | null; ocpp_version: string; last_heard_at: Date; remote_address: string | null; node_id: string }>(
       'SELECT * FROM connections WHERE charge_point_id = $1 ORDER BY connected_at, connection_id',
       [cp],
     ),

@@ -121,7 +121,7 @@ export async function chargerHistoryRoutes(app: App, deps: ApiDeps) {
               Type.Object({
                 type: Type.String({ description: 'connected or disconnected' }),
                 timestamp: Timestamp,
-                reason: Nullable(Type.String({ description: 'For disconnects: closed_by_charger, liveness_timeout, replaced, server_shutdown, crash_recovery, deregistered, credentials_changed.' })),
+                reason: Nullable(Type.String({ description: 'For disconnects: closed_by_charger, liveness_timeout, replaced, server_shutdown, crash_recovery, lease_lost, deregistered, credentials_changed, protocol_error.' })),
                 ocpp_version: Type.String(),
               }),
             ),

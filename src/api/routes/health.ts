@@ -23,11 +23,12 @@ export async function healthRoutes(app: App, deps: ApiDeps) {
       config: { rateLimit: false, ...PUBLIC },
       schema: {
         tags: ['operations'],
-        summary: 'Readiness: the database answers',
+        summary: 'Readiness: the database answers and the node is not draining',
         response: { 200: Type.Object({ status: Type.Literal('ready'), database: Type.String() }), 503: Type.Ref('Error') },
       },
     },
     async (req, reply) => {
+      if (deps.draining?.()) return reply.code(503).send(errorBody(req, 503, 'draining', 'this node is shutting down; its chargers are moving to other nodes', null));
       try {
         await Promise.race([
           deps.db.query('SELECT 1'),

@@ -1,4 +1,4 @@
--- functions-version: 4
+-- functions-version: 5
 -- The ingest path, in the database: the writer sends a whole group-commit batch
 -- as an array of messages (one JSON text each, a JSON array of that message's
 -- events) and gets one result per event back, grouped by message, so a batch
@@ -131,7 +131,9 @@ DECLARE
   v_evse integer;
   v_state text;
   v_sync text;
+  v_row record;
   v_sync_at timestamptz;
+  v_previous jsonb;
 BEGIN
   FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
     cp := e->>'cp';
@@ -150,6 +152,8 @@ BEGIN
 
     CASE e->>'type'
     WHEN 'Connected' THEN
+      -- One node per charger: claim the charger's hold first (holds.sql); the node that held it is told to let go.
+      v_previous := dynamo_claim_charger(cp);
       -- Any interval still open for this charger (replaced here, or left by a lost node) ends first.
       FOR v_s IN UPDATE connections SET disconnected_at = greatest(connected_at, least(last_heard_at, at)), disconnect_reason = 'replaced'
        WHERE charge_point_id = cp AND disconnected_at IS NULL RETURNING connection_id, disconnected_at LOOP
@@ -159,12 +163,13 @@ BEGIN
       INSERT INTO connections (charge_point_id, node_id, ocpp_version, remote_address, connected_at, last_heard_at)
       VALUES (cp, e->>'nodeId', e->>'ocppVersion', e->>'remoteAddress', at, at)
       RETURNING connection_id INTO v_id;
+      PERFORM dynamo_hold_charger(cp, e->>'nodeId', v_id, at);
       PERFORM dynamo_emit(cp, 'charge_point.connected', jsonb_build_object('connection_id', v_id,
         'ocpp_version', e->>'ocppVersion', 'node_id', e->>'nodeId', 'at', dynamo_ts(at)));
       INSERT INTO charger_state (charge_point_id, ocpp_version, last_seen) VALUES (cp, e->>'ocppVersion', at)
       ON CONFLICT (charge_point_id) DO UPDATE SET ocpp_version = excluded.ocpp_version,
         last_seen = greatest(charger_state.last_seen, excluded.last_seen);
-      results := results || jsonb_build_array(jsonb_build_object('connectionId', v_id));
+      results := results || jsonb_build_array(jsonb_build_object('connectionId', v_id, 'previousHolder', v_previous));
 
     WHEN 'Disconnected' THEN
       FOR v_s IN UPDATE connections SET disconnected_at = greatest(connected_at, at), disconnect_reason = e->>'reason',
@@ -174,6 +179,7 @@ BEGIN
         PERFORM dynamo_emit(cp, 'charge_point.disconnected',
           jsonb_build_object('connection_id', v_s.connection_id, 'reason', e->>'reason', 'at', dynamo_ts(v_s.disconnected_at)));
       END LOOP;
+      PERFORM dynamo_release_charger(cp, (e->>'connectionId')::bigint);
       results := results || '[{}]'::jsonb;
 
     WHEN 'Booted' THEN
@@ -253,10 +259,10 @@ BEGIN
         PERFORM dynamo_emit_session_started(cp, to_jsonb(v_s));
       END IF;
       -- A session still open on that connector ended unseen: close it at this start.
-      FOR v_energy IN UPDATE sessions SET stopped_at = greatest(started_at, at), meter_stop_wh = last_meter_wh, stop_reason = 'SupersededByNewSession'
+      FOR v_row IN UPDATE sessions SET stopped_at = greatest(started_at, at), meter_stop_wh = last_meter_wh, stop_reason = 'SupersededByNewSession'
        WHERE charge_point_id = cp AND connector_id = (e->>'connectorId')::integer AND stopped_at IS NULL
          AND session_id <> v_session AND started_at <= at RETURNING * LOOP
-        PERFORM dynamo_emit_session_ended(to_jsonb(v_energy));
+        PERFORM dynamo_emit_session_ended(to_jsonb(v_row));
       END LOOP;
       results := results || jsonb_build_array(jsonb_build_object('transactionId', v_tx));
 
@@ -346,11 +352,11 @@ BEGIN
           last_meter_wh = CASE WHEN v_wh IS NOT NULL AND (last_meter_at IS NULL OR last_meter_at <= at) THEN v_wh ELSE last_meter_wh END,
           last_meter_at = CASE WHEN v_wh IS NOT NULL AND (last_meter_at IS NULL OR last_meter_at <= at) THEN at ELSE last_meter_at END
        WHERE session_id = v_s.session_id
-       RETURNING * INTO v_energy;
+       RETURNING * INTO v_row;
       -- Told once, when the session closes (a repeated or late stop changes no state anyone watches);
       -- a session closed as superseded and then truly stopped was told at the supersession.
       IF v_s.session_id IS NOT NULL AND v_s.stopped_at IS NULL THEN
-        PERFORM dynamo_emit_session_ended(to_jsonb(v_energy));
+        PERFORM dynamo_emit_session_ended(to_jsonb(v_row));
       END IF;
       IF v_s.session_id IS NULL THEN
         PERFORM dynamo_note(cp, 'StopForUnknownTransaction',

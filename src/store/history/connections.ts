@@ -8,7 +8,9 @@ export type DisconnectReason =
   | 'crash_recovery'
   | 'deregistered'
   | 'credentials_changed'
-  | 'protocol_error';
+  | 'protocol_error'
+  /** This node's lease lapsed and another node recovered it (docs/operations.md "Cluster"). */
+  | 'lease_lost';
 
 /** Coalesced liveness bookkeeping: many connections' last-heard times in one statement. */
 export async function touchConnections(db: Queryable, ids: number[], heardAt: Date[]): Promise<void> {
