@@ -17,6 +17,8 @@ import { siteRoutes } from './routes/sites.js';
 import { chargerRoutes } from './routes/chargers.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { chargerHistoryRoutes } from './routes/charger-history.js';
+import { apiKeyRoutes } from './routes/api-key.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 
 const BODY_LIMIT = 256 * 1024;
 
@@ -134,6 +136,8 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
     await chargerRoutes(scope as App, deps);
     await fleetRoutes(scope as App, deps);
     await chargerHistoryRoutes(scope as App, deps);
+    await apiKeyRoutes(scope as App, deps);
   });
+  await dashboardRoutes(app);
   return app;
 }
