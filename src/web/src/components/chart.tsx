@@ -27,7 +27,7 @@ export function BarChart(props: { label: string; times: number[]; series: ChartS
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true }, y: { range: [0, props.yMax ?? 100] } },
-        axes: [{ stroke: '#333' }, { stroke: '#333', values: (_u, ticks) => ticks.map((t) => `${t}${props.series[0]?.unit ?? ''}`) }],
+        axes: [{ stroke: '#333' }, { stroke: '#333', size: 56, values: (_u, ticks) => ticks.map((t) => `${t}${props.series[0]?.unit ?? ''}`) }],
         series: [
           {},
           ...props.series.map((s) => ({

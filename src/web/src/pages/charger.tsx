@@ -93,6 +93,7 @@ export default function Charger({ params }: PageProps) {
             </div>
           </dl>
           <Panel title="Connectors" id="connectors">
+            {live.data?.status === 'Offline' ? <p class="muted">The charger is offline: these are the statuses it last reported.</p> : null}
             <ul class="connectors" aria-live="polite" data-testid="connectors">
               {d.connectors.map((c) => (
                 <li key={c.connector_id} class="connector" data-connector={c.connector_id}>
