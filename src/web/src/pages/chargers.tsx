@@ -150,7 +150,7 @@ export default function Chargers({ query }: PageProps) {
           </table>
         </div>
         {list.data && rows.length === 0 ? <p class="muted">No charger matches.</p> : null}
-        {list.data ? <Pager label="Charger" total={list.data.total} limit={PAGE_SIZE} offset={offset} onOffset={(o) => setQuery({ ...state, offset: o })} /> : null}
+        {list.data ? <Pager label="Charger" total={list.data.total} limit={PAGE_SIZE} offset={list.data.offset} onOffset={(o) => setQuery({ ...state, offset: o })} /> : null}
       </Panel>
     </>
   );
