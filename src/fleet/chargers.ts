@@ -52,12 +52,20 @@ filtered AS (
      AND ($5::text IS NULL
           OR charge_point_id ILIKE $5 OR vendor ILIKE $5 OR model ILIKE $5 OR firmware_version ILIKE $5))`;
 
-/** The ORDER BY of a page: the chosen column (from the fixed list only), then the identity so pages never overlap. */
+const TIME_SORTS: ChargerSort[] = ['last_heartbeat', 'last_seen'];
+
+/**
+ * The ORDER BY of a page: the chosen column (from the fixed list only), then the identity so
+ * pages never overlap. Text sorts ignore case and compare bytes ("C"), so the order is the
+ * same on every database whatever its locale.
+ */
 function orderBy(sort: ChargerSort, order: 'asc' | 'desc'): string {
   const dir = order === 'desc' ? 'DESC' : 'ASC';
   const nulls = order === 'desc' ? 'NULLS LAST' : 'NULLS FIRST';
   if (!CHARGER_SORTS.includes(sort)) throw new Error(`not a sort column: ${sort}`);
-  return sort === 'charge_point_id' ? `charge_point_id ${dir}` : `${sort} ${dir} ${nulls}, charge_point_id ${dir}`;
+  const exprs = (col: string) => (TIME_SORTS.includes(col as ChargerSort) ? [col] : [`lower(${col}) COLLATE "C"`, `${col} COLLATE "C"`]);
+  const id = exprs('charge_point_id').map((e) => `${e} ${dir}`);
+  return (sort === 'charge_point_id' ? id : [...exprs(sort).map((e) => `${e} ${dir} ${nulls}`), ...id]).join(', ');
 }
 
 const pageSql = (order: string) => `
