@@ -18,7 +18,7 @@ describe('web dashboard: charger page', { timeout: 120_000 }, () => {
     tenant = await aTenant(svc.url, 'Charger CPO');
     // A month of history for two chargers of the tenant, for a charger page with a past
     // (written first: the backfill covers every charger the tenant has at that moment).
-    await backfillHistory(svc.service.db, { tenantId: tenant.tenantId, days: 30, chargers: 2, sites: 1, sitePrefix: 'site_pg', chargerPrefix: 'PGH-' });
+    await backfillHistory(svc.service.db, { tenantId: tenant.tenantId, days: 30, chargers: 8, sites: 3, sitePrefix: 'site_pg', chargerPrefix: 'PGH-' });
     const site = await aSite(tenant.api, { name: 'Depot' });
     await aCharger(tenant.api, site, { charge_point_id: 'PG-1' });
   });
@@ -127,6 +127,19 @@ describe('web dashboard: charger page', { timeout: 120_000 }, () => {
     await page.locator('rect[data-state="offline"]').first().waitFor();
     await page.getByRole('heading', { level: 1 }).scrollIntoViewIfNeeded();
     await screenshot(page, 'charger');
+    expect(await seriousViolations(page)).toEqual([]);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('shows a month of fleet history on the overview (the README screenshot)', async () => {
+    const { context, page, problems } = await openPage(browser, { width: 1280, height: 900 });
+    await signIn(page, svc.url, tenant.key);
+    await page.goto(`${svc.url}/#/?period=30d`);
+    await page.locator('[data-tile="Total chargers"] .tile-value').filter({ hasText: '9' }).waitFor();
+    await page.getByTestId('fleet-uptime').filter({ hasText: '%' }).waitFor();
+    await page.getByRole('img', { name: /Fleet utilisation by day/ }).waitFor();
+    await screenshot(page, 'overview');
     expect(await seriousViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();

@@ -98,7 +98,7 @@ describe('web dashboard: sign-in and fleet overview', { timeout: 120_000 }, () =
     const recent = page.getByTestId('recent-errors').locator('li', { hasText: 'GroundFailure' });
     await recent.waitFor();
     expect(await recent.getByRole('link', { name: 'OV-A1' }).getAttribute('href')).toBe('#/chargers/OV-A1');
-    await screenshot(page, 'overview');
+    await screenshot(page, 'overview-live');
     expect(await seriousViolations(page)).toEqual([]);
 
     await drivers[0]!.status(1, 'Available');
