@@ -98,6 +98,30 @@ export const CHARGER_SECTIONS: SectionModule[] = [
     routes: ['GET /api/v1/cpo/chargers/{charge_point_id}/maintenance'],
     load: () => import('./sections/maintenance'),
   },
+  // Written ahead of their endpoints (issue 12); they appear once the service lists the routes.
+  {
+    id: 'commands',
+    title: 'Commands',
+    order: 5,
+    routes: ['POST /api/v1/cpo/commands/{charge_point_id}'],
+    load: () => import('./sections/commands'),
+  },
+  {
+    id: 'sessions',
+    title: 'Sessions',
+    order: 35,
+    scope: 'read:sessions',
+    routes: ['GET /api/v1/cpo/sessions'],
+    load: () => import('./sections/sessions'),
+  },
+  {
+    id: 'messages',
+    title: 'OCPP message log',
+    order: 50,
+    scope: 'read:messages',
+    routes: ['GET /api/v1/cpo/chargers/{charge_point_id}/messages'],
+    load: () => import('./sections/messages'),
+  },
 ];
 
 /** Modules this service can serve, in order. */
