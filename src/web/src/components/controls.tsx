@@ -33,14 +33,21 @@ export function PeriodSelect({ value, onChange, label = 'Period' }: { value: str
   return <Select label={label} name="period" value={value} onChange={onChange} options={PERIODS.map((p) => ({ value: p.id, label: p.label }))} />;
 }
 
-/** Site filter: every site of the tenant; disabled, with the reason, for a key without read:sites. */
-export function SiteSelect({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+/** The tenant's sites (none for a key without read:sites), and a name for a site id (the id when unknown). */
+export function useSites() {
   const { api, can } = useSignedIn();
   const allowed = can('read:sites');
   const sites = useApi(
     async (signal) => (allowed ? (await api.ok(api.GET('/api/v1/cpo/sites', { params: { query: { limit: 1000 } }, signal }))).sites : []),
     [allowed],
   );
+  const name = (id: string) => sites.data?.find((s) => s.site_id === id)?.name ?? id;
+  return { sites, allowed, name };
+}
+
+/** Site filter: every site of the tenant; disabled, with the reason, for a key without read:sites. */
+export function SiteSelect({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+  const { sites, allowed } = useSites();
   const options = [{ value: '', label: 'All sites' }, ...(sites.data ?? []).map((s) => ({ value: s.site_id, label: s.name }))];
   return (
     <Select

@@ -4,6 +4,7 @@ import { useSignedIn } from '../api/session';
 import { useApi } from '../api/use-api';
 import { useLiveTick } from '../api/live';
 import { FailureNotice, Panel } from '../components/panel';
+import { useSites } from '../components/controls';
 import { StatusChip } from '../components/status-chip';
 import { RelativeTime } from '../components/relative-time';
 import { count, kwh, percent } from '../format';
@@ -12,6 +13,7 @@ import { CHARGER_SECTIONS, available, type PageProps, type SectionModule, type S
 export default function Charger({ params }: PageProps) {
   const id = params.id!;
   const { api, features } = useSignedIn();
+  const { name: siteName } = useSites();
   const tick = useLiveTick((e) => (e.data as { charge_point_id?: string } | null)?.charge_point_id === id);
   useEffect(() => void (document.title = `${id} · Dynamo CSMS`), [id]);
   const path = { charge_point_id: id };
@@ -49,7 +51,7 @@ export default function Charger({ params }: PageProps) {
           <dl class="facts" data-testid="charger-facts">
             <div>
               <dt>Site</dt>
-              <dd>{d.site_id}</dd>
+              <dd>{siteName(d.site_id)}</dd>
             </div>
             <div>
               <dt>Vendor / model</dt>

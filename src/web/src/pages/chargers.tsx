@@ -3,7 +3,7 @@ import { useSignedIn } from '../api/session';
 import { useApi } from '../api/use-api';
 import { useLiveTick } from '../api/live';
 import type { Query } from '../api/client';
-import { Pager, SiteSelect } from '../components/controls';
+import { Pager, SiteSelect, useSites } from '../components/controls';
 import { Panel } from '../components/panel';
 import { StatusChip } from '../components/status-chip';
 import { RelativeTime } from '../components/relative-time';
@@ -36,6 +36,7 @@ const COLUMNS: { sort: Sort; label: string }[] = [
  */
 export default function Chargers({ query }: PageProps) {
   const { api } = useSignedIn();
+  const { name: siteName } = useSites();
   const status = (query.get('status') ?? '') as Status | '';
   const site = query.get('site') ?? '';
   const search = query.get('q') ?? '';
@@ -129,7 +130,7 @@ export default function Chargers({ query }: PageProps) {
                   <td>
                     <StatusChip status={c.status} />
                   </td>
-                  <td>{c.site_id}</td>
+                  <td>{siteName(c.site_id)}</td>
                   <td>{c.vendor ?? '—'}</td>
                   <td>{c.model ?? '—'}</td>
                   <td>{c.firmware_version ?? '—'}</td>

@@ -2,7 +2,7 @@ import { useMemo } from 'preact/hooks';
 import { useSignedIn } from '../api/session';
 import { useApi } from '../api/use-api';
 import { useLiveTick } from '../api/live';
-import { PeriodSelect, Select, SiteSelect } from '../components/controls';
+import { PeriodSelect, Select, SiteSelect, useSites } from '../components/controls';
 import { Panel } from '../components/panel';
 import { BarChart } from '../components/chart';
 import { RelativeTime } from '../components/relative-time';
@@ -18,7 +18,7 @@ const DEFAULT_GRANULARITY: Record<string, string> = { '24h': 'hour', '7d': 'day'
 const isFleetChange = (e: { event: string }) => /^(charge_point|connector|session)\./.test(e.event);
 
 export default function Overview({ query }: PageProps) {
-  const { api, can, features } = useSignedIn();
+  const { api, features } = useSignedIn();
   const site = query.get('site') ?? '';
   const period = query.get('period') ?? '7d';
   const granularity = query.get('granularity') ?? DEFAULT_GRANULARITY[period] ?? 'day';
@@ -27,11 +27,7 @@ export default function Overview({ query }: PageProps) {
   const siteId = site || undefined;
 
   const summary = useApi((signal) => api.ok(api.GET('/api/v1/cpo/fleet/summary', { params: { query: { site_id: siteId } }, signal })), [site, tick]);
-  const sites = useApi(
-    async (signal) => (can('read:sites') ? (await api.ok(api.GET('/api/v1/cpo/sites', { params: { query: { limit: 1000 } }, signal }))).sites : []),
-    [],
-  );
-  const siteName = (id: string) => sites.data?.find((s) => s.site_id === id)?.name ?? id;
+  const { name: siteName } = useSites();
   const window = useMemo(() => periodWindow(period), [period, site]);
   const uptime = useApi(
     (signal) => api.ok(api.GET('/api/v1/cpo/fleet/uptime', { params: { query: { ...window, site_id: siteId } }, signal })),
