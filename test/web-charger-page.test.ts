@@ -21,7 +21,7 @@ describe('web dashboard: charger page', { timeout: 120_000 }, () => {
     await backfillHistory(svc.service.db, { tenantId: tenant.tenantId, days: 30, chargers: 8, sites: 3, sitePrefix: 'site_pg', chargerPrefix: 'PGH-' });
     const site = await aSite(tenant.api, { name: 'Depot' });
     await aCharger(tenant.api, site, { charge_point_id: 'PG-1' });
-  });
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();

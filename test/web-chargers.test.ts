@@ -34,7 +34,7 @@ describe('web dashboard: chargers table', { timeout: 120_000 }, () => {
       await d.heartbeat();
       drivers.push(d);
     }
-  });
+  }, 180_000);
 
   afterAll(async () => {
     for (const d of drivers) await d.close().catch(() => {});

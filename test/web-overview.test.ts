@@ -31,7 +31,7 @@ describe('web dashboard: sign-in and fleet overview', { timeout: 120_000 }, () =
       await d.status(1, 'Available');
       drivers.push(d);
     }
-  });
+  }, 180_000);
 
   afterAll(async () => {
     for (const d of drivers) await d.close().catch(() => {});
