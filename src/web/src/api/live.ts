@@ -97,13 +97,17 @@ export class Live {
         const parser = createParser({
           onEvent: (m) => {
             if (m.id) this.lastEventId = m.id;
-            let data: unknown = m.data;
+            let body: unknown = m.data;
             try {
-              data = JSON.parse(m.data);
+              body = JSON.parse(m.data);
             } catch {
               // not JSON: pass the text on
             }
-            this.emit({ id: m.id ?? '', event: m.event ?? 'message', data });
+            // The envelope {id, event, created_at, tenant_id, data} (issue 11), whether or not
+            // the stream also names the event on its `event:` line.
+            const envelope = typeof body === 'object' && body !== null ? (body as { event?: unknown; data?: unknown }) : undefined;
+            const event = m.event && m.event !== 'message' ? m.event : typeof envelope?.event === 'string' ? envelope.event : 'message';
+            this.emit({ id: m.id ?? '', event, data: envelope && 'data' in envelope ? envelope.data : body });
           },
         });
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
