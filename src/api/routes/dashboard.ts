@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import fastifyStatic from '@fastify/static';
 import type { App } from '../types.js';
 import { PUBLIC } from '../auth.js';
 import { errorBody } from '../errors.js';
@@ -52,6 +51,9 @@ export async function dashboardRoutes(app: App, webDir = defaultWebDir()) {
       );
       return;
     }
+    // Loaded here, not at the top: the CLI's other commands (and every process that builds the
+    // app without serving files) skip its file-globbing dependencies at start.
+    const { default: fastifyStatic } = await import('@fastify/static');
     await scope.register(fastifyStatic, {
       root: webDir,
       prefix: '/',
