@@ -136,6 +136,10 @@ async function timeEndpoints(target: string, phase: string, databaseUrl: string 
   const endpoints: [string, string][] = [
     ['summary', '/api/v1/cpo/fleet/summary'],
     ['chargers (limit 100)', '/api/v1/cpo/fleet/chargers?limit=100'],
+    // What the dashboard's chargers table asks: a page of 50, sorted, searched, or the last page.
+    ['chargers table: sort by heartbeat', '/api/v1/cpo/fleet/chargers?limit=50&sort=last_heartbeat&order=desc'],
+    ['chargers table: search', '/api/v1/cpo/fleet/chargers?limit=50&search=0042'],
+    ['chargers table: last page', `/api/v1/cpo/fleet/chargers?limit=50&offset=${Math.max(0, N - 50)}&sort=vendor`],
     ['errors (limit 100)', '/api/v1/cpo/fleet/errors?limit=100'],
     [`uptime (all ${N} chargers, ${DAYS} d)`, `/api/v1/cpo/fleet/uptime?${period}`],
     [`utilisation daily (1 site: ${SITE_CHARGERS} chargers, ${DAYS} d)`, `/api/v1/cpo/fleet/utilisation?${period}&granularity=day&site_id=site_bench_1`],

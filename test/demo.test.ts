@@ -23,6 +23,11 @@ describe('demo mode', () => {
       const url = /running on (http\S+)/.exec(out)![1]!;
       const key = /API key:\s+(\S+)/.exec(out)![1]!;
       expect(out).toContain(`curl -s ${url}/api/v1/cpo/fleet/summary`);
+      // The dashboard is served where the demo says, and the printed key signs in to it.
+      expect(out).toContain(`Dashboard: ${url}/`);
+      const index = await fetch(`${url}/`);
+      expect(index.status).toBe(200);
+      expect(await index.text()).toContain('<div id="app">');
       const api = apiClient(url, key);
       const to = new Date().toISOString();
       const from = new Date(Date.now() - 30 * 86_400_000).toISOString();

@@ -34,7 +34,11 @@ export type Principal =
  * What a route demands: set as `config.auth` on every route. Deny by default: a route that
  * declares nothing is refused at startup, so a public route says `{ role: 'public' }`.
  */
-export type AuthRequirement = { role: 'public' } | { role: 'admin' } | { role: 'tenant'; scope: Scope };
+export type AuthRequirement =
+  | { role: 'public' }
+  | { role: 'admin' }
+  // scope null: any key of the tenant, whatever its scopes (only for a key to describe itself).
+  | { role: 'tenant'; scope: Scope | null };
 
 /** For the health, metrics and docs routes: served without a key. */
 export const PUBLIC: { auth: AuthRequirement } = { auth: { role: 'public' } };
@@ -153,7 +157,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       if (req.principal.kind !== 'tenant') {
         throw forbidden('tenant_key_required', 'the admin key belongs to no tenant; use a tenant API key for fleet routes');
       }
-      if (!req.principal.scopes.has(need.scope)) {
+      if (need.scope !== null && !req.principal.scopes.has(need.scope)) {
         throw forbidden('missing_scope', `this API key lacks the scope "${need.scope}"`);
       }
     }

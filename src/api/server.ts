@@ -26,6 +26,8 @@ import { sessionRoutes } from './routes/sessions.js';
 import { messageLogRoutes } from './routes/messages.js';
 import { reliabilityRoutes } from './routes/reliability.js';
 import { nodeRoutes } from './routes/nodes.js';
+import { apiKeyRoutes } from './routes/api-key.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 
 const BODY_LIMIT = 256 * 1024;
 
@@ -152,6 +154,8 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
     await messageLogRoutes(scope as App, deps);
     await reliabilityRoutes(scope as App, deps);
     await nodeRoutes(scope as App, deps);
+    await apiKeyRoutes(scope as App, deps);
   });
+  await dashboardRoutes(app);
   return app;
 }

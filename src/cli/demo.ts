@@ -39,8 +39,9 @@ export async function demo(): Promise<void> {
   process.stdout.write(
     [
       `Dynamo CSMS demo running on ${service.url}  (embedded database in ${dataDir})`,
-      `  API docs:  ${service.url}/docs`,
+      `  Dashboard: ${service.url}/  (open it and paste the API key below to sign in)`,
       `  API key:   ${key}`,
+      `  API docs:  ${service.url}/docs`,
       `  Try:       curl -s ${service.url}/api/v1/cpo/fleet/summary -H "Authorization: Bearer ${key}"`,
       `  Fleet:     ${CHARGERS} simulated chargers (OCPP 1.6, 2.0.1, 2.1) at 10× speed, with 30 days of history`,
       '  Ctrl-C stops everything.',

@@ -53,6 +53,18 @@ program
     }
   });
 
+program
+  .command('openapi')
+  .description('print the OpenAPI document of this build (JSON), as served at /openapi.json')
+  .action(async () => {
+    try {
+      const { openapiDocument } = await import('../api/openapi-document.js');
+      process.stdout.write(`${JSON.stringify(await openapiDocument(), null, 2)}\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
 const tenants = program.command('tenants').description('manage tenants (CPO organisations)');
 tenants
   .command('create')

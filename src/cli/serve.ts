@@ -13,6 +13,7 @@ export async function serve(config: Config): Promise<void> {
   process.stdout.write(
     [
       `Dynamo CSMS listening on ${service.url}  (database: ${service.db.kind === 'pglite' ? `embedded, ${config.dataDir}` : 'PostgreSQL'})`,
+      `  Dashboard: ${service.url}/  (sign in with a tenant API key)`,
       `  API docs:  ${service.url}/docs`,
       `  Node:      ${service.nodeId} (${config.natsUrl ? 'cluster bus: NATS' : 'one node, bus in process'})`,
       service.adminKey.writtenTo

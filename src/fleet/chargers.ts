@@ -4,6 +4,18 @@ import { CHARGER_STATUS_CTE } from './charger-status.js';
 
 export type StatusFilter = 'online' | 'offline' | 'charging' | 'available' | 'faulted';
 
+/** Columns a charger list may be ordered by (each a column of the `listed` CTE below). */
+export const CHARGER_SORTS = ['charge_point_id', 'site_id', 'status', 'vendor', 'model', 'firmware_version', 'ocpp_version', 'last_heartbeat', 'last_seen'] as const;
+export type ChargerSort = (typeof CHARGER_SORTS)[number];
+
+export interface ChargerListOptions {
+  status?: StatusFilter;
+  /** Case-insensitive substring of the identity, vendor, model or firmware version. */
+  search?: string;
+  sort?: ChargerSort;
+  order?: 'asc' | 'desc';
+}
+
 export interface FleetCharger {
   charge_point_id: string;
   site_id: string;
@@ -19,41 +31,68 @@ export interface FleetCharger {
 
 /**
  * Chargers with their one status (charger-status.ts) and their connectors (connector 0,
- * the charger itself, is not listed). $4 status filter, $5 limit, $6 offset.
+ * the charger itself, is not listed). $4 status filter, $5 search pattern, then limit and offset.
+ * What the charger reported at boot (charger_state) wins over what was registered.
  */
 const FILTERED = `${SCOPE_CTE},
 ${CHARGER_STATUS_CTE},
+listed AS (
+  SELECT s.charge_point_id, s.site_id, s.status,
+         coalesce(st.vendor, c.vendor) AS vendor, coalesce(st.model, c.model) AS model,
+         coalesce(st.firmware_version, c.firmware_version) AS firmware_version,
+         st.ocpp_version, st.last_seen, st.last_heartbeat
+    FROM charger_status s
+    JOIN chargers c USING (charge_point_id)
+    LEFT JOIN charger_state st USING (charge_point_id)),
 filtered AS (
-  SELECT * FROM charger_status
-   WHERE $4::text IS NULL
-      OR ($4 = 'online' AND status <> 'Offline')
-      OR lower(status) = $4)`;
+  SELECT * FROM listed
+   WHERE ($4::text IS NULL
+          OR ($4 = 'online' AND status <> 'Offline')
+          OR lower(status) = $4)
+     AND ($5::text IS NULL
+          OR charge_point_id ILIKE $5 OR vendor ILIKE $5 OR model ILIKE $5 OR firmware_version ILIKE $5))`;
 
-const SQL = `
+const TIME_SORTS: ChargerSort[] = ['last_heartbeat', 'last_seen'];
+
+/**
+ * The ORDER BY of a page: the chosen column (from the fixed list only), then the identity so
+ * pages never overlap. Text sorts ignore case and compare bytes ("C"), so the order is the
+ * same on every database whatever its locale.
+ */
+function orderBy(sort: ChargerSort, order: 'asc' | 'desc'): string {
+  const dir = order === 'desc' ? 'DESC' : 'ASC';
+  const nulls = order === 'desc' ? 'NULLS LAST' : 'NULLS FIRST';
+  if (!CHARGER_SORTS.includes(sort)) throw new Error(`not a sort column: ${sort}`);
+  const exprs = (col: string) => (TIME_SORTS.includes(col as ChargerSort) ? [col] : [`lower(${col}) COLLATE "C"`, `${col} COLLATE "C"`]);
+  const id = exprs('charge_point_id').map((e) => `${e} ${dir}`);
+  return (sort === 'charge_point_id' ? id : [...exprs(sort).map((e) => `${e} ${dir} ${nulls}`), ...id]).join(', ');
+}
+
+const pageSql = (order: string) => `
 WITH ${FILTERED},
-page AS (SELECT * FROM filtered ORDER BY charge_point_id LIMIT $5 OFFSET $6)
-SELECT p.charge_point_id, p.site_id, p.status,
-       coalesce(st.vendor, c.vendor) AS vendor, coalesce(st.model, c.model) AS model,
-       coalesce(st.firmware_version, c.firmware_version) AS firmware_version,
-       st.ocpp_version, st.last_seen, st.last_heartbeat,
+page AS (SELECT * FROM filtered ORDER BY ${order} LIMIT $6 OFFSET $7)
+SELECT p.*,
        coalesce((SELECT json_agg(json_build_object('connector_id', x.connector_id, 'type', x.connector_type,
                                                    'status', x.status, 'error_code', x.error_code) ORDER BY x.connector_id)
                    FROM connectors x WHERE x.charge_point_id = p.charge_point_id AND x.connector_id > 0), '[]') AS connectors
   FROM page p
-  JOIN chargers c USING (charge_point_id)
-  LEFT JOIN charger_state st USING (charge_point_id)
- ORDER BY p.charge_point_id`;
+ ORDER BY ${order}`;
 
 const COUNT_SQL = `WITH ${FILTERED} SELECT count(*)::int AS total FROM filtered`;
+
+/** A LIKE pattern that matches the text literally anywhere (%, _ and \ escaped). */
+export const containsPattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 export async function fleetChargers(
   db: Queryable,
   scope: Scope,
-  status: StatusFilter | undefined,
+  opts: ChargerListOptions,
   page: { limit: number; offset: number },
 ): Promise<{ chargers: FleetCharger[]; total: number }> {
-  const params = [...scopeParams(scope), status ?? null];
-  const chargers = await db.query<FleetCharger>(SQL, [...params, page.limit, page.offset]);
+  const search = opts.search?.trim();
+  const params = [...scopeParams(scope), opts.status ?? null, search ? containsPattern(search) : null];
+  const sql = pageSql(orderBy(opts.sort ?? 'charge_point_id', opts.order ?? 'asc'));
+  const chargers = await db.query<FleetCharger>(sql, [...params, page.limit, page.offset]);
   const total = await pageTotal(chargers.length, page, async () => (await db.query<{ total: number }>(COUNT_SQL, params))[0]?.total ?? 0);
   return { chargers, total };
 }

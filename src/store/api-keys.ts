@@ -56,3 +56,8 @@ export async function revokeApiKey(db: Queryable, tenantId: string, keyId: strin
 export async function touchApiKey(db: Queryable, keyId: string, at: Date): Promise<void> {
   await db.query('UPDATE api_keys SET last_used_at = $2 WHERE key_id = $1', [keyId, at]);
 }
+
+export async function getApiKey(db: Queryable, tenantId: string, keyId: string): Promise<ApiKeyRecord | undefined> {
+  const [row] = await db.query<ApiKeyRecord>(`SELECT ${COLUMNS} FROM api_keys WHERE tenant_id = $1 AND key_id = $2`, [tenantId, keyId]);
+  return row;
+}

@@ -8,7 +8,7 @@ import { fleetSummary } from '../../fleet/summary.js';
 import { fleetUptime } from '../../fleet/uptime.js';
 import { bucketCount, fleetUtilisation, type Granularity } from '../../fleet/utilisation.js';
 import { errorEvents } from '../../fleet/errors.js';
-import { fleetChargers } from '../../fleet/chargers.js';
+import { CHARGER_SORTS, fleetChargers, type ChargerSort, type StatusFilter } from '../../fleet/chargers.js';
 import { countScope } from '../../fleet/scope.js';
 
 /** Chargers × buckets above this would be an unreasonable answer (e.g. hourly over a year for a fleet). */
@@ -192,6 +192,16 @@ export async function fleetRoutes(app: App, deps: ApiDeps) {
               }),
             ),
             site_id: Type.Optional(SiteFilter),
+            search: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 100, description: 'Case-insensitive text found anywhere in the identity, vendor, model or firmware version.' }),
+            ),
+            sort: Type.Optional(
+              Type.Union(CHARGER_SORTS.map((s) => Type.Literal(s)), {
+                default: 'charge_point_id',
+                description: `Order of the list: ${CHARGER_SORTS.join(', ')}; ties broken by charge_point_id.`,
+              }),
+            ),
+            order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'asc', description: 'asc (default) or desc; unknown values (nulls) come first in asc.' })),
             ...PageQuery,
           },
           { additionalProperties: false },
@@ -227,7 +237,13 @@ export async function fleetRoutes(app: App, deps: ApiDeps) {
     },
     async (req) => {
       const { limit, offset } = req.query;
-      const r = await fleetChargers(db, { tenantId: tenantOf(req), siteId: req.query.site_id }, req.query.status as never, { limit, offset });
+      const q = req.query;
+      const r = await fleetChargers(
+        db,
+        { tenantId: tenantOf(req), siteId: q.site_id },
+        { status: q.status as StatusFilter | undefined, search: q.search, sort: q.sort as ChargerSort | undefined, order: q.order },
+        { limit, offset },
+      );
       return { ...r, limit, offset };
     },
   );
