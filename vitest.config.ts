@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
-    testTimeout: 30_000,
+    testTimeout: 60_000,
     // A fresh embedded database migrates in seconds on a quiet machine; far longer when the machine is loaded.
     hookTimeout: 120_000,
     // Two cores: files in parallel, two at a time, each with its own database.
