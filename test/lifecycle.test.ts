@@ -26,7 +26,7 @@ async function scenarioEnv(): Promise<{ env: Record<string, string>; dir: string
   };
 }
 
-describe(`process lifecycle and CLI (${dbKind})`, () => {
+describe(`process lifecycle and CLI (${dbKind})`, { timeout: 180_000 }, () => {
   let scenario: Awaited<ReturnType<typeof scenarioEnv>>;
   beforeAll(async () => {
     scenario = await scenarioEnv();
@@ -149,7 +149,7 @@ describe(`process lifecycle and CLI (${dbKind})`, () => {
   });
 });
 
-describe(`OCPP graceful shutdown (${dbKind})`, () => {
+describe(`OCPP graceful shutdown (${dbKind})`, { timeout: 120_000 }, () => {
   /**
    * A charger connected, then shutdown begins (restart = stop, then start on the same
    * database), and at once the charger sends a CALL and another charger tries to connect.

@@ -76,5 +76,5 @@ describe(`durability: SIGKILL loses nothing acknowledged, and crash recovery clo
       await pg?.drop();
       await rm(dir, { recursive: true, force: true });
     }
-  }, 90_000);
+  }, 240_000);
 });
