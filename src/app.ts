@@ -88,23 +88,20 @@ export async function startService(config: Config, log: Logger): Promise<Running
     const writer = new IngestWriter(db, log, metrics, {
       lanes: db.kind === 'postgres' ? Math.max(1, config.dbPoolSize - 2) : 1,
       maxBatch: 500,
-      onCommitted: () => wakeups.notify('events'),
     });
+    // What ingest commits may be news for readers of the event log on every node.
+    writer.onCommit(() => wakeups.notify('events'));
     const seen = new SeenTracker(db, log);
 
-    // Events out (docs/events.md): this node's reader of the durable log, woken by its own commits,
-    // by other nodes' commits (NOTIFY) and by a slow poll, so a lost wake-up only delays.
-    const feed = new EventFeed(db, log, metrics, { pollIntervalMs: config.eventsPollMs, pageSize: 1000 });
+    // Events out (docs/events.md): this node's reader of the durable log, woken by commits on any
+    // node (the bus; PostgreSQL NOTIFY for nodes without one) and by a slow poll, so a lost wake-up
+    // only delays.
+    const feed = new EventFeed(db, log, metrics, { pageSize: 1000 });
     await feed.start();
-    cleanups.push(async () => feed.stop());
-    writer.onCommit(() => feed.wake());
-    if (db.listen) {
-      const unlisten = await db.listen('dynamo_fleet_events', () => feed.wake());
-      cleanups.push(unlisten);
-    }
-    // With a cluster bus, other nodes' ingest commits wake this feed too (a second path beside NOTIFY).
+    cleanups.push(() => feed.stop());
     const stopWakeups = wakeups.subscribe('events', () => feed.wake(), config.eventsPollMs);
     cleanups.push(async () => stopWakeups());
+    if (db.listen) cleanups.push(await db.listen('dynamo_fleet_events', () => feed.wake()));
     const retention = new EventRetention(db, log, config.eventsRetentionDays);
     retention.start();
     cleanups.push(() => retention.stop());
@@ -113,7 +110,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       log,
       metrics,
       { nodeId, intervalSec: config.alertsIntervalSec, heartbeatIntervalSec: config.heartbeatIntervalSec },
-      () => feed.wake(),
+      () => wakeups.notify('events'),
     );
 
     // Webhooks (docs/alerts.md): endpoints held by lease, one node each; workers follow the feed.

@@ -1,4 +1,5 @@
 import type { Bus } from './bus.js';
+import { Coalesced } from '../coalesced.js';
 
 /**
  * Wake-ups for readers of the database that run on every node (event streams, webhook workers):
@@ -27,26 +28,15 @@ export class Wakeups {
    * (never twice at once: a wake-up while `wake` runs makes it run once more afterwards).
    */
   subscribe(topic: string, wake: () => Promise<void> | void, fallbackMs: number): () => void {
-    let running = false;
-    let again = false;
-    const run = async () => {
-      if (running) return void (again = true);
-      running = true;
-      try {
-        do {
-          again = false;
-          await Promise.resolve(wake()).catch(() => undefined);
-        } while (again);
-      } finally {
-        running = false;
-      }
-    };
-    const stopListening = this.bus.listen(`wake.${topic}`, () => void run());
-    const fallback = setInterval(() => void run(), fallbackMs);
+    const runner = new Coalesced(async () => wake(), () => undefined);
+    const run = () => runner.run();
+    const stopListening = this.bus.listen(`wake.${topic}`, run);
+    const fallback = setInterval(run, fallbackMs);
     fallback.unref();
     return () => {
       stopListening();
       clearInterval(fallback);
+      void runner.stop();
     };
   }
 

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Queryable } from '../store/db.js';
-import { fleetEventsHead, type FleetEvent } from '../store/fleet-events.js';
+import { fleetEventsHead, readFleetEvents, type FleetEvent, type FleetEventRow } from '../store/fleet-events.js';
+import { Coalesced } from '../coalesced.js';
 
 /** What one listener wants: its tenant, optional filters. */
 export interface FeedFilter {
@@ -22,8 +23,6 @@ interface Subscriber {
 }
 
 export interface EventFeedOptions {
-  /** Reads new events even without a wake-up: a lost wake-up only delays by this much. */
-  pollIntervalMs: number;
   /** Events read per query. */
   pageSize: number;
 }
@@ -38,9 +37,7 @@ export interface EventFeedOptions {
 export class EventFeed {
   private cursor = '0';
   private readonly subscribers = new Set<Subscriber>();
-  private reading: Promise<void> | null = null;
-  private again = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly reader: Coalesced;
   private stopped = false;
   private readonly read: Counter;
 
@@ -50,20 +47,22 @@ export class EventFeed {
     metrics: Registry,
     private readonly opts: EventFeedOptions,
   ) {
+    this.reader = new Coalesced(
+      () => this.readNew(),
+      (err) => this.log.warn({ err }, 'event feed: read failed; retrying on the next wake-up'),
+    );
     this.read = new Counter({ name: 'dynamo_events_written_total', help: 'Fleet events written to the durable log (by any node), counted as this node reads them', registers: [metrics] });
   }
 
   /** Starts after the events already in the log: listeners catch up on their own. */
   async start(): Promise<void> {
     this.cursor = await fleetEventsHead(this.db);
-    this.timer = setInterval(() => this.wake(), this.opts.pollIntervalMs);
-    this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
     this.subscribers.clear();
+    await this.reader.stop();
   }
 
   /** The position up to which this feed has read: a listener that has caught up to it is live. */
@@ -77,20 +76,7 @@ export class EventFeed {
 
   /** Something may be new: read it (coalesced; at most one read in flight). */
   wake(): void {
-    if (this.stopped) return;
-    if (this.reading) {
-      this.again = true;
-      return;
-    }
-    this.reading = this.readNew()
-      .catch((err: unknown) => this.log.warn({ err }, 'event feed: read failed; retrying on the next wake-up'))
-      .finally(() => {
-        this.reading = null;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        }
-      });
+    this.reader.run();
   }
 
   /** Every event after the feed's position that matches, as it is read. */
@@ -102,12 +88,7 @@ export class EventFeed {
 
   private async readNew(): Promise<void> {
     for (;;) {
-      const rows = await this.db.query<FleetEvent & { site_id: string | null; charge_point_id: string | null }>(
-        `SELECT id::text AS id, event, created_at, tenant_id, site_id, charge_point_id, data FROM fleet_events
-          WHERE id > $1::bigint AND id < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
-          ORDER BY id LIMIT $2`,
-        [this.cursor, this.opts.pageSize],
-      );
+      const rows = await readFleetEvents(this.db, { tenantId: null, after: this.cursor, limit: this.opts.pageSize });
       if (rows.length === 0 || this.stopped) return;
       this.cursor = rows.at(-1)!.id;
       this.read.inc(rows.length);
@@ -120,7 +101,7 @@ export class EventFeed {
   }
 }
 
-export function matches(f: FeedFilter, r: { tenant_id: string; event: string; site_id: string | null; charge_point_id: string | null }): boolean {
+export function matches(f: FeedFilter, r: FleetEventRow): boolean {
   return (
     r.tenant_id === f.tenantId &&
     (!f.events?.length || f.events.includes(r.event)) &&
@@ -129,6 +110,6 @@ export function matches(f: FeedFilter, r: { tenant_id: string; event: string; si
   );
 }
 
-function envelope(r: FleetEvent): FleetEvent {
+function envelope(r: FleetEventRow): FleetEvent {
   return { id: r.id, event: r.event, created_at: r.created_at, tenant_id: r.tenant_id, data: r.data };
 }

@@ -13,76 +13,11 @@ export interface ChargerUptime {
 }
 
 /**
- * Down (charger-status.ts, docs/metrics.md): offline, or connector 0 Faulted or
- * Unavailable, or every known connector 1…n Faulted or Unavailable, within
- * [from, to] ∩ [registered_at, now]. Computed with multiranges:
- *   down = (window − online) ∪ connector0_down ∪ ⋂ connector_down, clipped to the window.
- * Excluded downtime = down ∩ completed maintenance windows [scheduled_at, completed_at].
- * Parameters: $1–$3 scope, $4 from, $5 to.
+ * Down time and excluded down time per charger of `win(charge_point_id, site_id, w, …)`, w the
+ * part of its window to compute from the intervals (empty: nothing to compute). Only intervals
+ * that overlap w are read; everything is clipped to w.
  */
-const DIRECT_SQL = `
-WITH ${SCOPE_CTE},
-win AS (
-  SELECT s.charge_point_id, s.site_id,
-         CASE WHEN greatest($4::timestamptz, s.registered_at) < least($5::timestamptz, now())
-              THEN tstzrange(greatest($4::timestamptz, s.registered_at), least($5::timestamptz, now()))
-              ELSE 'empty'::tstzrange END AS w
-    FROM scope s),
-online AS (
-  SELECT k.charge_point_id, range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, now()))) AS mr
-    FROM connections k JOIN win USING (charge_point_id)
-   WHERE k.connected_at < $5 AND coalesce(k.disconnected_at, 'infinity') > $4
-   GROUP BY 1),
-down_by_connector AS (
-  SELECT i.charge_point_id, i.connector_id, range_agg(tstzrange(i.started_at, coalesce(i.ended_at, 'infinity'))) AS mr
-    FROM connector_status_intervals i JOIN win USING (charge_point_id)
-   WHERE i.status IN ${DOWN_STATUSES} AND i.started_at < $5 AND coalesce(i.ended_at, 'infinity') > $4
-   GROUP BY 1, 2),
-known_connectors AS (
-  SELECT x.charge_point_id, count(*) AS n FROM connectors x JOIN win USING (charge_point_id) WHERE x.connector_id > 0 GROUP BY 1),
-all_down AS (
-  SELECT d.charge_point_id, range_intersect_agg(d.mr) AS mr, count(*) AS n
-    FROM down_by_connector d WHERE d.connector_id > 0 GROUP BY 1),
-maintenance AS (
-  SELECT m.charge_point_id, range_agg(tstzrange(m.scheduled_at, m.completed_at)) AS mr
-    FROM maintenance_events m JOIN win USING (charge_point_id)
-   WHERE m.completed_at IS NOT NULL AND m.completed_at > m.scheduled_at AND m.scheduled_at < $5 AND m.completed_at > $4
-   GROUP BY 1),
-down AS (
-  SELECT w.charge_point_id, w.site_id, w.w,
-         ((tstzmultirange(w.w) - coalesce(o.mr, '{}'))
-          + coalesce(c0.mr, '{}')
-          + CASE WHEN a.n = kc.n THEN a.mr ELSE '{}'::tstzmultirange END) * tstzmultirange(w.w) AS mr,
-         coalesce(mt.mr, '{}') AS maint
-    FROM win w
-    LEFT JOIN online o USING (charge_point_id)
-    LEFT JOIN down_by_connector c0 ON c0.charge_point_id = w.charge_point_id AND c0.connector_id = 0
-    LEFT JOIN all_down a ON a.charge_point_id = w.charge_point_id
-    LEFT JOIN known_connectors kc ON kc.charge_point_id = w.charge_point_id
-    LEFT JOIN maintenance mt ON mt.charge_point_id = w.charge_point_id)
-SELECT charge_point_id, site_id,
-       ${seconds('tstzmultirange(w)')} AS window_s,
-       ${seconds('mr')} AS down_s,
-       ${seconds('mr * maint')} AS excluded_s
-  FROM down
- ORDER BY charge_point_id`;
-
-/**
- * The same figures from the hourly rollups (rollup.ts) where they cover the window, and computed as
- * above for the rest of it (the hours after the rollup watermark, or all of it without rollups);
- * the intervals read for that part are only those ending after it starts.
- */
-const SQL = `
-WITH ${SCOPE_CTE},
-wins AS (
-  SELECT s.charge_point_id AS cp, 0 AS k, s.site_id, greatest($4::timestamptz, s.registered_at) AS lo, least($5::timestamptz, now()) AS hi
-    FROM scope s),
-${ROLLUP_CTES},
-win AS (
-  SELECT w.cp AS charge_point_id, w.site_id, w.lo, w.hi,
-         CASE WHEN ${directFrom('w', 'c')} < w.hi THEN tstzrange(${directFrom('w', 'c')}, w.hi) ELSE 'empty'::tstzrange END AS w
-    FROM wins w LEFT JOIN cov c ON c.cp = w.cp),
-online AS (
+const DOWN_CTES = `online AS (
   SELECT k.charge_point_id, range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, now()))) AS mr
     FROM connections k JOIN win USING (charge_point_id)
    WHERE NOT isempty(win.w) AND coalesce(k.disconnected_at, 'infinity'::timestamptz) > lower(win.w) AND k.connected_at < upper(win.w)
@@ -105,7 +40,7 @@ maintenance AS (
      AND m.scheduled_at < upper(win.w) AND m.completed_at > lower(win.w)
    GROUP BY 1),
 down AS (
-  SELECT w.charge_point_id, w.site_id, w.lo, w.hi,
+  SELECT w.*,
          ((tstzmultirange(w.w) - coalesce(o.mr, '{}'))
           + coalesce(c0.mr, '{}')
           + CASE WHEN a.n = kc.n THEN a.mr ELSE '{}'::tstzmultirange END) * tstzmultirange(w.w) AS mr,
@@ -115,7 +50,48 @@ down AS (
     LEFT JOIN down_by_connector c0 ON c0.charge_point_id = w.charge_point_id AND c0.connector_id = 0
     LEFT JOIN all_down a ON a.charge_point_id = w.charge_point_id
     LEFT JOIN known_connectors kc ON kc.charge_point_id = w.charge_point_id
-    LEFT JOIN maintenance mt ON mt.charge_point_id = w.charge_point_id)
+    LEFT JOIN maintenance mt ON mt.charge_point_id = w.charge_point_id)`;
+
+/**
+ * Down (charger-status.ts, docs/metrics.md): offline, or connector 0 Faulted or
+ * Unavailable, or every known connector 1…n Faulted or Unavailable, within
+ * [from, to] ∩ [registered_at, now]. Computed with multiranges:
+ *   down = (window − online) ∪ connector0_down ∪ ⋂ connector_down, clipped to the window.
+ * Excluded downtime = down ∩ completed maintenance windows [scheduled_at, completed_at].
+ * Parameters: $1–$3 scope, $4 from, $5 to.
+ */
+const DIRECT_SQL = `
+WITH ${SCOPE_CTE},
+win AS (
+  SELECT s.charge_point_id, s.site_id,
+         CASE WHEN greatest($4::timestamptz, s.registered_at) < least($5::timestamptz, now())
+              THEN tstzrange(greatest($4::timestamptz, s.registered_at), least($5::timestamptz, now()))
+              ELSE 'empty'::tstzrange END AS w
+    FROM scope s),
+${DOWN_CTES}
+SELECT charge_point_id, site_id,
+       ${seconds('tstzmultirange(w)')} AS window_s,
+       ${seconds('mr')} AS down_s,
+       ${seconds('mr * maint')} AS excluded_s
+  FROM down
+ ORDER BY charge_point_id`;
+
+/**
+ * The same figures from the hourly rollups (rollup.ts) where they cover the window, and computed as
+ * above for the rest of it (the hours after the rollup watermark, or all of it without rollups);
+ * the intervals read for that part are only those ending after it starts.
+ */
+const SQL = `
+WITH ${SCOPE_CTE},
+wins AS (
+  SELECT s.charge_point_id AS cp, 0 AS k, s.site_id, greatest($4::timestamptz, s.registered_at) AS lo, least($5::timestamptz, now()) AS hi
+    FROM scope s),
+${ROLLUP_CTES},
+win AS (
+  SELECT w.cp AS charge_point_id, w.site_id, w.lo, w.hi,
+         CASE WHEN ${directFrom('w', 'c')} < w.hi THEN tstzrange(${directFrom('w', 'c')}, w.hi) ELSE 'empty'::tstzrange END AS w
+    FROM wins w LEFT JOIN cov c ON c.cp = w.cp),
+${DOWN_CTES}
 SELECT d.charge_point_id, d.site_id,
        CASE WHEN d.lo < d.hi THEN extract(epoch FROM d.hi - d.lo) ELSE 0 END::double precision AS window_s,
        ((coalesce(r.down_us, 0) + dynamo_us(d.mr)) / 1e6)::double precision AS down_s,

@@ -12,6 +12,23 @@ export interface UtilisationBucket {
 }
 
 /**
+ * The online (`on_mr`) and charging-while-online (`ch_mr`) multiranges of `active`, cut at the
+ * bucket boundaries each range crosses (usually one or two buckets). $4 from, $5 to, $6 granularity.
+ */
+const CUT_AT_BUCKETS = `pieces AS (
+  SELECT a.charge_point_id, 'on' AS kind, u.x FROM active a, unnest(a.on_mr) AS u(x)
+  UNION ALL
+  SELECT a.charge_point_id, 'ch', u.x FROM active a, unnest(a.ch_mr) AS u(x)),
+cut AS (
+  SELECT p.charge_point_id, p.kind, bk.bstart, upper(p.x * bk.r) - lower(p.x * bk.r) AS d
+    FROM pieces p CROSS JOIN LATERAL (
+      SELECT $4::timestamptz AS bstart, tstzrange($4::timestamptz, $5::timestamptz) AS r WHERE $6::text IS NULL
+      UNION ALL
+      SELECT g AT TIME ZONE 'UTC', tstzrange(g AT TIME ZONE 'UTC', (g + ('1 ' || $6::text)::interval) AT TIME ZONE 'UTC')
+        FROM generate_series(date_trunc($6::text, lower(p.x) AT TIME ZONE 'UTC'), (upper(p.x) AT TIME ZONE 'UTC') - interval '1 microsecond', ('1 ' || $6::text)::interval) AS g
+       WHERE $6::text IS NOT NULL) bk)`;
+
+/**
  * Per bucket: time a connector was Charging while the charger was online ÷ time
  * online, ×100 (DESIGN.md §3). Buckets align to UTC (ISO weeks from Monday,
  * calendar months); only the part inside [from, to] counts. $4 from, $5 to,
@@ -41,19 +58,7 @@ active AS (
       SELECT range_agg(tstzrange(i.started_at, coalesce(i.ended_at, now()))) AS mr FROM connector_status_intervals i
        WHERE i.charge_point_id = s.charge_point_id AND i.status = 'Charging'
          AND i.started_at < $5 AND coalesce(i.ended_at, 'infinity') > $4) c),
--- Each range is cut at the bucket boundaries it crosses (usually one or two buckets).
-pieces AS (
-  SELECT a.charge_point_id, 'on' AS kind, u.x FROM active a, unnest(a.on_mr) AS u(x)
-  UNION ALL
-  SELECT a.charge_point_id, 'ch', u.x FROM active a, unnest(a.ch_mr) AS u(x)),
-cut AS (
-  SELECT p.charge_point_id, p.kind, bk.bstart, upper(p.x * bk.r) - lower(p.x * bk.r) AS d
-    FROM pieces p CROSS JOIN LATERAL (
-      SELECT $4::timestamptz AS bstart, tstzrange($4::timestamptz, $5::timestamptz) AS r WHERE $6::text IS NULL
-      UNION ALL
-      SELECT g AT TIME ZONE 'UTC', tstzrange(g AT TIME ZONE 'UTC', (g + ('1 ' || $6::text)::interval) AT TIME ZONE 'UTC')
-        FROM generate_series(date_trunc($6::text, lower(p.x) AT TIME ZONE 'UTC'), (upper(p.x) AT TIME ZONE 'UTC') - interval '1 microsecond', ('1 ' || $6::text)::interval) AS g
-       WHERE $6::text IS NOT NULL) bk),
+${CUT_AT_BUCKETS},
 cells AS (
   SELECT charge_point_id, bstart,
          extract(epoch FROM sum(d) FILTER (WHERE kind = 'on'))::double precision AS online_s,
@@ -100,18 +105,7 @@ active AS (
       SELECT range_agg(tstzrange(i.started_at, coalesce(i.ended_at, now()))) AS mr FROM connector_status_intervals i
        WHERE i.charge_point_id = d.charge_point_id AND d.dlo < $5::timestamptz AND i.status = 'Charging'
          AND i.started_at < $5 AND coalesce(i.ended_at, 'infinity'::timestamptz) > d.dlo) c),
-pieces AS (
-  SELECT a.charge_point_id, 'on' AS kind, u.x FROM active a, unnest(a.on_mr) AS u(x)
-  UNION ALL
-  SELECT a.charge_point_id, 'ch', u.x FROM active a, unnest(a.ch_mr) AS u(x)),
-cut AS (
-  SELECT p.charge_point_id, p.kind, bk.bstart, upper(p.x * bk.r) - lower(p.x * bk.r) AS d
-    FROM pieces p CROSS JOIN LATERAL (
-      SELECT $4::timestamptz AS bstart, tstzrange($4::timestamptz, $5::timestamptz) AS r WHERE $6::text IS NULL
-      UNION ALL
-      SELECT g AT TIME ZONE 'UTC', tstzrange(g AT TIME ZONE 'UTC', (g + ('1 ' || $6::text)::interval) AT TIME ZONE 'UTC')
-        FROM generate_series(date_trunc($6::text, lower(p.x) AT TIME ZONE 'UTC'), (upper(p.x) AT TIME ZONE 'UTC') - interval '1 microsecond', ('1 ' || $6::text)::interval) AS g
-       WHERE $6::text IS NOT NULL) bk),
+${CUT_AT_BUCKETS},
 cells AS (
   SELECT charge_point_id, bstart,
          (extract(epoch FROM sum(d) FILTER (WHERE kind = 'on')) * 1000000)::bigint AS online_us,

@@ -16,8 +16,6 @@ export interface WriterOptions {
   lanes: number;
   /** Events per transaction, as a target: a message is never split, so one large message may exceed it. */
   maxBatch: number;
-  /** Called after each commit: readers of what ingest writes (event streams, webhooks) may look again. */
-  onCommitted?: () => void;
 }
 
 export class WriterClosedError extends Error {
@@ -123,7 +121,6 @@ export class IngestWriter {
         this.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
         batch.forEach((p, i) => p.resolve(results[i]!));
         for (const listener of this.committed) listener();
-        this.opts.onCommitted?.();
         return;
       } catch (err) {
         const failed = failedMessageOf(err, batch.length);

@@ -28,8 +28,18 @@ export interface FleetEvent {
   data: Record<string, unknown>;
 }
 
+/**
+ * The events a reader may take now: those of transactions older than every transaction still
+ * running (migration 0008), so no event can later appear below an id already read.
+ */
+const READABLE = `id < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)`;
+
+/** The id of the last event a reader can see now: a new reader (a stream, a webhook endpoint) starts after it. */
+export const FLEET_EVENTS_HEAD_SQL = `(SELECT coalesce(max(id), 0) FROM fleet_events WHERE ${READABLE})`;
+
 export interface EventFilter {
-  tenantId: string;
+  /** One tenant's events, or every tenant's (this node's feed, which fans them out). */
+  tenantId: string | null;
   /** Only events after this id (exclusive); '0' for the start of the retained log. */
   after: string;
   events?: readonly string[];
@@ -38,24 +48,18 @@ export interface EventFilter {
   limit: number;
 }
 
-interface EventRow {
-  id: string;
-  event: FleetEventType;
-  created_at: Date;
-  tenant_id: string;
-  data: Record<string, unknown>;
+/** A log entry with what the filters match on besides the envelope. */
+export interface FleetEventRow extends FleetEvent {
+  site_id: string | null;
+  charge_point_id: string | null;
 }
 
-/**
- * The next events after a position, in log order. Only events of transactions older than every
- * transaction still running are returned (the horizon, migration 0008), so an event can never
- * later appear below the last id a reader was given.
- */
-export async function readFleetEvents(db: Queryable, f: EventFilter): Promise<FleetEvent[]> {
-  return db.query<EventRow>(
-    `SELECT id::text AS id, event, created_at, tenant_id, data FROM fleet_events
-      WHERE tenant_id = $1 AND id > $2::bigint
-        AND id < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
+/** The next readable events after a position, in log order. */
+export async function readFleetEvents(db: Queryable, f: EventFilter): Promise<FleetEventRow[]> {
+  return db.query<FleetEventRow>(
+    `SELECT id::text AS id, event, created_at, tenant_id, site_id, charge_point_id, data FROM fleet_events
+      WHERE id > $2::bigint AND ${READABLE}
+        AND ($1::text IS NULL OR tenant_id = $1)
         AND ($3::text[] IS NULL OR event = ANY ($3::text[]))
         AND ($4::text IS NULL OR site_id = $4)
         AND ($5::text IS NULL OR charge_point_id = $5)
@@ -64,12 +68,8 @@ export async function readFleetEvents(db: Queryable, f: EventFilter): Promise<Fl
   );
 }
 
-/** The id of the last event a reader can see now: a new stream starts after it. */
 export async function fleetEventsHead(db: Queryable): Promise<string> {
-  const [row] = await db.query<{ head: string }>(
-    `SELECT coalesce(max(id), 0)::text AS head FROM fleet_events
-      WHERE id < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)`,
-  );
+  const [row] = await db.query<{ head: string }>(`SELECT ${FLEET_EVENTS_HEAD_SQL}::text AS head`);
   return row?.head ?? '0';
 }
 

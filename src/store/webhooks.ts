@@ -1,5 +1,5 @@
 import type { Db, Page, Queryable } from './db.js';
-import { emitFleetEvent } from './fleet-events.js';
+import { FLEET_EVENTS_HEAD_SQL, emitFleetEvent } from './fleet-events.js';
 import { newId } from '../ids.js';
 
 export type EndpointStatus = 'active' | 'paused' | 'disabled';
@@ -57,8 +57,6 @@ const ENDPOINT = `endpoint_id, tenant_id, url, events, description, secret, stat
 const DELIVERY = `delivery_id, endpoint_id, event_id::text AS event_id, event, status, attempts, last_status_code, last_error,
   last_latency_ms, attempt_log, next_attempt_at, created_at, updated_at, delivered_at`;
 
-// The newest event a reader can see now (migration 0008): a new endpoint starts after it.
-const HEAD = `(SELECT coalesce(max(id), 0) FROM fleet_events WHERE id < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20))`;
 
 export interface NewEndpoint {
   endpointId: string;
@@ -72,7 +70,7 @@ export interface NewEndpoint {
 export async function createEndpoint(db: Queryable, e: NewEndpoint): Promise<WebhookEndpoint> {
   const [row] = await db.query<WebhookEndpoint>(
     `INSERT INTO webhook_endpoints (endpoint_id, tenant_id, url, events, description, secret, cursor)
-     VALUES ($1, $2, $3, $4, $5, $6, ${HEAD}) RETURNING ${ENDPOINT}`,
+     VALUES ($1, $2, $3, $4, $5, $6, ${FLEET_EVENTS_HEAD_SQL}) RETURNING ${ENDPOINT}`,
     [e.endpointId, e.tenantId, e.url, e.events, e.description, e.sealedSecret],
   );
   return row!;
@@ -136,7 +134,7 @@ export async function listDeliveries(
 ): Promise<{ rows: WebhookDelivery[]; total: number }> {
   const rows = await db.query<WebhookDelivery>(
     `SELECT ${DELIVERY} FROM webhook_deliveries WHERE endpoint_id = $1 AND ($2::text IS NULL OR status = $2)
-      ORDER BY created_at DESC, delivery_id DESC LIMIT $3 OFFSET $4`,
+      ORDER BY created_at DESC, event_id DESC NULLS LAST, delivery_id DESC LIMIT $3 OFFSET $4`,
     [endpointId, f.status ?? null, f.limit, f.offset],
   );
   const [count] = await db.query<{ n: number }>(

@@ -22,6 +22,7 @@ import { WebhookSender, type Attempt } from './sender.js';
 import { Signer } from './signing.js';
 import { Pacer, Slots } from './slots.js';
 import { checkTarget, type TargetPolicy } from './target.js';
+import { Coalesced } from '../../coalesced.js';
 
 export interface WebhookServiceOptions {
   policy: TargetPolicy;
@@ -62,8 +63,7 @@ export class WebhookService {
   private readonly workers = new Map<string, EndpointWorker>();
   private timer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
-  private tickAgain = false;
+  private readonly claims: Coalesced;
   private stopped = false;
   private leaseValidUntil = 0;
   private renewalWaiters: (() => void)[] = [];
@@ -85,6 +85,10 @@ export class WebhookService {
     this.slots = new Slots(opts.concurrency);
     this.pacer = new Pacer({ backlog: opts.ingestBacklog, ...PACING });
     this.renewMs = Math.max(500, (opts.leaseSec * 1000) / 3);
+    this.claims = new Coalesced(
+      () => this.tick(),
+      (err) => this.log.warn({ err }, 'webhooks: claiming endpoints failed; retrying at the next renewal'),
+    );
     this.deliveries = new Counter({
       name: 'dynamo_webhook_deliveries_total',
       help: 'Webhook delivery attempts by outcome (delivered, http_error, timeout, network_error, refused, gone)',
@@ -155,20 +159,7 @@ export class WebhookService {
 
   /** An endpoint was created, changed or deleted: take it up (or drop it) now rather than at the next renewal. */
   changed(): void {
-    if (this.stopped) return;
-    if (this.ticking) {
-      this.tickAgain = true;
-      return;
-    }
-    this.ticking = this.tick()
-      .catch((err: unknown) => this.log.warn({ err }, 'webhooks: claiming endpoints failed; retrying at the next renewal'))
-      .finally(() => {
-        this.ticking = undefined;
-        if (this.tickAgain) {
-          this.tickAgain = false;
-          this.changed();
-        }
-      });
+    this.claims.run();
   }
 
   async stop(): Promise<void> {
@@ -176,7 +167,7 @@ export class WebhookService {
     for (const wake of this.renewalWaiters.splice(0)) wake();
     clearInterval(this.timer);
     clearInterval(this.pruneTimer);
-    await this.ticking;
+    await this.claims.stop();
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
     this.workers.clear();
     // Handing the leases back lets another node continue at once instead of after the lease time.
