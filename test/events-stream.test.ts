@@ -5,6 +5,7 @@ import { openSse } from './support/sse.js';
 import { dbKind } from './support/database.js';
 import { eventually } from './support/history.js';
 import { EventRetention } from '../src/events/event-retention.js';
+import { readFleetEvents } from '../src/store/fleet-events.js';
 import { createLogger } from '../src/logger.js';
 
 const now = () => new Date().toISOString();
@@ -127,6 +128,23 @@ describe(`the durable event log and its live stream (${dbKind})`, () => {
     const viaQuery = await open(`?charge_point_id=${id}&event=connector.status_changed&last_event_id=${seen}`);
     await viaQuery.waitFor((m) => m.data.data.status === 'Faulted');
     expect(viaQuery.messages.map((m) => m.id)).toEqual(back.messages.map((m) => m.id));
+  });
+
+  it('orders the log by id as a number: across a change in the number of digits nothing is skipped or reordered', async () => {
+    const { db } = bed.svc.service;
+    const cp = 'DIGITS-EDGE';
+    // 9,999 and 10,001: as text "10001" sorts before "9999". Both are far below the read horizon.
+    for (const id of [10_001, 9_999]) {
+      await db.query(
+        `INSERT INTO fleet_events (id, tenant_id, event, charge_point_id, site_id, data) VALUES ($1, $2, 'connector.status_changed', $3, $4, '{}')`,
+        [id, bed.t.tenantId, cp, bed.site],
+      );
+    }
+    const first = await readFleetEvents(db, { tenantId: bed.t.tenantId, after: '0', chargePointId: cp, limit: 1 });
+    expect(first.map((e) => e.id)).toEqual(['9999']);
+    const s = await open(`?charge_point_id=${cp}&last_event_id=0`);
+    await s.waitFor((m) => m.id === '10001');
+    expect(s.messages.map((m) => m.id)).toEqual(['9999', '10001']);
   });
 
   it('keeps tenants apart and filters by event and site', async () => {

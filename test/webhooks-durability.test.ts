@@ -41,7 +41,7 @@ describe(`webhook deliveries survive restarts and move between nodes (${dbKind})
     await Promise.all(receivers.map((r) => r.close()));
   });
   const logged = async (db: { query: typeof bed.svc.service.db.query }, cp: string) =>
-    (await db.query<{ id: string }>(`SELECT id::text AS id FROM fleet_events WHERE charge_point_id = $1 AND event = 'connector.status_changed' ORDER BY id`, [cp])).map((r) => r.id);
+    (await db.query<{ id: string }>(`SELECT id::text AS id FROM fleet_events WHERE charge_point_id = $1 AND event = 'connector.status_changed' ORDER BY fleet_events.id`, [cp])).map((r) => r.id);
   const create = async (t: TenantFixture, url: string) => {
     const r = await t.api('POST', '/api/v1/webhooks/endpoints', { body: { url, events: ['connector.status_changed'] } });
     expect(r.status).toBe(201);
@@ -193,7 +193,7 @@ describe(`webhook deliveries after kill -9 (${dbKind})`, () => {
       }
       const { db, release } = await openDatabase({ databaseUrl: pg?.url, dataDir: dir, poolSize: 2 });
       try {
-        const all = (await db.query<{ id: string }>(`SELECT id::text AS id FROM fleet_events WHERE charge_point_id = $1 AND event = 'connector.status_changed' ORDER BY id`, [id])).map((x) => x.id);
+        const all = (await db.query<{ id: string }>(`SELECT id::text AS id FROM fleet_events WHERE charge_point_id = $1 AND event = 'connector.status_changed' ORDER BY fleet_events.id`, [id])).map((x) => x.id);
         expect(all).toHaveLength(60);
         expect(firstArrivals(connectorEventsOf(r, id))).toEqual(all);
       } finally {

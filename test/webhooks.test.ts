@@ -49,7 +49,7 @@ describe(`webhooks (${dbKind})`, () => {
   const logged = async (chargePointId: string) =>
     (
       await bed.svc.service.db.query<{ id: string }>(
-        `SELECT id::text AS id FROM fleet_events WHERE charge_point_id = $1 AND event = 'connector.status_changed' ORDER BY id`,
+        `SELECT id::text AS id FROM fleet_events WHERE charge_point_id = $1 AND event = 'connector.status_changed' ORDER BY fleet_events.id`,
         [chargePointId],
       )
     ).map((r) => r.id);

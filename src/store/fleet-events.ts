@@ -63,7 +63,7 @@ export async function readFleetEvents(db: Queryable, f: EventFilter): Promise<Fl
         AND ($3::text[] IS NULL OR event = ANY ($3::text[]))
         AND ($4::text IS NULL OR site_id = $4)
         AND ($5::text IS NULL OR charge_point_id = $5)
-      ORDER BY id LIMIT $6`,
+      ORDER BY fleet_events.id LIMIT $6`,
     [f.tenantId, f.after, f.events?.length ? f.events : null, f.siteId ?? null, f.chargePointId ?? null, f.limit],
   );
 }

@@ -134,7 +134,7 @@ export async function listDeliveries(
 ): Promise<{ rows: WebhookDelivery[]; total: number }> {
   const rows = await db.query<WebhookDelivery>(
     `SELECT ${DELIVERY} FROM webhook_deliveries WHERE endpoint_id = $1 AND ($2::text IS NULL OR status = $2)
-      ORDER BY created_at DESC, event_id DESC NULLS LAST, delivery_id DESC LIMIT $3 OFFSET $4`,
+      ORDER BY webhook_deliveries.created_at DESC, webhook_deliveries.event_id DESC NULLS LAST, delivery_id DESC LIMIT $3 OFFSET $4`,
     [endpointId, f.status ?? null, f.limit, f.offset],
   );
   const [count] = await db.query<{ n: number }>(
