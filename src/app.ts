@@ -34,7 +34,6 @@ import type { Bus } from './cluster/bus.js';
 import { InProcessBus } from './cluster/in-process-bus.js';
 import { NatsBus } from './cluster/nats-bus.js';
 import { ChargerRouter } from './cluster/charger-router.js';
-import { Wakeups } from './cluster/wakeups.js';
 
 export interface RunningService {
   readonly url: string;
@@ -51,8 +50,6 @@ export interface RunningService {
   readonly bus: Bus;
   /** CALLs to a charger on whichever node holds it, and the routing function (locate). */
   readonly router: ChargerRouter;
-  /** Wake-ups for readers of the database on every node; topic "events" after every ingest commit. */
-  readonly wakeups: Wakeups;
   /** Graceful stop: no new connections, in-flight work finished, history closed, database closed. */
   stop(): Promise<void>;
 }
@@ -83,25 +80,23 @@ export async function startService(config: Config, log: Logger): Promise<Running
         })
       : new InProcessBus(nodeId);
     cleanups.push(() => bus.close());
-    const wakeups = new Wakeups(bus);
 
     const writer = new IngestWriter(db, log, metrics, {
       lanes: db.kind === 'postgres' ? Math.max(1, config.dbPoolSize - 2) : 1,
       maxBatch: 500,
     });
-    // What ingest commits may be news for readers of the event log on every node.
-    writer.onCommit(() => wakeups.notify('events'));
     const seen = new SeenTracker(db, log);
 
-    // Events out (docs/events.md): this node's reader of the durable log, woken by commits on any
-    // node (the bus; PostgreSQL NOTIFY for nodes without one) and by a slow poll, so a lost wake-up
-    // only delays.
-    const feed = new EventFeed(db, log, metrics, { pageSize: 1000 });
+    // Events out (docs/events.md): this node's reader of the durable log. On PostgreSQL every
+    // transaction that writes events notifies every node at commit (NOTIFY, its own included); the
+    // embedded database has one process, whose writers wake it directly. A slow poll covers a lost
+    // wake-up, so one only delays.
+    const feed = new EventFeed(db, log, metrics, { pageSize: 1000, pollIntervalMs: config.eventsPollMs });
     await feed.start();
     cleanups.push(() => feed.stop());
-    const stopWakeups = wakeups.subscribe('events', () => feed.wake(), config.eventsPollMs);
-    cleanups.push(async () => stopWakeups());
+    const wakeFeed = db.listen ? () => {} : () => feed.wake();
     if (db.listen) cleanups.push(await db.listen('dynamo_fleet_events', () => feed.wake()));
+    else writer.onCommit(wakeFeed);
     const retention = new EventRetention(db, log, config.eventsRetentionDays);
     retention.start();
     cleanups.push(() => retention.stop());
@@ -110,7 +105,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       log,
       metrics,
       { nodeId, intervalSec: config.alertsIntervalSec, heartbeatIntervalSec: config.heartbeatIntervalSec },
-      () => wakeups.notify('events'),
+      wakeFeed,
     );
 
     // Webhooks (docs/alerts.md): endpoints held by lease, one node each; workers follow the feed.
@@ -237,11 +232,10 @@ export async function startService(config: Config, log: Logger): Promise<Running
         await writer.close();
         await messageLog?.close();
         await seen.stop();
-        wakeups.flush();
         await unwind();
       })());
 
-    return { url, port, db, nodeId, adminKey, http, gateway, commands, messageLog, maintenance, bus, router, wakeups, stop };
+    return { url, port, db, nodeId, adminKey, http, gateway, commands, messageLog, maintenance, bus, router, stop };
   } catch (err) {
     await unwind();
     throw err;

@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BusError, BusTimeoutError, NoResponderError, type Bus } from '../src/cluster/bus.js';
 import { InProcessBus, InProcessHub } from '../src/cluster/in-process-bus.js';
 import { NatsBus } from '../src/cluster/nats-bus.js';
-import { Wakeups } from '../src/cluster/wakeups.js';
 import { eventually } from './support/history.js';
 import { TEST_NATS_URL, natsPrefix } from './support/nats.js';
 
@@ -95,22 +94,6 @@ for (const [kind, factory] of Object.entries(kinds)) {
       await b.close();
       expect(finished).toBe(true);
       expect(await answer).toBe(true);
-    });
-
-    it('coalesces wake-ups and wakes every node; a listener also wakes on its own (a lost wake-up only delays)', async () => {
-      const [a, b] = await pair();
-      let woken = 0;
-      const stop = new Wakeups(b).subscribe('events', () => void woken++, 60_000);
-      const sender = new Wakeups(a, 50);
-      for (let i = 0; i < 100; i++) sender.notify('events');
-      await eventually(async () => woken, (n) => n >= 1, 5_000);
-      await new Promise((r) => setTimeout(r, 300));
-      expect(woken).toBeLessThanOrEqual(2);
-      stop();
-      let polled = 0;
-      const stopPoll = new Wakeups(await node('node_c')).subscribe('events', () => void polled++, 100);
-      await eventually(async () => polled, (n) => n >= 2, 5_000);
-      stopPoll();
     });
   });
 }

@@ -99,7 +99,6 @@ describe.skipIf(dbKind !== 'postgres')('a cluster: three dynamo serve processes 
   let bus: NatsBus;
   let router: ChargerRouter;
   const chargers: LoadCharger[] = [];
-  const wakeups = new Set<string>();
   /** A charger of node 2 that stays away after the SIGKILL, until node 2's lease lapsed. */
   let heldBack: LoadCharger;
   let killedAt = 0;
@@ -160,7 +159,6 @@ describe.skipIf(dbKind !== 'postgres')('a cluster: three dynamo serve processes 
     // service of any node does, it does through the same router.
     bus = await NatsBus.connect({ url: TEST_NATS_URL, prefix, nodeId: 'node_test' });
     router = new ChargerRouter(bus, db, { isConnected: () => false, call: async () => ({ status: 'offline' }), release: async () => false }, createLogger('silent'));
-    bus.listen('wake.events', (b) => wakeups.add((b as { node: string }).node));
 
     for (let i = 0; i < chargers.length; i += 50) await Promise.all(chargers.slice(i, i + 50).map((c, j) => c.connect(nodes, (i + j) % 3)));
   }, 120_000);
@@ -176,7 +174,7 @@ describe.skipIf(dbKind !== 'postgres')('a cluster: three dynamo serve processes 
     await pg?.drop();
   }, 60_000);
 
-  it('holds 300 chargers spread over three nodes, each held once; admin lists the nodes with what they hold; wake-ups reach every node', async () => {
+  it('holds 300 chargers spread over three nodes, each held once; admin lists the nodes with what they hold', async () => {
     const listed = await eventually(
       async () => (await admin()('GET', '/api/v1/admin/nodes')).body,
       (b) => b.nodes.length === 3 && b.nodes.reduce((n: number, x: any) => n + x.held_chargers, 0) === CHARGERS,
@@ -185,8 +183,6 @@ describe.skipIf(dbKind !== 'postgres')('a cluster: three dynamo serve processes 
     for (const n of nodes) expect(listed.nodes.find((x: any) => x.node_id === n.nodeId)).toMatchObject({ state: 'active', held_chargers: CHARGERS / 3, version: '0.1.0' });
     const [open] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM connections WHERE disconnected_at IS NULL');
     expect(open!.n).toBe(CHARGERS);
-    // Every node broadcast "events" after its commits, and the test process, a fourth member, heard each.
-    await eventually(async () => wakeups, (w) => nodes.every((n) => w.has(n.nodeId)), 10_000);
   });
 
   it('a CALL sent from another member of the bus reaches chargers held by nodes 2 and 3 and comes back; one nobody holds is Offline', async () => {

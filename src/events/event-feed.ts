@@ -23,6 +23,8 @@ interface Subscriber {
 }
 
 export interface EventFeedOptions {
+  /** Reads new events even without a wake-up: a lost wake-up only delays by this much. */
+  pollIntervalMs: number;
   /** Events read per query. */
   pageSize: number;
 }
@@ -31,13 +33,14 @@ export interface EventFeedOptions {
  * This node's reader of the durable event log (migration 0008). One query per wake-up reads what
  * is new for every tenant, then fans it out in memory to the live listeners (SSE clients, webhook
  * workers), so twenty clients cost one query, not twenty. Wake-ups come from this node's commits,
- * from other nodes (PostgreSQL NOTIFY, or the cluster bus) and from a slow poll; any of them may
+ * from other nodes (PostgreSQL NOTIFY) and from a slow poll; any of them may
  * be lost or repeated, the log decides what is new.
  */
 export class EventFeed {
   private cursor = '0';
   private readonly subscribers = new Set<Subscriber>();
   private readonly reader: Coalesced;
+  private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly read: Counter;
 
@@ -57,10 +60,13 @@ export class EventFeed {
   /** Starts after the events already in the log: listeners catch up on their own. */
   async start(): Promise<void> {
     this.cursor = await fleetEventsHead(this.db);
+    this.timer = setInterval(() => this.wake(), this.opts.pollIntervalMs);
+    this.timer.unref();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.timer);
     this.subscribers.clear();
     await this.reader.stop();
   }

@@ -9,7 +9,7 @@ import type { ApplyResult, ChargerEvent } from './events.js';
  * trip per batch is what makes group commit cheap.
  *
  * The batch travels as one JSON text (one serialisation here, one parse there). If the database
- * cannot take it and names no message (the text as a whole does not parse), it is sent again as one
+ * cannot parse the text as a whole (it says so: "dynamo_apply batch unparsed"), it is sent again as one
  * text per message through dynamo_apply(text[]), which parses each alone, so the message it cannot
  * take fails as itself (see failedMessageOf) rather than as the whole batch.
  */
@@ -19,7 +19,9 @@ export async function applyBatch(db: Queryable, messages: readonly (readonly Cha
   try {
     [row] = await db.query<{ results: ApplyResult[][] }>('SELECT dynamo_apply_batch($1::text) AS results', [JSON.stringify(withIds)]);
   } catch (err) {
-    if (failedMessageOf(err, messages.length) !== undefined) throw err;
+    // Only a batch the database could not parse as a whole is sent again; any other failure (a
+    // lost connection after a commit, a timeout) must not apply the batch a second time.
+    if (!isUnparsedBatch(err)) throw err;
     const texts = withIds.map((events) => JSON.stringify(events));
     [row] = await db.query<{ results: ApplyResult[][] }>('SELECT dynamo_apply($1::text[]) AS results', [texts]);
   }
@@ -30,6 +32,10 @@ export async function applyBatch(db: Queryable, messages: readonly (readonly Cha
 }
 
 const FAILED_MESSAGE = /^dynamo_apply message (\d+)$/;
+
+function isUnparsedBatch(err: unknown): boolean {
+  return (err as { detail?: unknown } | null)?.detail === 'dynamo_apply batch unparsed';
+}
 
 /** The index of the message dynamo_apply() reported as failing, if the error names one within the batch. */
 export function failedMessageOf(err: unknown, batchLength: number): number | undefined {

@@ -1,4 +1,4 @@
--- functions-version: 1
+-- functions-version: 2
 -- Writing the fleet event log (migration 0008, docs/events.md). Called inside the transaction
 -- that makes the change, so a change and its event are durable together or not at all.
 
@@ -21,8 +21,10 @@ BEGIN
   v_id := (pg_current_xact_id()::text::bigint << 20) | v_n;
   INSERT INTO fleet_events (id, tenant_id, event, charge_point_id, site_id, data)
   VALUES (v_id, p_tenant, p_event, p_cp, p_site, p_data);
-  -- Wakes listeners on every node at commit (PostgreSQL folds repeats within a transaction).
-  PERFORM pg_notify('dynamo_fleet_events', '');
+  -- Wakes the log's readers on every node at commit: once per transaction (its first event).
+  IF v_n = 1 THEN
+    PERFORM pg_notify('dynamo_fleet_events', '');
+  END IF;
   RETURN v_id;
 END $$;
 
@@ -61,10 +63,13 @@ $$;
 -- Writes charge_point.status_changed when the charger's status differs from the one last written.
 CREATE OR REPLACE FUNCTION dynamo_sync_charger_status(p_cp text, p_at timestamptz) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-  v_now text := dynamo_charger_status(p_cp);
+  v_now text;
   v_before text;
 BEGIN
+  -- Lock first, then read the status: two transactions changing one charger (ingest and crash
+  -- recovery) then tell its changes in the order they commit, never a stale one last.
   SELECT reported_status INTO v_before FROM charger_state WHERE charge_point_id = p_cp FOR UPDATE;
+  v_now := dynamo_charger_status(p_cp);
   IF NOT FOUND THEN
     INSERT INTO charger_state (charge_point_id, reported_status) VALUES (p_cp, v_now)
     ON CONFLICT (charge_point_id) DO UPDATE SET reported_status = excluded.reported_status;

@@ -1,4 +1,4 @@
--- functions-version: 5
+-- functions-version: 6
 -- The ingest path, in the database: the writer sends a whole group-commit batch
 -- as an array of messages (one JSON text each, a JSON array of that message's
 -- events) and gets one result per event back, grouped by message, so a batch
@@ -445,13 +445,13 @@ CREATE OR REPLACE FUNCTION dynamo_apply(p_messages text[]) RETURNS jsonb LANGUAG
 DECLARE
   v_index integer := -1;
   v_message text;
-  v_results jsonb := '[]'::jsonb;
+  v_results jsonb[] := '{}';
 BEGIN
   FOREACH v_message IN ARRAY p_messages LOOP
     v_index := v_index + 1;
-    v_results := v_results || jsonb_build_array(dynamo_apply_message(v_message::jsonb));
+    v_results := array_append(v_results, dynamo_apply_message(v_message::jsonb));
   END LOOP;
-  RETURN v_results;
+  RETURN to_jsonb(v_results);
 EXCEPTION WHEN OTHERS THEN
   RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM, DETAIL = 'dynamo_apply message ' || v_index;
 END $$;
@@ -473,6 +473,10 @@ BEGIN
   END LOOP;
   RETURN to_jsonb(v_results);
 EXCEPTION WHEN OTHERS THEN
-  IF v_index < 0 THEN RAISE; END IF;
+  -- Before the first message: the text as a whole does not parse. The writer then sends one text
+  -- per message (dynamo_apply), so the message at fault fails as itself.
+  IF v_index < 0 THEN
+    RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM, DETAIL = 'dynamo_apply batch unparsed';
+  END IF;
   RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM, DETAIL = 'dynamo_apply message ' || v_index;
 END $$;
