@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dbKind, freshPostgresUrl } from './support/database.js';
+import { openDatabase } from '../src/store/open.js';
+import { migrate } from '../src/store/migrate.js';
+
+describe(`migrations on an existing database (${dbKind})`, () => {
+  it('a key that had every scope gains the scopes added later; a narrower key does not', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dynamo-migrate-'));
+    const pg = await freshPostgresUrl();
+    const { db, release } = await openDatabase({ databaseUrl: pg?.url, dataDir: dir, poolSize: 2 });
+    try {
+      await migrate(db);
+      await db.query(`INSERT INTO tenants (tenant_id, name) VALUES ('ten_M', 'M')`);
+      // Every scope there was before the commands, sessions and message-log routes (migration 0016).
+      const before = ['read:charge_points', 'write:charge_points', 'read:sites', 'write:sites', 'read:maintenance', 'write:maintenance',
+        'write:webhooks', 'read:events', 'read:alerts', 'write:alerts'];
+      const key = (id: string, scopes: string[]) =>
+        db.query(`INSERT INTO api_keys (key_id, tenant_id, name, prefix, key_hash, scopes) VALUES ($1, 'ten_M', $1, $1, $1, $2)`, [id, scopes]);
+      await key('key_full', before);
+      await key('key_narrow', ['read:charge_points']);
+      // The database as it was before 0016: run it again as an upgrade would.
+      await db.query('DELETE FROM schema_migrations WHERE version >= 16');
+      const report = await migrate(db);
+      expect(report.applied.map((m) => m.version)).toContain(16);
+      const scopes = Object.fromEntries(
+        (await db.query<{ key_id: string; scopes: string[] }>('SELECT key_id, scopes FROM api_keys ORDER BY key_id')).map((r) => [r.key_id, r.scopes]),
+      );
+      expect(scopes.key_full).toEqual([...before, 'read:commands', 'write:commands', 'read:sessions', 'read:messages']);
+      expect(scopes.key_narrow).toEqual(['read:charge_points']);
+      // Applied once more (a second upgrade path), nothing is added twice.
+      await db.query('DELETE FROM schema_migrations WHERE version >= 16');
+      await migrate(db);
+      expect((await db.query<{ scopes: string[] }>(`SELECT scopes FROM api_keys WHERE key_id = 'key_full'`))[0]!.scopes).toHaveLength(14);
+    } finally {
+      await release();
+      await pg?.drop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
