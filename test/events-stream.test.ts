@@ -92,6 +92,9 @@ describe(`the durable event log and its live stream (${dbKind})`, () => {
 
     const ended = s.messages.find((m) => m.event === 'session.ended')!;
     expect(ended.data.data).toMatchObject({ connector_id: 1, transaction_id: String(transactionId), energy_kwh: 7.5, stop_reason: 'Local', id_tag: 'TAG-1' });
+    // The same session through the sessions API: the same energy.
+    const session = await bed.t.api('GET', `/api/v1/cpo/sessions/${ended.data.data.session_id}`);
+    expect(session.body).toMatchObject({ energy_kwh: 7.5, transaction_id: String(transactionId), status: 'completed' });
     const fault = s.messages.find((m) => m.event === 'charge_point.fault')!;
     expect(fault.data.data).toMatchObject({ connector_id: 1, error_code: 'GroundFailure', status: 'Faulted', resolved_at: null });
     const statuses = s.messages.filter((m) => m.event === 'charge_point.status_changed').map((m) => m.data.data.status);

@@ -34,9 +34,8 @@ SELECT c.charge_point_id, c.site_id,
        coalesce((SELECT json_agg(json_build_object(
                    'connector_id', k.connector_id, 'status', k.status,
                    'total_sessions', (SELECT count(*) FROM sessions z WHERE z.charge_point_id = k.charge_point_id AND z.connector_id = k.connector_id),
-                   'total_energy_wh', (SELECT coalesce(sum(greatest(coalesce(z.meter_stop_wh, z.last_meter_wh) - z.meter_start_wh, 0)), 0)
-                                         FROM sessions z WHERE z.charge_point_id = k.charge_point_id AND z.connector_id = k.connector_id
-                                          AND z.energy_excluded IS NULL))
+                   'total_energy_wh', (SELECT coalesce(sum(dynamo_session_energy_wh(z.meter_start_wh, z.meter_stop_wh, z.last_meter_wh, z.energy_excluded)), 0)
+                                         FROM sessions z WHERE z.charge_point_id = k.charge_point_id AND z.connector_id = k.connector_id))
                    ORDER BY k.connector_id)
                    FROM connectors k WHERE k.charge_point_id = c.charge_point_id AND k.connector_id > 0), '[]') AS connectors
   FROM chargers c LEFT JOIN charger_state st USING (charge_point_id)

@@ -26,13 +26,11 @@ export interface SessionFilter {
 /** "ses_42" ↔ 42: the API's id of the sessions row. */
 export const sessionKey = (sessionId: string): string | undefined => /^ses_([0-9]{1,18})$/.exec(sessionId)?.[1];
 
-// Energy as the fleet figures count it (docs/metrics.md): the last register reading (or the
-// meter stop) minus the meter start; unknown when either is missing or the start was implausible.
+// Energy as every fleet figure counts it: dynamo_session_energy_wh (src/store/functions/energy.sql).
 const SELECT = `
   SELECT 'ses_' || z.session_id AS session_id, z.charge_point_id, c.site_id, z.connector_id, z.transaction_id, z.id_tag,
          z.started_at, z.stopped_at, z.stop_reason,
-         CASE WHEN z.energy_excluded IS NULL AND z.meter_start_wh IS NOT NULL AND coalesce(z.meter_stop_wh, z.last_meter_wh) IS NOT NULL
-              THEN round((greatest(coalesce(z.meter_stop_wh, z.last_meter_wh) - z.meter_start_wh, 0) / 1000)::numeric, 3)::double precision END AS energy_kwh,
+         round((dynamo_session_energy_wh(z.meter_start_wh, z.meter_stop_wh, z.last_meter_wh, z.energy_excluded) / 1000)::numeric, 3)::double precision AS energy_kwh,
          CASE WHEN z.stopped_at IS NULL THEN 'active' ELSE 'completed' END AS status
     FROM sessions z JOIN chargers c USING (charge_point_id)`;
 

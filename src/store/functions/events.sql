@@ -1,4 +1,4 @@
--- functions-version: 2
+-- functions-version: 3
 -- Writing the fleet event log (migration 0008, docs/events.md). Called inside the transaction
 -- that makes the change, so a change and its event are durable together or not at all.
 
@@ -115,14 +115,13 @@ CREATE OR REPLACE FUNCTION dynamo_emit_session_started(p_cp text, p_session json
     'connector_id', p_session->'connector_id', 'id_tag', p_session->'id_tag', 'started_at', dynamo_ts((p_session->>'started_at')::timestamptz)))
 $$;
 
--- A row of sessions, as JSON, just closed. energy_kwh is NULL when the session's energy is
--- excluded as implausible (docs/ocpp.md "Meter plausibility") or unknown.
+-- A row of sessions, as JSON, just closed. energy_kwh as every figure counts it (energy.sql).
 CREATE OR REPLACE FUNCTION dynamo_emit_session_ended(p_session jsonb) RETURNS void LANGUAGE sql AS $$
   SELECT dynamo_emit(p_session->>'charge_point_id', 'session.ended', jsonb_build_object(
     'session_id', 'ses_' || (p_session->>'session_id'), 'transaction_id', p_session->'transaction_id',
     'connector_id', p_session->'connector_id', 'id_tag', p_session->'id_tag', 'started_at', dynamo_ts((p_session->>'started_at')::timestamptz),
     'stopped_at', dynamo_ts((p_session->>'stopped_at')::timestamptz), 'stop_reason', p_session->'stop_reason',
-    'energy_kwh', CASE WHEN p_session->>'energy_excluded' IS NULL THEN round(((coalesce(
-      (p_session->>'meter_stop_wh')::double precision, (p_session->>'last_meter_wh')::double precision)
-      - (p_session->>'meter_start_wh')::double precision) / 1000)::numeric, 3) END))
+    'energy_kwh', round((dynamo_session_energy_wh((p_session->>'meter_start_wh')::double precision,
+      (p_session->>'meter_stop_wh')::double precision, (p_session->>'last_meter_wh')::double precision,
+      p_session->>'energy_excluded') / 1000)::numeric, 3)))
 $$;
