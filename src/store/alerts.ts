@@ -40,7 +40,7 @@ export const alertEventData = (a: Alert) => ({
   charge_point_id: a.charge_point_id,
   site_id: a.site_id,
   connector_id: a.connector_id,
-  status: a.resolved_at ? 'resolved' : 'open',
+  status: a.resolved_at ? ('resolved' as const) : ('open' as const),
   condition_since: wireInstant(a.condition_since),
   opened_at: wireInstant(a.opened_at),
   resolved_at: a.resolved_at && wireInstant(a.resolved_at),
@@ -52,24 +52,23 @@ async function tell(db: Queryable, event: 'alert.triggered' | 'alert.resolved', 
 }
 
 /**
- * Opens an alert for each subject that has none open for this rule (the unique index makes a
- * second evaluator, or a repeat after a restart, a no-op) and tells the event log. Caller's transaction.
+ * Opens an alert for each subject that has none open for this rule, in one statement (the unique
+ * index makes a subject already open, a second evaluator or a repeat after a restart a no-op), and
+ * tells the event log of each one opened. Caller's transaction.
  */
 export async function openAlerts(db: Queryable, rule: AlertRule, subjects: AlertSubject[]): Promise<Alert[]> {
-  const opened: Alert[] = [];
-  for (const s of subjects) {
-    const [row] = await db.query<Alert>(
-      `INSERT INTO alerts (alert_id, rule_id, rule_name, kind, tenant_id, charge_point_id, site_id, connector_id, condition_since, details)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (rule_id, charge_point_id, (coalesce(connector_id, -1))) WHERE resolved_at IS NULL DO NOTHING
-       RETURNING ${COLUMNS}`,
-      [newId('alt'), rule.rule_id, rule.name, rule.kind, rule.tenant_id, s.charge_point_id, s.site_id, s.connector_id, s.since, JSON.stringify(s.details)],
-    );
-    if (row) {
-      await tell(db, 'alert.triggered', row);
-      opened.push(row);
-    }
-  }
+  if (subjects.length === 0) return [];
+  const rows = subjects.map((s) => ({ ...s, alert_id: newId('alt') }));
+  const opened = await db.query<Alert>(
+    `INSERT INTO alerts (alert_id, rule_id, rule_name, kind, tenant_id, charge_point_id, site_id, connector_id, condition_since, details)
+     SELECT x.alert_id, $2, $3, $4, $5, x.charge_point_id, x.site_id, x.connector_id, x.since, x.details
+       FROM jsonb_to_recordset($1::jsonb)
+         AS x(alert_id text, charge_point_id text, site_id text, connector_id integer, since timestamptz, details jsonb)
+     ON CONFLICT (rule_id, charge_point_id, (coalesce(connector_id, -1))) WHERE resolved_at IS NULL DO NOTHING
+     RETURNING ${COLUMNS}`,
+    [JSON.stringify(rows), rule.rule_id, rule.name, rule.kind, rule.tenant_id],
+  );
+  for (const a of opened) await tell(db, 'alert.triggered', a);
   return opened;
 }
 
@@ -87,14 +86,6 @@ export async function resolveAlertsExcept(db: Queryable, ruleId: string, still: 
 }
 
 export const subjectKey = (s: { charge_point_id: string; connector_id: number | null }) => `${s.charge_point_id}#${s.connector_id ?? -1}`;
-
-export async function openAlertKeys(db: Queryable, ruleId: string): Promise<Set<string>> {
-  const rows = await db.query<{ k: string }>(
-    `SELECT charge_point_id || '#' || coalesce(connector_id, -1) AS k FROM alerts WHERE rule_id = $1 AND resolved_at IS NULL`,
-    [ruleId],
-  );
-  return new Set(rows.map((r) => r.k));
-}
 
 export interface AlertFilter {
   tenantId: string;
@@ -134,20 +125,4 @@ export async function getAlert(db: Queryable, tenantId: string, alertId: string)
 export async function openAlertCounts(db: Queryable): Promise<{ rule_id: string; rule_name: string; n: number }[]> {
   return db.query(`SELECT rule_id, min(rule_name) AS rule_name, count(*)::int AS n FROM alerts
                     WHERE resolved_at IS NULL AND rule_id IS NOT NULL GROUP BY rule_id`);
-}
-
-/** Takes or renews a named lease for this node; false while another node holds it. */
-export async function holdSingletonLease(db: Queryable, name: string, nodeId: string, ttlSec: number): Promise<boolean> {
-  const rows = await db.query<{ node_id: string }>(
-    `INSERT INTO singleton_leases (name, node_id, lease_until) VALUES ($1, $2, now() + make_interval(secs => $3))
-     ON CONFLICT (name) DO UPDATE SET node_id = excluded.node_id, lease_until = excluded.lease_until
-      WHERE singleton_leases.node_id = excluded.node_id OR singleton_leases.lease_until < now()
-     RETURNING node_id`,
-    [name, nodeId, ttlSec],
-  );
-  return rows.length > 0;
-}
-
-export async function releaseSingletonLease(db: Queryable, name: string, nodeId: string): Promise<void> {
-  await db.query('DELETE FROM singleton_leases WHERE name = $1 AND node_id = $2', [name, nodeId]);
 }

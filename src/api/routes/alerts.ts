@@ -17,7 +17,7 @@ import {
   type AlertRule,
   type AlertRuleFields,
 } from '../../store/alert-rules.js';
-import { getAlert, listAlerts, resolveAlertsExcept, type Alert } from '../../store/alerts.js';
+import { alertEventData, getAlert, listAlerts, resolveAlertsExcept } from '../../store/alerts.js';
 
 const readAlerts = { auth: { role: 'tenant' as const, scope: 'read:alerts' as const } };
 const writeAlerts = { auth: { role: 'tenant' as const, scope: 'write:alerts' as const } };
@@ -106,20 +106,8 @@ const ruleView = (r: AlertRule) => ({
   updated_at: r.updated_at,
 });
 
-const alertView = (a: Alert) => ({
-  alert_id: a.alert_id,
-  rule_id: a.rule_id,
-  rule_name: a.rule_name,
-  kind: a.kind,
-  charge_point_id: a.charge_point_id,
-  site_id: a.site_id,
-  connector_id: a.connector_id,
-  status: a.resolved_at ? ('resolved' as const) : ('open' as const),
-  condition_since: a.condition_since,
-  opened_at: a.opened_at,
-  resolved_at: a.resolved_at,
-  details: a.details,
-});
+/** An alert as the API shows it: the data of its alert.triggered / alert.resolved events. */
+const alertView = alertEventData;
 
 type RuleInput = Partial<Static<ReturnType<typeof Type.Object<typeof RuleFields>>>>;
 

@@ -3,14 +3,13 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Db, Queryable } from '../../store/db.js';
 import { allAlertRules, type AlertRule } from '../../store/alert-rules.js';
 import {
-  holdSingletonLease,
   openAlertCounts,
   openAlerts,
-  releaseSingletonLease,
   resolveAlertsExcept,
   subjectKey,
   type AlertSubject,
 } from '../../store/alerts.js';
+import { holdSingletonLease, releaseSingletonLease } from '../../store/leases.js';
 import { faultedConnectors, offlineChargers, openErrorsWithCode, silentChargers, type ConditionRow } from '../../fleet/alert-conditions.js';
 import { fleetUptime } from '../../fleet/uptime.js';
 
