@@ -155,15 +155,15 @@ export async function startService(config: Config, log: Logger): Promise<Running
       forwardedClientCert: config.clientCertHeader && config.tlsCaFile ? new ForwardedClientCert(config.clientCertHeader, new X509Certificate(await readFile(config.tlsCaFile))) : undefined,
       holds: { replaced: (cp, previous) => router.replaced(cp, previous), leaseFresh: () => lease.fresh() },
     });
-    const router = new ChargerRouter(bus, db, gateway, log);
+    // Commands reach a charger through the node holding it: this node's connections directly, another
+    // node's over the bus, where that node's own transport (and its per-charger queue) sends the CALL.
+    const router = new ChargerRouter(bus, db, gateway, new LocalCommandTransport(gateway), log);
     await router.start();
     gateway.start();
     alerts.start();
     cleanups.push(() => alerts.stop());
 
-    // Commands reach chargers through a transport: in-process here; a cluster forwards over its bus.
-    const transport = new LocalCommandTransport(gateway);
-    const commands = new CommandService(db, transport, log, metrics, { nodeId, bulkConcurrency: config.commandBulkConcurrency, bulkMax: 10_000 });
+    const commands = new CommandService(db, router, log, metrics, { nodeId, bulkConcurrency: config.commandBulkConcurrency, bulkMax: 10_000 });
     await commands.start();
     const maintenance = new MaintenanceAvailability(db, commands, log, 30_000);
     maintenance.start();

@@ -75,14 +75,15 @@ describe(`one node per charger, on one node and through the database (${dbKind})
     });
     await c.call('Heartbeat', {});
     const router = svc.service.router;
-    expect(await router.call({ chargePointId: id, action: 'GetConfiguration', params: { key: ['HeartbeatInterval'] }, timeoutMs: 10_000 })).toEqual({
-      status: 'answered',
+    const within = () => Date.now() + 10_000;
+    expect(await router.call(id, 'GetConfiguration', { key: ['HeartbeatInterval'] }, within())).toMatchObject({
+      kind: 'result',
       payload: { configurationKey: [{ key: 'HeartbeatInterval', readonly: true, value: 'x' }] },
     });
-    const refused = await router.call({ chargePointId: id, action: 'Reset', params: { type: 'Soft' }, timeoutMs: 10_000 });
-    expect(refused).toMatchObject({ status: 'call_error' });
+    const refused = await router.call(id, 'Reset', { type: 'Soft' }, within());
+    expect(refused).toMatchObject({ kind: 'error', code: 'NotSupported' });
     const other = await aCharger(t.api, site);
-    expect(await router.call({ chargePointId: other, action: 'Reset', params: { type: 'Soft' }, timeoutMs: 10_000 })).toEqual({ status: 'offline' });
+    expect(await router.call(other, 'Reset', { type: 'Soft' }, within())).toEqual({ kind: 'offline' });
   });
 
   it('a node presumed dead lets every charger go, and the charger reconnects to a node whose lease holds', async () => {

@@ -15,6 +15,8 @@ import { migrate } from '../src/store/migrate.js';
 import { createTenant } from '../src/store/tenants.js';
 import { createSite } from '../src/store/sites.js';
 import { insertCharger } from '../src/store/chargers.js';
+import { insertApiKey } from '../src/store/api-keys.js';
+import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
 import { connect as natsConnect } from 'nats';
 
 const CHARGERS = 300;
@@ -139,6 +141,11 @@ describe.skipIf(dbKind !== 'postgres')('a cluster: three dynamo serve processes 
   };
 
   let prefix: string;
+  let tenantKey: string;
+  /** A command through the public API of node `i` (docs/commands.md): it reaches the charger wherever it is held. */
+  const command = async (i: number, id: string, parameters: Record<string, unknown> = { keys: ['Owner'] }) =>
+    (await apiClient(nodes[i]!.url, tenantKey)('POST', `/api/v1/cpo/commands/${id}`, { body: { command: 'get_configuration', parameters, timeout_seconds: 10 } })).body;
+  const owner = (id: string) => ({ status: 'Accepted', response: { configurationKey: [{ key: 'Owner', readonly: true, value: id }] } });
 
   beforeAll(async () => {
     pg = await freshPostgresUrl();
@@ -151,6 +158,11 @@ describe.skipIf(dbKind !== 'postgres')('a cluster: three dynamo serve processes 
     const ids = Array.from({ length: CHARGERS }, (_, i) => `CL-${String(i).padStart(3, '0')}`);
     for (const id of ids) await insertCharger(db, { chargePointId: id, tenantId: tenant.tenant_id, siteId: site.site_id, passwordHash: null });
     for (const id of ids) chargers.push(new LoadCharger(id));
+    // Registered, never connected: no node holds it.
+    await insertCharger(db, { chargePointId: 'CL-nobody', tenantId: tenant.tenant_id, siteId: site.site_id, passwordHash: null });
+    const k = generateApiKey('tenant');
+    await insertApiKey(db, { tenantId: tenant.tenant_id, name: 'cluster', prefix: k.prefix, keyHash: hashApiKey(k.key), scopes: ['write:commands', 'read:commands'] });
+    tenantKey = k.key;
 
     cluster = await startCluster(3, { DATABASE_URL: pg!.url, DYNAMO_NATS_URL: TEST_NATS_URL, DYNAMO_NATS_PREFIX: prefix, DYNAMO_LEASE_TTL: '10' });
     nodes = cluster.nodes;
@@ -158,7 +170,9 @@ describe.skipIf(dbKind !== 'postgres')('a cluster: three dynamo serve processes 
     // The test process is a fourth member of the bus (no chargers of its own): what the command
     // service of any node does, it does through the same router.
     bus = await NatsBus.connect({ url: TEST_NATS_URL, prefix, nodeId: 'node_test' });
-    router = new ChargerRouter(bus, db, { isConnected: () => false, call: async () => ({ status: 'offline' }), release: async () => false }, createLogger('silent'));
+    // Only to ask where chargers are (locate): it holds none and sends nothing.
+    const nowhere = { ocppVersion: async () => undefined, call: async () => ({ kind: 'offline' as const }) };
+    router = new ChargerRouter(bus, db, { isConnected: () => false, release: async () => false }, nowhere, createLogger('silent'));
 
     for (let i = 0; i < chargers.length; i += 50) await Promise.all(chargers.slice(i, i + 50).map((c, j) => c.connect(nodes, (i + j) % 3)));
   }, 120_000);
@@ -185,14 +199,14 @@ describe.skipIf(dbKind !== 'postgres')('a cluster: three dynamo serve processes 
     expect(open!.n).toBe(CHARGERS);
   });
 
-  it('a CALL sent from another member of the bus reaches chargers held by nodes 2 and 3 and comes back; one nobody holds is Offline', async () => {
+  it('commands sent through node 1 reach chargers held by nodes 2 and 3 and come back; one nobody holds is Offline', async () => {
     for (const node of [1, 2]) {
       const targets = chargers.filter((c) => c.node === node).slice(0, 5);
-      const outcomes = await Promise.all(targets.map((c) => router.call({ chargePointId: c.id, action: 'GetConfiguration', params: { key: ['Owner'] }, timeoutMs: 10_000 })));
-      outcomes.forEach((o, i) => expect(o).toEqual({ status: 'answered', payload: { configurationKey: [{ key: 'Owner', readonly: true, value: targets[i]!.id }] } }));
-      expect(await router.locate(targets[0]!.id)).toMatchObject({ nodeId: nodeOf(node) });
+      const outcomes = await Promise.all(targets.map((c) => command(0, c.id)));
+      outcomes.forEach((o, i) => expect(o).toMatchObject(owner(targets[i]!.id)));
+      expect(await router.locate(targets[0]!.id)).toMatchObject({ nodeId: nodeOf(node), ocppVersion: '1.6' });
     }
-    expect(await router.call({ chargePointId: 'CL-nobody', action: 'GetConfiguration', params: {}, timeoutMs: 5_000 })).toEqual({ status: 'offline' });
+    expect(await command(0, 'CL-nobody')).toMatchObject({ status: 'Offline' });
   });
 
   it('a charger that moves from node 2 to node 3 while connected is held once: node 2 closes the old socket on a bus message; one disconnect, one connect', async () => {
@@ -228,7 +242,7 @@ describe.skipIf(dbKind !== 'postgres')('a cluster: three dynamo serve processes 
     nodes[1]!.proc.child.kill('SIGKILL');
     await nodes[1]!.proc.exited;
     // Until it reconnects, a charger of the dead node is Offline (its node is off the bus; soon its lease lapses).
-    expect(await router.call({ chargePointId: held.id, action: 'GetConfiguration', params: {}, timeoutMs: 5_000 })).toEqual({ status: 'offline' });
+    expect(await command(0, held.id, {})).toMatchObject({ status: 'Offline' });
     await eventually(async () => victims.filter((c) => c.open && c.node !== 1).length, (n) => n === victims.length, 30_000);
     await sleep(2_000);
     await stopLoad();
@@ -307,8 +321,9 @@ describe.skipIf(dbKind !== 'postgres')('a cluster: three dynamo serve processes 
     const [node2] = await db.query<{ lease_at: Date }>('SELECT lease_at FROM nodes WHERE node_id = $1', [nodeOf(1)]);
     expect(rows[0]!.disconnected_at.getTime()).toBe(node2!.lease_at.getTime());
     expect(rows[0]!.disconnected_at.getTime()).toBeLessThanOrEqual(killedAt);
-    expect(await router.call({ chargePointId: heldBack.id, action: 'GetConfiguration', params: {}, timeoutMs: 5_000 })).toEqual({ status: 'offline' });
+    expect(await command(0, heldBack.id, {})).toMatchObject({ status: 'Offline' });
+    // Back on node 1 (the only node left running), and answered again.
     await heldBack.connect(nodes, 0);
-    await eventually(() => router.call({ chargePointId: heldBack.id, action: 'GetConfiguration', params: { key: ['Owner'] }, timeoutMs: 5_000 }), (o) => o.status === 'answered', 10_000);
+    expect(await eventually(() => command(0, heldBack.id), (o) => o.status === 'Accepted', 10_000)).toMatchObject(owner(heldBack.id));
   });
 });

@@ -2,17 +2,22 @@ import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
 import { holderOf, type Hold } from '../store/holds.js';
 import { BusTimeoutError, NoResponderError, type Bus } from './bus.js';
-import type { CallOutcome, ChargerCall, ReleaseReason } from '../ocpp/server-calls.js';
-
-export type { CallOutcome, ChargerCall, ReleaseReason };
+import type { CallOutcome, ChargerCommandTransport } from '../commands/transport.js';
+import type { ReleaseReason } from '../ocpp/gateway.js';
 
 /** What this node can do to the chargers connected to it; the OCPP gateway provides it. */
 export interface LocalChargers {
   isConnected(chargePointId: string): boolean;
-  /** A CALL on this node's connection of the charger; `offline` when it has none. */
-  call(c: ChargerCall): Promise<CallOutcome>;
   /** Closes this node's connection of the charger (only connection `connectionId`, when given); false when there was none. */
   release(chargePointId: string, reason: ReleaseReason, connectionId?: number): Promise<boolean>;
+}
+
+/** A CALL routed to the node holding the charger: the time left rather than a deadline, as clocks differ. */
+interface RoutedCall {
+  chargePointId: string;
+  action: string;
+  payload: Record<string, unknown>;
+  remainingMs: number;
 }
 
 
@@ -25,9 +30,11 @@ const CLOSE_TIMEOUT_MS = 5_000;
 /**
  * Reaches a charger wherever it is connected: on this node directly, on another node over the bus,
  * found through the database (holderOf: the hold, valid while its node's lease is). Also answers
- * the requests other nodes send to this one.
+ * the requests other nodes send to this one. As the command service's transport, a CALL always
+ * runs through the transport of the node holding the charger, so its one-CALL-at-a-time queue
+ * (OCPP-J) is where the connection is.
  */
-export class ChargerRouter {
+export class ChargerRouter implements ChargerCommandTransport {
   private answering = true;
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -35,12 +42,18 @@ export class ChargerRouter {
     private readonly bus: Bus,
     private readonly db: Db,
     private readonly local: LocalChargers,
+    /** This node's own transport: CALLs on its connections. */
+    private readonly here: ChargerCommandTransport,
     private readonly log: Logger,
   ) {}
 
   /** Starts answering other nodes' requests; resolves once they can reach this node. */
   async start(): Promise<void> {
-    await this.bus.answer(CALL, (body) => this.track(() => (this.answering ? this.local.call(body as ChargerCall) : Promise.resolve({ status: 'offline' } as CallOutcome))));
+    await this.bus.answer(CALL, (body) => {
+      const c = body as RoutedCall;
+      if (!this.answering) return Promise.resolve<CallOutcome>({ kind: 'offline' });
+      return this.track(() => this.here.call(c.chargePointId, c.action, c.payload, Date.now() + c.remainingMs));
+    });
     await this.bus.answer(CLOSE, async (body) => {
       const b = body as { chargePointId: string; reason: ReleaseReason; connectionId?: number };
       return { released: await this.local.release(b.chargePointId, b.reason, b.connectionId) };
@@ -52,23 +65,32 @@ export class ChargerRouter {
     return holderOf(this.db, chargePointId);
   }
 
-  /** Sends a CALL to the charger through whichever node holds it and waits for the answer. */
-  async call(c: ChargerCall): Promise<CallOutcome> {
-    if (this.local.isConnected(c.chargePointId)) return this.local.call(c);
+  async ocppVersion(chargePointId: string): Promise<string | undefined> {
+    if (this.local.isConnected(chargePointId)) return this.here.ocppVersion(chargePointId);
+    return (await this.locate(chargePointId).catch(() => undefined))?.ocppVersion;
+  }
+
+  /** Sends a CALL to the charger through whichever node holds it and waits for the answer; never rejects. */
+  async call(chargePointId: string, action: string, payload: Record<string, unknown>, deadline: number): Promise<CallOutcome> {
+    if (this.local.isConnected(chargePointId)) return this.here.call(chargePointId, action, payload, deadline);
     let holder: Hold | undefined;
     try {
-      holder = await this.locate(c.chargePointId);
+      holder = await this.locate(chargePointId);
     } catch (err) {
-      return { status: 'failed', reason: `could not look up the charger's node: ${(err as Error).message}` };
+      return { kind: 'failed', message: `could not look up the charger's node: ${(err as Error).message}` };
     }
-    if (!holder || holder.nodeId === this.bus.nodeId) return { status: 'offline' };
+    if (!holder || holder.nodeId === this.bus.nodeId) return { kind: 'offline' };
+    const remainingMs = deadline - Date.now();
+    if (remainingMs <= 0) return { kind: 'timeout', sent: false };
+    const routed: RoutedCall = { chargePointId, action, payload, remainingMs };
     try {
-      return (await this.bus.request(holder.nodeId, CALL, c, c.timeoutMs + BUS_MARGIN_MS)) as CallOutcome;
+      return (await this.bus.request(holder.nodeId, CALL, routed, remainingMs + BUS_MARGIN_MS)) as CallOutcome;
     } catch (err) {
       // A node that left the bus (killed, stopped) holds nothing any more; its lease will lapse.
-      if (err instanceof NoResponderError) return { status: 'offline' };
-      if (err instanceof BusTimeoutError) return { status: 'timeout' };
-      return { status: 'failed', reason: (err as Error).message };
+      if (err instanceof NoResponderError) return { kind: 'offline' };
+      // Whether the holder sent the CALL is unknown: it may have.
+      if (err instanceof BusTimeoutError) return { kind: 'timeout', sent: true };
+      return { kind: 'failed', message: (err as Error).message };
     }
   }
 
@@ -85,7 +107,7 @@ export class ChargerRouter {
   }
 
   /** A connection here took the charger over from `previous` (another node's): that node lets go of its own. */
-  replaced(chargePointId: string, previous: Hold): void {
+  replaced(chargePointId: string, previous: Pick<Hold, 'nodeId' | 'connectionId'>): void {
     if (previous.nodeId === this.bus.nodeId) return;
     void this.tell(previous, chargePointId, 'replaced');
   }
@@ -96,7 +118,7 @@ export class ChargerRouter {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private async tell(holder: Hold, chargePointId: string, reason: ReleaseReason): Promise<void> {
+  private async tell(holder: Pick<Hold, 'nodeId' | 'connectionId'>, chargePointId: string, reason: ReleaseReason): Promise<void> {
     try {
       await this.bus.request(holder.nodeId, CLOSE, { chargePointId, reason, ...(reason === 'replaced' ? { connectionId: holder.connectionId } : {}) }, CLOSE_TIMEOUT_MS);
     } catch (err) {

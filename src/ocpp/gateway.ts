@@ -8,7 +8,6 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ApplyResult, ChargerEvent } from '../ingest/events.js';
 import type { SeenTracker } from '../ingest/seen-tracker.js';
 import type { DisconnectReason } from '../store/history/connections.js';
-import type { CallOutcome, ChargerCall, ReleaseReason } from './server-calls.js';
 import type { Admission } from './admission.js';
 import { CallQueue } from './call-queue.js';
 import { ChargerConnection, type Handler, type HandlerContext } from './connection.js';
@@ -23,6 +22,9 @@ import { SUPPORTED_PROTOCOLS, pickProtocol, versionOf, type OcppProtocol } from 
 import type { RPCServerClient } from './rpc-types.js';
 import { v16Handlers } from './v16/index.js';
 import { v2Handlers } from './v201/index.js';
+
+/** Why another part of the system closes a charger's connection on this node. */
+export type ReleaseReason = 'replaced' | 'deregistered' | 'credentials_changed';
 
 export interface GatewayDeps {
   ingest: { submit(events: readonly ChargerEvent[]): Promise<ApplyResult[]> };
@@ -149,25 +151,6 @@ export class OcppGateway {
   async disconnect(cp: string, reason: DisconnectReason): Promise<void> {
     const conn = this.live.get(cp);
     if (conn) await this.closeConnection(conn, reason, new Date());
-  }
-
-  /** A CALL from the server to a charger connected here (raw action and params of its OCPP version). */
-  async call(c: ChargerCall): Promise<CallOutcome> {
-    const conn = this.live.get(c.chargePointId);
-    if (!conn || conn.closeReason) return { status: 'offline' };
-    try {
-      await conn.connected;
-      const payload: unknown = await conn.client.call(c.action, c.params, { callTimeoutMs: c.timeoutMs });
-      return { status: 'answered', payload };
-    } catch (err) {
-      if (err instanceof RPCError) {
-        return { status: 'call_error', code: (err as { rpcErrorCode?: string }).rpcErrorCode ?? 'GenericError', description: (err as Error).message };
-      }
-      if ((err as Error)?.name === 'TimeoutError') return { status: 'timeout' };
-      // The connection closed under the CALL: the charger is gone from this node.
-      if (conn.closeReason || this.live.get(c.chargePointId) !== conn) return { status: 'offline' };
-      return { status: 'failed', reason: (err as Error)?.message ?? String(err) };
-    }
   }
 
   /** Closes this node's connection of a charger (only `connectionId`, when given); false when there is none. */

@@ -36,11 +36,6 @@ export class LocalCommandTransport implements ChargerCommandTransport {
       });
   }
 
-  /** Calls queued or in flight for a charger on this node (for tests and metrics). */
-  pending(cp: string): number {
-    return this.queues.get(cp)?.size ?? 0;
-  }
-
   private async send(cp: string, action: string, payload: Record<string, unknown>, deadline: number): Promise<CallOutcome> {
     const conn = this.live.connectionOf(cp);
     if (!conn || conn.closeReason) return { kind: 'offline' };

@@ -4,6 +4,8 @@ import type { Page, Queryable } from './db.js';
 export interface Hold {
   nodeId: string;
   connectionId: number;
+  /** The OCPP version of that connection ("1.6", "2.0.1", "2.1"). */
+  ocppVersion: string;
 }
 
 /**
@@ -12,13 +14,14 @@ export interface Hold {
  * until it connects again.
  */
 export async function holderOf(db: Queryable, chargePointId: string): Promise<Hold | undefined> {
-  const [row] = await db.query<{ node_id: string; connection_id: string }>(
-    `SELECT h.node_id, h.connection_id FROM charger_holds h JOIN nodes n ON n.node_id = h.node_id
+  const [row] = await db.query<{ node_id: string; connection_id: string; ocpp_version: string }>(
+    `SELECT h.node_id, h.connection_id, k.ocpp_version FROM charger_holds h JOIN nodes n ON n.node_id = h.node_id
+       JOIN connections k ON k.connection_id = h.connection_id
       WHERE h.charge_point_id = $1 AND n.stopped_at IS NULL
         AND n.lease_at >= now() - make_interval(secs => coalesce(n.lease_ttl_sec, 0))`,
     [chargePointId],
   );
-  return row ? { nodeId: row.node_id, connectionId: Number(row.connection_id) } : undefined;
+  return row ? { nodeId: row.node_id, connectionId: Number(row.connection_id), ocppVersion: row.ocpp_version } : undefined;
 }
 
 /** Every charger the database says this node holds, with the connection it holds it through. */
