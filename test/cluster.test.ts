@@ -3,6 +3,7 @@ import { startCluster, type ClusterNode } from './support/cluster.js';
 import { ADMIN_KEY } from './support/service.js';
 import { connectCharger, type ChargerClient } from './support/charger.js';
 import { apiClient } from './support/http.js';
+import { openSse } from './support/sse.js';
 import { eventually } from './support/history.js';
 import { dbKind, freshPostgresUrl } from './support/database.js';
 import { TEST_NATS_URL, natsPrefix } from './support/nats.js';
@@ -161,10 +162,12 @@ describe.skipIf(dbKind !== 'postgres')('a cluster: three dynamo serve processes 
     // Registered, never connected: no node holds it.
     await insertCharger(db, { chargePointId: 'CL-nobody', tenantId: tenant.tenant_id, siteId: site.site_id, passwordHash: null });
     const k = generateApiKey('tenant');
-    await insertApiKey(db, { tenantId: tenant.tenant_id, name: 'cluster', prefix: k.prefix, keyHash: hashApiKey(k.key), scopes: ['write:commands', 'read:commands'] });
+    await insertApiKey(db, { tenantId: tenant.tenant_id, name: 'cluster', prefix: k.prefix, keyHash: hashApiKey(k.key), scopes: ['write:commands', 'read:commands', 'read:events'] });
     tenantKey = k.key;
 
-    cluster = await startCluster(3, { DATABASE_URL: pg!.url, DYNAMO_NATS_URL: TEST_NATS_URL, DYNAMO_NATS_PREFIX: prefix, DYNAMO_LEASE_TTL: '10' });
+    cluster = await startCluster(3, { DATABASE_URL: pg!.url, DYNAMO_NATS_URL: TEST_NATS_URL, DYNAMO_NATS_PREFIX: prefix, DYNAMO_LEASE_TTL: '10',
+      // No heartbeat during the test: a stream must open at once, not at its first heartbeat.
+      DYNAMO_SSE_HEARTBEAT: '3600' });
     nodes = cluster.nodes;
     nodes.forEach((_, i) => alive.add(i));
     // The test process is a fourth member of the bus (no chargers of its own): what the command
@@ -207,6 +210,23 @@ describe.skipIf(dbKind !== 'postgres')('a cluster: three dynamo serve processes 
       expect(await router.locate(targets[0]!.id)).toMatchObject({ nodeId: nodeOf(node), ocppVersion: '1.6' });
     }
     expect(await command(0, 'CL-nobody')).toMatchObject({ status: 'Offline' });
+  });
+
+  it('a live event stream on node 1 tells the status changes of chargers held by nodes 2 and 3, in log order, each once', async () => {
+    const stream = await openSse(`${nodes[0]!.url}/api/v1/cpo/events?event=connector.status_changed`, tenantKey);
+    expect(stream.status).toBe(200);
+    try {
+      const targets = [1, 2].map((node) => chargers.find((c) => c.node === node && c.idle)!);
+      for (const c of targets) {
+        await c.client!.call('StatusNotification', { connectorId: 1, status: 'Unavailable', errorCode: 'NoError', timestamp: new Date().toISOString() });
+      }
+      for (const c of targets) await stream.waitFor((m) => m.data.data.charge_point_id === c.id && m.data.data.status === 'Unavailable', 15_000);
+      const seen = stream.messages.filter((m) => targets.some((c) => c.id === m.data.data.charge_point_id) && m.data.data.status === 'Unavailable');
+      expect(seen.map((m) => m.data.data.charge_point_id)).toEqual(targets.map((c) => c.id));
+      expect(BigInt(seen[0]!.id!) < BigInt(seen[1]!.id!)).toBe(true);
+    } finally {
+      await stream.close();
+    }
   });
 
   it('a charger that moves from node 2 to node 3 while connected is held once: node 2 closes the old socket on a bus message; one disconnect, one connect', async () => {

@@ -57,6 +57,8 @@ export async function eventRoutes(app: App, deps: ApiDeps) {
       reply.sse.onClose(() => abort.abort());
       reply.sse.keepAlive();
       reply.sse.sendHeaders();
+      // Commit the headers now: a client sees the stream open at once, not at the first event or heartbeat.
+      reply.raw.flushHeaders();
       sseClients.inc();
       try {
         const stream = fleetEventStream(
