@@ -28,10 +28,13 @@ const HALF_SECONDS = Number(args.get('half-seconds') ?? 20);
 // baseline of the log's cost measured in the same run (docs/benchmarks.md).
 const TARGETS = (args.get('targets') ?? 'echo,pglite,postgres-log-off,postgres').split(',');
 const OCPP = args.get('ocpp') ?? '1.6';
-// Listeners (docs/benchmarks.md "Ingest with listeners"): with --webhooks N every Dynamo target is
-// measured twice in this run, without and with N webhook endpoints attached; --rounds 2 runs
+// Listeners (docs/benchmarks.md "Ingest with listeners"): with --webhooks N and/or --sse M every Dynamo
+// target is measured twice in this run, without and with N webhook endpoints and M stream clients attached; --rounds 2 runs
 // without, with, with, without (ABBA) so drift of a shared machine cancels out.
 const WEBHOOKS = Number(args.get('webhooks') ?? 0);
+// --sse M attaches M live-event-stream clients in the same "with" runs.
+const SSE = Number(args.get('sse') ?? 0);
+const LISTENING = WEBHOOKS > 0 || SSE > 0;
 const ROUNDS = Number(args.get('rounds') ?? 1);
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -40,6 +43,12 @@ interface Result {
   target: string;
   /** Webhook endpoints attached during this run (0: the baseline). */
   webhooks: number;
+  /** Live-event-stream clients attached during this run. */
+  sse: number;
+  /** Events each stream client received per second during the max phase (mean over clients). */
+  sseRatePerClient?: number;
+  /** Stream clients cut off or failed before the end of the run (must be 0). */
+  sseEnded?: number;
   /** Webhook requests the receivers accepted per second during the max phase. */
   webhookRate?: number;
   /** Webhook requests accepted over the whole run. */
@@ -93,7 +102,9 @@ async function prepare(target: 'pglite' | 'postgres', dataDir: string): Promise<
   return { env, key, drop };
 }
 
-async function run(target: string, webhooks = 0): Promise<Result | undefined> {
+async function run(target: string, listening = false): Promise<Result | undefined> {
+  const webhooks = listening ? WEBHOOKS : 0;
+  const sse = listening ? SSE : 0;
   const database = target.startsWith('postgres') ? 'postgres' : 'pglite';
   const logOff: Record<string, string> = target.endsWith('-log-off') ? { DYNAMO_MESSAGE_LOG: 'false' } : {};
   if (database === 'postgres' && !(await reachable(PG_URL))) {
@@ -108,15 +119,16 @@ async function run(target: string, webhooks = 0): Promise<Result | undefined> {
     server = await startProcess([join(ROOT, 'dist/bench/echo-server.js'), '0'], {});
   } else {
     prepared = await prepare(database, dataDir);
-    server = await startProcess([join(ROOT, 'dist/src/cli/main.js'), 'serve'], { ...prepared.env, ...SERVE_ENV, ...(WEBHOOKS ? LISTENER_ENV : {}), ...logOff });
+    server = await startProcess([join(ROOT, 'dist/src/cli/main.js'), 'serve'], { ...prepared.env, ...SERVE_ENV, ...(LISTENING ? LISTENER_ENV : {}), ...logOff });
   }
-  const listeners: Listeners | undefined = webhooks && prepared ? await attachListeners(server.url, prepared.key, { webhooks }) : undefined;
-  const marks: Record<string, { requests: number; events: number; lag: number }> = {};
+  const listeners: Listeners | undefined = listening && prepared ? await attachListeners(server.url, prepared.key, { webhooks, sse }) : undefined;
+  const marks: Record<string, { requests: number; sseEvents: number; events: number; lag: number }> = {};
   const mark = async (phase: string) => {
     if (!listeners) return;
     marks[phase] = {
       requests: listeners.stats().webhookRequests,
-      events: await scrape(server.url, 'dynamo_event_feed_events_read_total'),
+      sseEvents: listeners.stats().sseEvents,
+      events: await scrape(server.url, 'dynamo_events_written_total'),
       lag: await scrape(server.url, 'dynamo_webhook_delivery_lag_seconds'),
     };
   };
@@ -163,12 +175,15 @@ async function run(target: string, webhooks = 0): Promise<Result | undefined> {
   await prepared?.drop();
   await rm(dataDir, { recursive: true, force: true });
   const c = phases.connected ?? {};
-  const during = (k: 'requests' | 'events') => (marks.max && marks.connected ? marks.max[k] - marks.connected[k] : NaN);
+  const during = (k: 'requests' | 'sseEvents' | 'events') => (marks.max && marks.connected ? marks.max[k] - marks.connected[k] : NaN);
   return {
     target,
     webhooks,
+    sse,
     ...(listeners
       ? {
+          sseRatePerClient: sse ? during('sseEvents') / sse / MAX_SECONDS : undefined,
+          sseEnded: listened?.sseEnded,
           webhookRate: during('requests') / MAX_SECONDS,
           webhookRequests: listened?.webhookRequests,
           eventsDuringMax: during('events'),
@@ -207,9 +222,9 @@ const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 async function main() {
   const results: Result[] = [];
   for (const t of TARGETS) {
-    const order = t === 'echo' || !WEBHOOKS ? [0] : Array.from({ length: ROUNDS }, (_, i) => (i % 2 === 0 ? [0, WEBHOOKS] : [WEBHOOKS, 0])).flat();
-    for (const webhooks of order) {
-      const r = await run(t, webhooks);
+    const order = t === 'echo' || !LISTENING ? [false] : Array.from({ length: ROUNDS }, (_, i) => (i % 2 === 0 ? [false, true] : [true, false])).flat();
+    for (const listening of order) {
+      const r = await run(t, listening);
       if (r) results.push(r);
     }
   }
@@ -222,10 +237,10 @@ async function main() {
     '| target | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors | storm: all back s (failed) |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map((r) =>
-      `| ${r.target}${r.webhooks ? ` + ${r.webhooks} webhooks` : ''} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echo ? f(r.maxRate / echo.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} | ${f(r.stormSeconds, 1)} (${r.stormFailed}) |`,
+      `| ${r.target}${r.webhooks ? ` + ${r.webhooks} webhooks` : ''}${r.sse ? ` + ${r.sse} SSE` : ''} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echo ? f(r.maxRate / echo.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} | ${f(r.stormSeconds, 1)} (${r.stormFailed}) |`,
     ),
   ];
-  if (WEBHOOKS) lines.push('', ...listenerTable(results));
+  if (LISTENING) lines.push('', ...listenerTable(results));
   // Repeat the two targets (--targets postgres-log-off,postgres,postgres-log-off,postgres) to average out drift.
   const mean = (t: string) => {
     // A run whose generator failed has no max rate: left out (it is in the table as n/a).
@@ -247,7 +262,7 @@ async function main() {
   const dir = join(ROOT, 'bench/results');
   await mkdir(dir, { recursive: true });
   const file = join(dir, `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ machine, chargers: N, ocpp: OCPP, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, webhooks: WEBHOOKS, rounds: ROUNDS, results, messageLogOnOffRatio: logRatio }, null, 2));
+  await writeFile(file, JSON.stringify({ machine, chargers: N, ocpp: OCPP, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, webhooks: WEBHOOKS, sse: SSE, rounds: ROUNDS, results, messageLogOnOffRatio: logRatio }, null, 2));
   process.stderr.write(`written ${file}\n`);
 }
 
@@ -255,19 +270,19 @@ async function main() {
 function listenerTable(results: Result[]): string[] {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const out = [
-    `Ingest with ${WEBHOOKS} webhook endpoints attached (events ["*"], receivers answering 204 at once) beside ingest without them, same run, ${ROUNDS} round(s):`,
+    `Ingest with ${WEBHOOKS} webhook endpoints (events ["*"], receivers answering 204 at once) and ${SSE} live-event-stream clients attached beside ingest without them, same run, ${ROUNDS} round(s) (target: with ≥ 90 % of without):`,
     '',
-    '| target | max msg/s without | max msg/s with webhooks | with / without | webhook deliveries/s during max | events written during max (per endpoint) | delivery lag at end of max s | deliveries/s at half rate | lag at end of half phases s | bad signatures |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| target | max msg/s without | max msg/s with listeners | with / without | webhook deliveries/s during max | events written during max (per endpoint) | delivery lag at end of max s | deliveries/s at half rate | lag at end of half phases s | bad signatures | SSE events/s per client during max | SSE clients cut off |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const t of new Set(results.filter((r) => r.target !== 'echo').map((r) => r.target))) {
-    const base = results.filter((r) => r.target === t && !r.webhooks);
-    const withHooks = results.filter((r) => r.target === t && r.webhooks);
+    const base = results.filter((r) => r.target === t && !r.webhooks && !r.sse);
+    const withHooks = results.filter((r) => r.target === t && (r.webhooks || r.sse));
     if (!base.length || !withHooks.length) continue;
     const b = mean(base.map((r) => r.maxRate));
     const w = mean(withHooks.map((r) => r.maxRate));
     out.push(
-      `| ${t} | ${f(b)} | ${f(w)} | ${f(w / b, 3)} | ${f(mean(withHooks.map((r) => r.webhookRate ?? NaN)))} | ${f(mean(withHooks.map((r) => r.eventsDuringMax ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtMaxEnd ?? NaN)), 1)} | ${f(mean(withHooks.map((r) => r.webhookRateAtHalf ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtHalfEnd ?? NaN)), 1)} | ${withHooks.reduce((a, r) => a + (r.badSignatures ?? 0), 0)} |`,
+      `| ${t} | ${f(b)} | ${f(w)} | ${f(w / b, 3)} | ${f(mean(withHooks.map((r) => r.webhookRate ?? NaN)))} | ${f(mean(withHooks.map((r) => r.eventsDuringMax ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtMaxEnd ?? NaN)), 1)} | ${f(mean(withHooks.map((r) => r.webhookRateAtHalf ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtHalfEnd ?? NaN)), 1)} | ${withHooks.reduce((a, r) => a + (r.badSignatures ?? 0), 0)} | ${f(mean(withHooks.map((r) => r.sseRatePerClient ?? NaN)))} | ${withHooks.reduce((a, r) => a + (r.sseEnded ?? 0), 0)} |`,
     );
   }
   return out;

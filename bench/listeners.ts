@@ -1,13 +1,15 @@
 // Listeners attached to a Dynamo under benchmark (docs/benchmarks.md "Ingest with listeners"):
 // N webhook endpoints, each with a real HTTP receiver in this process. The receivers answer at
 // once and check the X-Dynamo-Signature of every 50th request, so the figures are of signed,
-// accepted deliveries. Built so other listeners (SSE clients: `--sse N`) attach the same way.
+// accepted deliveries. And M clients of the live event stream (GET /api/v1/cpo/events, every
+// event of the tenant), each reading as fast as it can and counting the events it was sent.
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface ListenerOptions {
   webhooks: number;
+  sse: number;
 }
 
 export interface ListenerStats {
@@ -15,6 +17,10 @@ export interface ListenerStats {
   webhookRequests: number;
   /** Sampled requests whose X-Dynamo-Signature did not verify (must be 0). */
   badSignatures: number;
+  /** Events received over all stream clients. */
+  sseEvents: number;
+  /** Stream clients whose stream ended before close() (cut off as too slow, or failed). */
+  sseEnded: number;
 }
 
 export interface Listeners {
@@ -29,6 +35,32 @@ export async function attachListeners(serverUrl: string, apiKey: string, o: List
   const servers: Server[] = [];
   let webhookRequests = 0;
   let badSignatures = 0;
+  let sseEvents = 0;
+  let sseEnded = 0;
+  const streams = new AbortController();
+  const reading: Promise<void>[] = [];
+  for (let i = 0; i < o.sse; i++) {
+    const res = await fetch(`${serverUrl}/api/v1/cpo/events`, { headers: { authorization: `Bearer ${apiKey}`, accept: 'text/event-stream' }, signal: streams.signal });
+    if (res.status !== 200 || !res.body) throw new Error(`opening an event stream: ${res.status}`);
+    const body = res.body;
+    reading.push(
+      (async () => {
+        let tail = '';
+        try {
+          for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+            // Each event has one id line; count them across chunk boundaries.
+            const text = tail + Buffer.from(chunk).toString('utf8');
+            const lines = text.split('\n');
+            tail = lines.pop()!;
+            for (const l of lines) if (l.startsWith('id: ')) sseEvents++;
+          }
+          sseEnded++;
+        } catch {
+          if (!streams.signal.aborted) sseEnded++;
+        }
+      })(),
+    );
+  }
   for (let i = 0; i < o.webhooks; i++) {
     let secret = '';
     let n = 0;
@@ -57,8 +89,10 @@ export async function attachListeners(serverUrl: string, apiKey: string, o: List
     secret = body.secret;
   }
   return {
-    stats: () => ({ webhookRequests, badSignatures }),
+    stats: () => ({ webhookRequests, badSignatures, sseEvents, sseEnded }),
     close: async () => {
+      streams.abort();
+      await Promise.all(reading);
       await Promise.all(
         servers.map(
           (s) =>

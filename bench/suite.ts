@@ -17,6 +17,7 @@ const API_CHARGERS = args.get('api-chargers') ?? '10000';
 const DAYS = args.get('days') ?? '30';
 // Listeners attached to ingest, measured beside ingest without them in the same run (0 to skip).
 const WEBHOOKS = args.get('webhooks') ?? '3';
+const SSE = args.get('sse') ?? '20';
 const CLUSTER_CHARGERS = args.get('cluster-chargers') ?? '3000';
 
 function run(script: string, argv: string[]): Promise<string> {
@@ -48,7 +49,7 @@ async function main() {
   const api: any[] = [];
   const cluster: { results: ClusterResult[] }[] = [];
   for (let i = 0; i < REPEAT; i++) {
-    ingest.push(JSON.parse(await readFile(await run('ingest.js', ['--chargers', INGEST_CHARGERS, '--webhooks', WEBHOOKS]), 'utf8')));
+    ingest.push(JSON.parse(await readFile(await run('ingest.js', ['--chargers', INGEST_CHARGERS, '--webhooks', WEBHOOKS, '--sse', SSE]), 'utf8')));
     api.push(JSON.parse(await readFile(await run('api.js', ['--chargers', API_CHARGERS, '--days', DAYS]), 'utf8')));
     cluster.push(JSON.parse(await readFile(await run('cluster.js', ['--chargers', CLUSTER_CHARGERS]), 'utf8')));
   }
@@ -63,7 +64,9 @@ async function main() {
     '| figure | target | echo | pglite | postgres | postgres, message log off |',
     '|---|---|---|---|---|---|',
   ];
-  const byTarget = (t: string, k: string, webhooks = 0) => ingest.map((r) => r.results.find((x: any) => x.target === t && (x.webhooks ?? 0) === webhooks)?.[k] ?? NaN);
+  // listening: the run with the webhook endpoints and stream clients attached.
+  const byTarget = (t: string, k: string, listening = false) =>
+    ingest.map((r) => r.results.find((x: any) => x.target === t && ((x.webhooks ?? 0) + (x.sse ?? 0) > 0) === listening)?.[k] ?? NaN);
   const row = (label: string, target: string, k: string, d = 0) =>
     md.push(`| ${label} | ${target} | ${spread(byTarget('echo', k), d)} | ${spread(byTarget('pglite', k), d)} | ${spread(byTarget('postgres', k), d)} | ${spread(byTarget('postgres-log-off', k), d)} |`);
   row('connections held', '≥ 20,000', 'held');
@@ -72,12 +75,13 @@ async function main() {
   row('p99 ms at half rate beside a dashboard', '< 50, ingest not blocked', 'dashP99', 1);
   row('RSS per connection KiB', '—', 'rssPerConnectionKiB', 1);
   row('connection storm: s until all back', '—', 'stormSeconds', 1);
-  if (Number(WEBHOOKS) > 0) {
-    const n = Number(WEBHOOKS);
-    const ratio = (t: string) => ingest.map((r, i) => byTarget(t, 'maxRate', n)[i]! / byTarget(t, 'maxRate')[i]!);
-    md.push(`| sustained messages/s with ${n} webhook endpoints attached | within 10 % of the row above | — | ${spread(byTarget('pglite', 'maxRate', n))} | ${spread(byTarget('postgres', 'maxRate', n))} |`);
-    md.push(`| with / without webhooks | ≥ 0.90 | — | ${spread(ratio('pglite'), 3)} | ${spread(ratio('postgres'), 3)} |`);
-    md.push(`| webhook deliveries/s during max (paced) / at half rate | — | — | ${spread(byTarget('pglite', 'webhookRate', n))} / ${spread(byTarget('pglite', 'webhookRateAtHalf', n))} | ${spread(byTarget('postgres', 'webhookRate', n))} / ${spread(byTarget('postgres', 'webhookRateAtHalf', n))} |`);
+  if (Number(WEBHOOKS) + Number(SSE) > 0) {
+    const on = true;
+    const ratio = (t: string) => ingest.map((r, i) => byTarget(t, 'maxRate', on)[i]! / byTarget(t, 'maxRate')[i]!);
+    md.push(`| sustained messages/s with ${WEBHOOKS} webhook endpoints and ${SSE} stream clients attached | within 10 % of the row above | — | ${spread(byTarget('pglite', 'maxRate', on))} | ${spread(byTarget('postgres', 'maxRate', on))} |`);
+    md.push(`| with / without listeners | ≥ 0.90 | — | ${spread(ratio('pglite'), 3)} | ${spread(ratio('postgres'), 3)} |`);
+    md.push(`| webhook deliveries/s during max (paced) / at half rate | — | — | ${spread(byTarget('pglite', 'webhookRate', on))} / ${spread(byTarget('pglite', 'webhookRateAtHalf', on))} | ${spread(byTarget('postgres', 'webhookRate', on))} / ${spread(byTarget('postgres', 'webhookRateAtHalf', on))} |`);
+    md.push(`| stream events/s per client during max; clients cut off | —; 0 | — | ${spread(byTarget('pglite', 'sseRatePerClient', on))}; ${spread(byTarget('pglite', 'sseEnded', on))} | ${spread(byTarget('postgres', 'sseRatePerClient', on))}; ${spread(byTarget('postgres', 'sseEnded', on))} |`);
   }
   md.push(`| message log on ÷ off, max msg/s (PostgreSQL) | ≥ 85 % | | | ${spread(ingest.map((r) => (r.messageLogOnOffRatio ?? NaN) * 100), 1)} % | |`);
   md.push('', `## Fleet API (${API_CHARGERS} chargers × ${DAYS} days; baseline: raw scan of the history rows in the same run)`, '');

@@ -98,16 +98,18 @@ export class EventFeed {
       if (rows.length === 0 || this.stopped) return;
       this.cursor = rows.at(-1)!.id;
       this.read.inc(rows.length);
+      // One envelope per event, shared by every listener (its JSON is then made once: wireEventJson).
+      const events = rows.map(envelope);
       for (const s of this.subscribers) {
-        const mine = rows.filter((r) => matches(s.filter, r));
-        if (mine.length) s.deliver(mine.map(envelope));
+        const mine = events.filter((_, i) => matches(s.filter, rows[i]!));
+        if (mine.length) s.deliver(mine);
       }
       if (rows.length < this.opts.pageSize) return;
     }
   }
 }
 
-export function matches(f: FeedFilter, r: FleetEventRow): boolean {
+function matches(f: FeedFilter, r: FleetEventRow): boolean {
   return (
     r.tenant_id === f.tenantId &&
     (!f.events?.length || f.events.includes(r.event)) &&

@@ -1,6 +1,7 @@
 import type { Db, Page, Queryable } from './db.js';
 import { FLEET_EVENTS_HEAD_SQL, emitFleetEvent } from './fleet-events.js';
 import { newId } from '../ids.js';
+import { wireInstant } from '../instant.js';
 
 export type EndpointStatus = 'active' | 'paused' | 'disabled';
 
@@ -307,7 +308,7 @@ export async function disableEndpoint(tx: Queryable, nodeId: string, endpointId:
       endpoint_id: endpointId,
       url: row.url,
       reason,
-      failing_since: row.failing_since?.toISOString().replace(/\.\d{3}Z$/, 'Z') ?? null,
+      failing_since: row.failing_since ? wireInstant(row.failing_since) : null,
       last_event_id: f.eventId,
       last_status_code: f.statusCode,
       last_error: f.error,

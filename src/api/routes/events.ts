@@ -7,12 +7,11 @@ import { errors } from '../schemas/common.js';
 import { ChargePointFilter, SiteFilter } from '../schemas/fleet.js';
 import { FLEET_EVENT_TYPES } from '../../store/fleet-events.js';
 import { fleetEventStream, StreamOverflowError } from '../../events/event-stream.js';
-import { wireEvent } from '../../events/envelope.js';
+import { wireEventJson } from '../../events/envelope.js';
 
 const EVENT_ID = /^(0|[1-9]\d{0,18})$/;
 
 // The envelope lives beside the webhooks that send it too (src/events/envelope.ts).
-export { wireEvent };
 
 export async function eventRoutes(app: App, deps: ApiDeps) {
   const { db, events } = deps;
@@ -70,7 +69,7 @@ export async function eventRoutes(app: App, deps: ApiDeps) {
         );
         for await (const e of stream) {
           if (!reply.sse.isConnected) break;
-          await reply.sse.send({ id: e.id, event: e.event, data: wireEvent(e) });
+          await reply.sse.send({ id: e.id, event: e.event, data: wireEventJson(e) });
         }
       } catch (err) {
         // A client too slow to keep up is cut off; it reconnects with Last-Event-ID and reads the log.

@@ -5,7 +5,7 @@ import { tenantOf } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
 import { Nullable, Timestamp, errors } from '../schemas/common.js';
 import { From, To, timeWindow } from '../schemas/fleet.js';
-import { apiTimestamp } from '../schemas/timestamps.js';
+import { wireInstant } from '../../instant.js';
 import { getCharger } from '../../store/chargers.js';
 import { pageMessageLog, type MessageLogEntry, type MessageLogQuery } from '../../store/message-log.js';
 
@@ -130,7 +130,7 @@ export async function messageLogRoutes(app: App, deps: ApiDeps) {
         while (sent < EXPORT_MAX) {
           const rows = await pageMessageLog(db, { ...base, before, limit: Math.min(LIMIT_MAX, EXPORT_MAX - sent) });
           if (rows.length === 0) return;
-          yield rows.map((r) => { const v = view(r); return JSON.stringify({ ...v, timestamp: apiTimestamp(v.timestamp) }) + '\n'; }).join('');
+          yield rows.map((r) => { const v = view(r); return JSON.stringify({ ...v, timestamp: wireInstant(v.timestamp) }) + '\n'; }).join('');
           sent += rows.length;
           before = BigInt(rows.at(-1)!.seq);
         }

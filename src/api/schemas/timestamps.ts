@@ -2,9 +2,6 @@ import { Type } from 'typebox';
 import type { App } from '../types.js';
 import { wireInstant } from '../../instant.js';
 
-/** The one format of every time in an answer of the API (src/instant.ts). */
-export const apiTimestamp = wireInstant;
-
 export const Timestamp = Type.Unsafe<Date | string>({
   type: 'string',
   format: 'date-time',
@@ -14,7 +11,7 @@ export const Timestamp = Type.Unsafe<Date | string>({
 
 /** Every Date anywhere in an answer, as an API timestamp; everything else as it was. */
 function withApiTimestamps(v: unknown): unknown {
-  if (v instanceof Date) return apiTimestamp(v);
+  if (v instanceof Date) return wireInstant(v);
   if (Array.isArray(v)) return v.map(withApiTimestamps);
   if (v !== null && typeof v === 'object') {
     const out: Record<string, unknown> = {};
