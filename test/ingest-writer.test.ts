@@ -7,7 +7,7 @@ import { recoverExpiredNodes } from '../src/store/history/nodes.js';
 import { migrate } from '../src/store/migrate.js';
 import { startTestService, type TestService } from './support/service.js';
 import { aCharger, aSite, aTenant } from './support/builders.js';
-import { history } from './support/history.js';
+import { eventually, history } from './support/history.js';
 import { dbKind } from './support/database.js';
 
 const at = (min: number) => new Date(Date.UTC(2026, 10, 2, 10, min));
@@ -63,9 +63,10 @@ describe(`ingest writer: one OCPP message is one commit (${dbKind})`, () => {
     const metrics = new Registry();
     const writer = new IngestWriter(svc.service.db, pino({ level: 'silent' }), metrics, { lanes: 1, maxBatch });
     const retries = async () => (await metrics.getSingleMetric('dynamo_ingest_batch_retries_total')!.get()).values[0]?.value ?? 0;
+    const transient = async () => (await metrics.getSingleMetric('dynamo_ingest_transient_retries_total')!.get()).values[0]?.value ?? 0;
     const batches = async () =>
       (await metrics.getSingleMetric('dynamo_ingest_batch_events')!.get()).values.find((v) => (v as { metricName?: string }).metricName === 'dynamo_ingest_batch_events_count')?.value ?? 0;
-    return { writer, retries, batches };
+    return { writer, retries, transient, batches };
   };
 
   it('a poisoned message in the batch is refused alone; the others land whole after one retry', async () => {
@@ -98,6 +99,37 @@ describe(`ingest writer: one OCPP message is one commit (${dbKind})`, () => {
     expect(again[0]).toEqual({ duplicate: true });
     expect(again.slice(1).every((r) => (r as { skipped?: boolean }).skipped)).toBe(true);
     expect((await h.samples(other)).length).toBe(1);
+  });
+
+  it.skipIf(dbKind !== 'postgres')('a batch chosen as a deadlock victim is run again whole: no message refused, none applied twice', async () => {
+    const { writer, retries, transient } = aWriter(500);
+    const status = (id: string, value: string, min: number): ChargerEvent[] => [
+      { type: 'StatusChanged', cp: id, connectorId: 1, evseId: null, status: value, errorCode: 'NoError', info: null, vendorId: null, vendorErrorCode: null, chargerTime: null, at: at(min), receivedAt: at(min) },
+    ];
+    await writer.submit(status(cp, 'Available', 60));
+    await writer.submit(status(other, 'Available', 60));
+    let applied: Promise<unknown> = Promise.resolve();
+    // This transaction holds one charger's state row and then asks for the other's, while a batch
+    // holds the second and waits for the first: a lock cycle. It waits longer than the batch before
+    // checking for deadlocks, so PostgreSQL picks the batch as the victim.
+    await svc.service.db.transaction(async (tx) => {
+      await tx.query("SET LOCAL deadlock_timeout = '20s'");
+      await tx.query('SELECT 1 FROM charger_state WHERE charge_point_id = $1 FOR UPDATE', [cp]);
+      applied = Promise.all([writer.submit(status(other, 'Unavailable', 61)), writer.submit(status(cp, 'Unavailable', 61))]);
+      await eventually(
+        async () => (await svc.service.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%dynamo_apply_batch%'"))[0]!.n,
+        (n) => n === 1,
+      );
+      await tx.query('SELECT 1 FROM charger_state WHERE charge_point_id = $1 FOR UPDATE', [other]);
+    });
+    await expect(applied).resolves.toHaveLength(2);
+    expect(await transient()).toBe(1);
+    expect(await retries()).toBe(0);
+    const h = history(svc.service.db);
+    for (const id of [cp, other]) {
+      const statuses = (await h.intervals(id, 1)).filter((i) => i.started_at >= at(60)).map((i) => i.status);
+      expect(statuses).toEqual(['Available', 'Unavailable']);
+    }
   });
 
   it('a batch whose text does not parse as a whole is sent again message by message: only the unparsable one is refused', async () => {

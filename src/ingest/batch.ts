@@ -33,6 +33,15 @@ export async function applyBatch(db: Queryable, messages: readonly (readonly Cha
 
 const FAILED_MESSAGE = /^dynamo_apply message (\d+)$/;
 
+/**
+ * A deadlock or serialization failure: the database rolled the batch back through no fault of its
+ * messages (with several commit lanes and the last-seen flush writing charger_state, PostgreSQL
+ * can pick an ingest batch as a deadlock victim). The batch is run again as it was.
+ */
+export function isTransientFailure(err: unknown): boolean {
+  return (err as { detail?: unknown } | null)?.detail === 'dynamo_apply transient';
+}
+
 function isUnparsedBatch(err: unknown): boolean {
   return (err as { detail?: unknown } | null)?.detail === 'dynamo_apply batch unparsed';
 }

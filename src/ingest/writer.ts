@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Db } from '../store/db.js';
 import type { ApplyResult, ChargerEvent } from './events.js';
-import { applyBatch, failedMessageOf } from './batch.js';
+import { applyBatch, failedMessageOf, isTransientFailure } from './batch.js';
 
 /** One OCPP message's events: committed together or not at all, answered once. */
 interface Pending {
@@ -43,6 +43,7 @@ export class IngestWriter {
   private readonly commitSeconds: Histogram;
   private readonly failures: Counter;
   private readonly retries: Counter;
+  private readonly transientRetries: Counter;
 
   constructor(
     private readonly db: Db,
@@ -65,6 +66,11 @@ export class IngestWriter {
       registers: [metrics],
     });
     this.failures = new Counter({ name: 'dynamo_ingest_failed_messages_total', help: 'OCPP messages whose events could not be stored', registers: [metrics] });
+    this.transientRetries = new Counter({
+      name: 'dynamo_ingest_transient_retries_total',
+      help: 'Batches run again whole after the database rolled them back (deadlock or serialization failure)',
+      registers: [metrics],
+    });
     this.retries = new Counter({ name: 'dynamo_ingest_batch_retries_total', help: 'Batches committed again after one of their messages failed', registers: [metrics] });
   }
 
@@ -112,6 +118,7 @@ export class IngestWriter {
   }
 
   private async commit(batch: Pending[]): Promise<void> {
+    let transientTries = 0;
     while (batch.length > 0) {
       const started = process.hrtime.bigint();
       try {
@@ -123,6 +130,13 @@ export class IngestWriter {
         for (const listener of this.committed) listener();
         return;
       } catch (err) {
+        if (isTransientFailure(err) && transientTries < MAX_TRANSIENT_TRIES) {
+          transientTries++;
+          this.transientRetries.inc();
+          this.log.warn({ err, messages: batch.length }, 'ingest: batch rolled back by the database (deadlock or serialization failure); running it again');
+          await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * transientTries));
+          continue;
+        }
         const failed = failedMessageOf(err, batch.length);
         // Without a culprit (the database itself failed) every message is refused: the chargers retry.
         const refused = failed === undefined ? batch.splice(0) : batch.splice(failed, 1);
@@ -136,6 +150,9 @@ export class IngestWriter {
     }
   }
 }
+
+/** Runs of one batch after a deadlock or serialization failure before its messages are refused. */
+const MAX_TRANSIENT_TRIES = 5;
 
 /** Whole messages from the head of the queue, up to maxBatch events (at least one message). */
 function takeBatch(queue: Pending[], maxBatch: number): Pending[] {

@@ -1,4 +1,4 @@
--- functions-version: 6
+-- functions-version: 7
 -- The ingest path, in the database: the writer sends a whole group-commit batch
 -- as an array of messages (one JSON text each, a JSON array of that message's
 -- events) and gets one result per event back, grouped by message, so a batch
@@ -453,6 +453,11 @@ BEGIN
   END LOOP;
   RETURN to_jsonb(v_results);
 EXCEPTION WHEN OTHERS THEN
+  -- A deadlock or serialization failure is the database's, not the message's: named as such, the
+  -- writer runs the whole batch again.
+  IF SQLSTATE IN ('40P01', '40001') THEN
+    RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM, DETAIL = 'dynamo_apply transient';
+  END IF;
   RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM, DETAIL = 'dynamo_apply message ' || v_index;
 END $$;
 
@@ -475,6 +480,9 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   -- Before the first message: the text as a whole does not parse. The writer then sends one text
   -- per message (dynamo_apply), so the message at fault fails as itself.
+  IF SQLSTATE IN ('40P01', '40001') THEN
+    RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM, DETAIL = 'dynamo_apply transient';
+  END IF;
   IF v_index < 0 THEN
     RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM, DETAIL = 'dynamo_apply batch unparsed';
   END IF;
