@@ -71,6 +71,12 @@ export async function getCharger(db: Queryable, tenantId: string, id: string): P
   return row;
 }
 
+/** Whether the tenant has this charger (another tenant's is as absent as a missing one). */
+export async function chargerExists(db: Queryable, tenantId: string, id: string): Promise<boolean> {
+  const rows = await db.query('SELECT 1 FROM chargers WHERE tenant_id = $1 AND charge_point_id = $2', [tenantId, id]);
+  return rows.length > 0;
+}
+
 export async function listChargers(
   db: Queryable,
   tenantId: string,

@@ -18,7 +18,8 @@ export interface CommandRow {
   bulk_id: string | null;
   created_at: Date;
   completed_at: Date | null;
-  progress: { status: string; timestamp: Date }[] | null;
+  /** Built as JSON in SQL: the timestamps arrive as ISO text. */
+  progress: { status: string; timestamp: string }[] | null;
 }
 
 /** What a command ends with: one write, in one place (CommandService.complete). */

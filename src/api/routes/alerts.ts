@@ -5,7 +5,6 @@ import { badRequest, notFound } from '../errors.js';
 import { Nullable, NullableTimestamp, PageFields, PageQuery, Timestamp, errors } from '../schemas/common.js';
 import { ChargePointFilter, From, SiteFilter, To } from '../schemas/fleet.js';
 import { getSite } from '../../store/sites.js';
-import { getCharger } from '../../store/chargers.js';
 import {
   ALERT_KINDS,
   createAlertRule,
@@ -18,6 +17,7 @@ import {
   type AlertRuleFields,
 } from '../../store/alert-rules.js';
 import { alertEventData, getAlert, listAlerts, resolveAlertsExcept } from '../../store/alerts.js';
+import { requireCharger } from '../require-charger.js';
 
 const readAlerts = { auth: { role: 'tenant' as const, scope: 'read:alerts' as const } };
 const writeAlerts = { auth: { role: 'tenant' as const, scope: 'write:alerts' as const } };
@@ -153,7 +153,7 @@ export async function alertRoutes(app: App, deps: ApiDeps) {
   /** A rule may only watch the tenant's own site or charger: another tenant's is unknown (404). */
   async function checkScope(tenantId: string, f: AlertRuleFields) {
     if (f.site_id && !(await getSite(db, tenantId, f.site_id))) throw notFound('site', 'site_id');
-    if (f.charge_point_id && !(await getCharger(db, tenantId, f.charge_point_id))) throw notFound('charger', 'charge_point_id');
+    if (f.charge_point_id) await requireCharger(db, tenantId, f.charge_point_id);
   }
 
   app.post(

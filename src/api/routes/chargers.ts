@@ -14,6 +14,7 @@ import {
   type ChargerRecord,
 } from '../../store/chargers.js';
 import { hashPassword } from '../../security/secrets.js';
+import { requireCharger } from '../require-charger.js';
 
 const Charger = Type.Object({
   charge_point_id: Type.String(),
@@ -164,7 +165,7 @@ export async function chargerRoutes(app: App, deps: ApiDeps) {
     },
     async (req, reply) => {
       const tenantId = tenantOf(req);
-      if (!(await getCharger(db, tenantId, req.params.charge_point_id))) throw notFound('charger', 'charge_point_id');
+      await requireCharger(db, tenantId, req.params.charge_point_id);
       await deps.chargers.disconnect(req.params.charge_point_id, 'deregistered');
       if (!(await deleteCharger(db, tenantId, req.params.charge_point_id))) throw notFound('charger', 'charge_point_id');
       return reply.code(204).send(null);

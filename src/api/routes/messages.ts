@@ -2,12 +2,12 @@ import { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import type { ApiDeps, App } from '../types.js';
 import { tenantOf } from '../auth.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest } from '../errors.js';
 import { Nullable, Timestamp, errors } from '../schemas/common.js';
 import { From, To, timeWindow } from '../schemas/fleet.js';
 import { wireInstant } from '../../instant.js';
-import { getCharger } from '../../store/chargers.js';
 import { pageMessageLog, type MessageLogEntry, type MessageLogQuery } from '../../store/message-log.js';
+import { requireCharger } from '../require-charger.js';
 
 const LIMIT_DEFAULT = 100;
 const LIMIT_MAX = 1000;
@@ -63,7 +63,7 @@ export async function messageLogRoutes(app: App, deps: ApiDeps) {
   const read = { auth: { role: 'tenant' as const, scope: 'read:messages' as const } };
 
   const query = async (tenantId: string, cp: string, q: { from?: string; to?: string; action?: string; direction?: 'in' | 'out' }): Promise<Omit<MessageLogQuery, 'limit'>> => {
-    if (!(await getCharger(db, tenantId, cp))) throw notFound('charger', 'charge_point_id');
+    await requireCharger(db, tenantId, cp);
     const { from, to } = timeWindow(q, false);
     return { tenantId, chargePointId: cp, from, to, action: q.action, direction: q.direction };
   };
