@@ -84,12 +84,15 @@ describe(`reliability: sessions, Module 2 and the success rate (${dbKind})`, () 
     await dB.stopSession(1, s7tx, 40_000, 'Remote', { at: at('11:15') });
     const s8tx = await dB.startSession(1, 40_000, { at: at('12:15') });
     await dB.stopSession(1, s8tx, 50_000, 'EVDisconnected', { at: at('13:00') });
+    // S9: a meter start below zero is implausible, so the sessions API leaves its energy out (null) → energy_unknown, left out of the rate.
+    const s9tx = await dB.startSession(1, -5, { at: at('16:00') });
+    await dB.stopSession(1, s9tx, 1000, 'Local', { at: at('16:30') });
 
     // The JSON list: ordered by start; the same sessions as the sessions API, with the same energy.
     const list = await t.api('GET', `/api/v1/cpo/reliability/sessions?${Q}`);
     expect(list.status).toBe(200);
     const sessions = list.body.sessions;
-    expect(list.body.total).toBe(v2 ? 8 : 7);
+    expect(list.body.total).toBe(v2 ? 9 : 8);
     expect(sessions.map((s: any) => [s.charge_point_id, s.connector_id, s.started_at, s.outcome])).toEqual([
       [a, 1, at('10:00'), 'successful'],
       [b, 1, at('10:15'), 'successful'],
@@ -99,13 +102,14 @@ describe(`reliability: sessions, Module 2 and the success rate (${dbKind})`, () 
       [a, 2, at('13:00'), 'ended_in_error'],
       [a, 2, at('14:00'), 'in_progress'],
       ...(v2 ? [[a, 1, at('15:00'), 'not_authorised']] : []),
+      [b, 1, at('16:00'), 'energy_unknown'],
     ]);
     for (const s of sessions) {
       const api = await t.api('GET', `/api/v1/cpo/sessions/${s.session_id}`);
       expect([s.session_id, s.energy_kwh, s.stopped_at, s.stop_reason]).toEqual([api.body.session_id, api.body.energy_kwh, api.body.stopped_at, api.body.stop_reason]);
     }
     const page = await t.api('GET', `/api/v1/cpo/reliability/sessions?${Q}&limit=2&offset=2`);
-    expect(page.body).toMatchObject({ total: v2 ? 8 : 7, limit: 2, offset: 2 });
+    expect(page.body).toMatchObject({ total: v2 ? 9 : 8, limit: 2, offset: 2 });
     expect(page.body.sessions.map((s: any) => s.session_id)).toEqual(sessions.slice(2, 4).map((s: any) => s.session_id));
 
     // Module 2, column by column.
@@ -127,6 +131,7 @@ describe(`reliability: sessions, Module 2 and the success rate (${dbKind})`, () 
       [s1, `${a}-2`, a, '2', id[5], at('13:00'), at('13:01'), '0', '', 'true', 'PowerLoss', 'PowerLoss', 'ended_in_error'],
       [s1, `${a}-2`, a, '2', id[6], at('14:00'), '', '0', '', '', '', '', 'in_progress'],
       ...(v2 ? [[s1, `${a}-1`, a, '1', id[7], at('15:00'), at('15:01'), '0', '', 'false', '', 'EVDisconnected', 'not_authorised']] : []),
+      [s2, `${b}-1`, b, '1', id.at(-1), at('16:00'), at('16:30'), '', '', 'false', '', 'Local', 'energy_unknown'],
     ]);
 
     // Success rate = successful ÷ (successful + no_energy + ended_in_error).
@@ -140,10 +145,11 @@ describe(`reliability: sessions, Module 2 and the success rate (${dbKind})`, () 
       energy_unknown: 0, not_authorised: v2 ? 1 : 0, in_progress: 1, success_rate_percent: 25,
     });
     expect(ss.chargers.find((c: any) => c.charge_point_id === b)).toEqual(figures(2, 2, 100));
+    expect(ss.chargers.find((c: any) => c.charge_point_id === b)).toMatchObject({ sessions: 3, energy_unknown: 1 });
     expect(ss.sites.find((s: any) => s.site_id === s1)).toEqual(figures(4, 1, 25));
     expect(ss.sites.find((s: any) => s.site_id === s2)).toEqual(figures(2, 2, 100));
     expect(ss.fleet).toEqual(figures(6, 3, 50));
-    expect(ss.fleet.sessions).toBe(v2 ? 8 : 7);
+    expect(ss.fleet.sessions).toBe(v2 ? 9 : 8);
     // Every regime's report carries it, and it follows the filters.
     const nevi = await t.api('GET', `/api/v1/cpo/reliability/report?regime=nevi&${Q}&site_id=${s2}`);
     expect(nevi.body.session_success.fleet).toEqual(figures(2, 2, 100));
@@ -157,8 +163,8 @@ describe(`reliability: sessions, Module 2 and the success rate (${dbKind})`, () 
     expect(first.value).toHaveLength(1);
     const rest: string[][] = [];
     for await (const rows of gen) rest.push(...rows);
-    expect([...first.value, ...rest].map((r: string[]) => r[4])).toEqual([id[1], id[4]]);
-    expect(queries).toBe(3);
+    expect([...first.value, ...rest].map((r: string[]) => r[4])).toEqual([id[1], id[4], id.at(-1)]);
+    expect(queries).toBe(4);
 
     await da.close();
     await dB.close();
