@@ -76,7 +76,7 @@ const SessionSuccess = Type.Object({
   successful: Type.Integer({ description: 'Delivered energy and ended normally.' }),
   no_energy: Type.Integer({ description: 'Authorised, ended normally, delivered nothing.' }),
   ended_in_error: Type.Integer({ description: 'Stopped for a reason other than the driver, the vehicle or a limit set for the session.' }),
-  energy_unknown: Type.Integer({ description: 'Ended normally, energy not known (no usable meter readings): left out of the rate.' }),
+  energy_unknown: Type.Integer({ description: 'Ended normally, energy null as in the sessions API (an implausible meter reading): left out of the rate.' }),
   not_authorised: Type.Integer({ description: 'OCPP 2.x: plugged in, never authorised, nothing delivered: not an attempt.' }),
   in_progress: Type.Integer({ description: 'Not ended yet: left out of the rate.' }),
   success_rate_percent: Nullable(Type.Number({ description: '100 × successful ÷ attempts, two decimals; null without attempts.' })),
@@ -275,7 +275,7 @@ export async function reliabilityRoutes(app: App, deps: ApiDeps) {
         response: {
           200: Type.Object({
             regime: Type.String(),
-            source: Type.String({ description: 'The rule the figures follow (docs/reliability.md).' }),
+            source: Type.String({ description: 'The rule the figures follow (docs/compliance.md).' }),
             threshold: Nullable(Type.Object({ percent: Type.Number(), comparison: Type.String({ description: 'above (strictly) or at_least' }) })),
             period: Period,
             ports: Type.Array(

@@ -1,5 +1,5 @@
 /**
- * Per-port history, outage records and regime reports (docs/reliability.md), built from the port
+ * Per-port history, outage records and regime reports (docs/compliance.md), built from the port
  * histories of port-history.ts with the pure calculators of calculators.ts.
  */
 import type { Queryable } from '../../store/db.js';
