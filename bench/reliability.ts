@@ -1,6 +1,6 @@
 // npm run bench:reliability — the NEVI report (previous twelve months, every port) over a year of a
 // generated network, on PostgreSQL, beside the fleet uptime query over the same history and period
-// as the baseline measured in the same run (docs/reliability.md, docs/benchmarks.md).
+// as the baseline measured in the same run (docs/compliance.md, docs/benchmarks.md).
 // Options: --chargers 500 (two ports each: 1,000 ports), --days 365, --runs 5.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { benchArgs } from './args.js';

@@ -17,7 +17,7 @@ const mu = (t: number, outage: number, excluded: number) => (100 * (t - (outage 
 
 /**
  * Regime figures over histories written with chosen timestamps; every expected figure is worked
- * out by hand below (docs/reliability.md has the formulas).
+ * out by hand below (docs/compliance.md has the formulas).
  */
 describe(`reliability reports over known history (${dbKind})`, () => {
   let svc: TestService;

@@ -12,9 +12,11 @@ export interface ChargerDriver {
   boot(vendor: string, model: string, firmware: string): Promise<void>;
   /** A connector's status; with an error code the connector (or, for 0, the charger) is faulted. */
   status(connectorId: number, status: string, opts?: { errorCode?: string; info?: string; at?: string }): Promise<void>;
-  startSession(connectorId: number, meterStartWh: number): Promise<string>;
-  meter(connectorId: number, transactionId: string, wh: number): Promise<void>;
-  stopSession(connectorId: number, transactionId: string, meterStopWh: number, reason?: string): Promise<void>;
+  /** `at`: the charger's timestamp (a replayed, offline-queued message may carry a past one). */
+  startSession(connectorId: number, meterStartWh: number, opts?: { at?: string }): Promise<string>;
+  /** With `powerW`, a Power.Active.Import reading beside the energy register (in kW when `powerUnit` is kW). */
+  meter(connectorId: number, transactionId: string, wh: number, opts?: { at?: string; powerW?: number; powerUnit?: 'W' | 'kW' }): Promise<void>;
+  stopSession(connectorId: number, transactionId: string, meterStopWh: number, reason?: string, opts?: { at?: string }): Promise<void>;
   heartbeat(): Promise<void>;
   close(): Promise<void>;
 }
@@ -35,15 +37,21 @@ function v16(c: ChargerClient): ChargerDriver {
         connectorId, status, errorCode: o.errorCode ?? 'NoError', timestamp: o.at ?? new Date().toISOString(), ...(o.info ? { info: o.info } : {}),
       });
     },
-    async startSession(connectorId, meterStart) {
-      const r = await c.call('StartTransaction', { connectorId, idTag: 'T1', meterStart, timestamp: new Date().toISOString() });
+    async startSession(connectorId, meterStart, o = {}) {
+      const r = await c.call('StartTransaction', { connectorId, idTag: 'T1', meterStart, timestamp: o.at ?? new Date().toISOString() });
       return String(r.transactionId);
     },
-    async meter(connectorId, transactionId, wh) {
-      await c.call('MeterValues', { connectorId, transactionId: Number(transactionId), meterValue: [{ timestamp: new Date().toISOString(), sampledValue: [{ value: String(wh), unit: 'Wh' }] }] });
+    async meter(connectorId, transactionId, wh, o = {}) {
+      const power = o.powerW === undefined ? [] : [{
+        value: String(o.powerUnit === 'kW' ? o.powerW / 1000 : o.powerW), measurand: 'Power.Active.Import', unit: o.powerUnit ?? 'W',
+      }];
+      await c.call('MeterValues', {
+        connectorId, transactionId: Number(transactionId),
+        meterValue: [{ timestamp: o.at ?? new Date().toISOString(), sampledValue: [{ value: String(wh), unit: 'Wh' }, ...power] }],
+      });
     },
-    async stopSession(_connectorId, transactionId, meterStop, reason = 'Local') {
-      await c.call('StopTransaction', { transactionId: Number(transactionId), meterStop, timestamp: new Date().toISOString(), reason });
+    async stopSession(_connectorId, transactionId, meterStop, reason = 'Local', o = {}) {
+      await c.call('StopTransaction', { transactionId: Number(transactionId), meterStop, timestamp: o.at ?? new Date().toISOString(), reason });
     },
     async heartbeat() {
       await c.call('Heartbeat', {});
@@ -85,25 +93,31 @@ function v2(c: ChargerClient): ChargerDriver {
       const connectorStatus = status === 'Charging' ? 'Occupied' : status;
       await c.call('StatusNotification', { timestamp: at, connectorStatus, evseId: connectorId, connectorId: 1 });
     },
-    async startSession(connectorId, meterStart) {
+    async startSession(connectorId, meterStart, o = {}) {
       const transactionId = `TX-${++n}`;
+      const at = o.at ?? new Date().toISOString();
       await c.call('TransactionEvent', {
-        eventType: 'Started', seqNo: 0, timestamp: new Date().toISOString(), triggerReason: 'Authorized', evse: { id: connectorId, connectorId: 1 },
+        eventType: 'Started', seqNo: 0, timestamp: at, triggerReason: 'Authorized', evse: { id: connectorId, connectorId: 1 },
         idToken: { idToken: 'T1', type: 'ISO14443' }, transactionInfo: { transactionId, chargingState: 'Charging' },
-        meterValue: [{ timestamp: new Date().toISOString(), sampledValue: [{ value: meterStart, context: 'Transaction.Begin' }] }],
+        meterValue: [{ timestamp: at, sampledValue: [{ value: meterStart, context: 'Transaction.Begin' }] }],
       });
       return transactionId;
     },
-    async meter(_connectorId, transactionId, wh) {
+    async meter(_connectorId, transactionId, wh, o = {}) {
+      const at = o.at ?? new Date().toISOString();
+      const power = o.powerW === undefined ? [] : [{
+        value: o.powerUnit === 'kW' ? o.powerW / 1000 : o.powerW, measurand: 'Power.Active.Import', unitOfMeasure: { unit: o.powerUnit ?? 'W' },
+      }];
       await c.call('TransactionEvent', {
-        eventType: 'Updated', seqNo: ++seq, timestamp: new Date().toISOString(), triggerReason: 'MeterValuePeriodic', transactionInfo: { transactionId },
-        meterValue: [{ timestamp: new Date().toISOString(), sampledValue: [{ value: wh }] }],
+        eventType: 'Updated', seqNo: ++seq, timestamp: at, triggerReason: 'MeterValuePeriodic', transactionInfo: { transactionId },
+        meterValue: [{ timestamp: at, sampledValue: [{ value: wh }, ...power] }],
       });
     },
-    async stopSession(_connectorId, transactionId, meterStop, reason = 'Local') {
+    async stopSession(_connectorId, transactionId, meterStop, reason = 'Local', o = {}) {
+      const at = o.at ?? new Date().toISOString();
       await c.call('TransactionEvent', {
-        eventType: 'Ended', seqNo: ++seq, timestamp: new Date().toISOString(), triggerReason: 'StopAuthorized', transactionInfo: { transactionId, stoppedReason: reason },
-        meterValue: [{ timestamp: new Date().toISOString(), sampledValue: [{ value: meterStop, context: 'Transaction.End' }] }],
+        eventType: 'Ended', seqNo: ++seq, timestamp: at, triggerReason: 'StopAuthorized', transactionInfo: { transactionId, stoppedReason: reason },
+        meterValue: [{ timestamp: at, sampledValue: [{ value: meterStop, context: 'Transaction.End' }] }],
       });
     },
     async heartbeat() {

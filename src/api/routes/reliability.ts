@@ -6,13 +6,16 @@ import { tenantOf } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
 import { Nullable, PageFields, PageQuery, Timestamp, errors } from '../schemas/common.js';
 import { ChargePointFilter, From, Period, SiteFilter, To, timeWindow } from '../schemas/fleet.js';
+import { pageTotal } from '../../fleet/scope.js';
 import { getCharger } from '../../store/chargers.js';
+import { getSite } from '../../store/sites.js';
 import { clearExclusion, exclusionAudit, setExclusion, setRatedPower } from '../../store/outage-exclusions.js';
 import { EXCLUSION_REASONS, NOT_EXCLUDED, REGIMES, type RegimeName } from '../../fleet/reliability/regimes.js';
 import {
-  MODULE3_HEADER, MODULE4_HEADER, findOutage, module3Rows, module4Rows, outagePages, outageView, parseOutageId, portRows, regimeReport,
+  MODULE2_HEADER, MODULE3_HEADER, MODULE4_HEADER, findOutage, module2Rows, module3Rows, module4Rows, outagePages, outageView, parseOutageId, portId, portRows, regimeReport,
 } from '../../fleet/reliability/report.js';
 import { csvChunks } from '../../fleet/reliability/csv.js';
+import { OUTCOMES, countSessionRecords, sessionRecords } from '../../fleet/reliability/session-records.js';
 
 const read = { auth: { role: 'tenant' as const, scope: 'read:reliability' as const } };
 const write = { auth: { role: 'tenant' as const, scope: 'write:reliability' as const } };
@@ -65,6 +68,34 @@ const AuditEntry = Type.Object({
   previous_notes: Nullable(Type.String()),
   actor_key_id: Type.String(),
   at: Timestamp,
+});
+
+const SessionSuccess = Type.Object({
+  sessions: Type.Integer({ description: 'Sessions started in the period.' }),
+  attempts: Type.Integer({ description: 'successful + no_energy + ended_in_error: authorised sessions that ended.' }),
+  successful: Type.Integer({ description: 'Delivered energy and ended normally.' }),
+  no_energy: Type.Integer({ description: 'Authorised, ended normally, delivered nothing.' }),
+  ended_in_error: Type.Integer({ description: 'Stopped for a reason other than the driver, the vehicle or a limit set for the session.' }),
+  energy_unknown: Type.Integer({ description: 'Ended normally, energy null as in the sessions API (an implausible meter reading): left out of the rate.' }),
+  not_authorised: Type.Integer({ description: 'OCPP 2.x: plugged in, never authorised, nothing delivered: not an attempt.' }),
+  in_progress: Type.Integer({ description: 'Not ended yet: left out of the rate.' }),
+  success_rate_percent: Nullable(Type.Number({ description: '100 × successful ÷ attempts, two decimals; null without attempts.' })),
+});
+const SessionRecord = Type.Object({
+  session_id: Type.String({ description: 'ses_… (the sessions API id)' }),
+  charge_point_id: Type.String(),
+  site_id: Type.String(),
+  connector_id: Type.Integer({ description: 'Connector (OCPP 1.6) or EVSE (OCPP 2.x) id.' }),
+  port_id: Type.String({ description: '<charge_point_id>-<connector_id>' }),
+  transaction_id: Type.String(),
+  started_at: Timestamp,
+  stopped_at: Nullable(Timestamp),
+  energy_kwh: Nullable(Type.Number({ description: 'As the sessions API counts it (dynamo_session_energy_wh); null when the meter readings do not tell.' })),
+  peak_kw: Nullable(Type.Number({ description: 'Highest Power.Active.Import the charger reported for the session; null without power readings.' })),
+  stop_reason: Nullable(Type.String({ description: 'OCPP 1.6 StopTransaction reason or 2.x stoppedReason.' })),
+  session_error: Nullable(Type.Boolean({ description: 'Ended for a reason that is not a normal end (docs/compliance.md); null while it runs.' })),
+  error_code: Nullable(Type.String({ description: 'For a session ended in error: the last fault the port or charger reported while it ran, else the stop reason.' })),
+  outcome: Type.String({ description: OUTCOMES.join(', ') }),
 });
 
 function streamCsv(reply: FastifyReply, filename: string, header: readonly string[], pages: AsyncIterable<string[][]>) {
@@ -244,7 +275,7 @@ export async function reliabilityRoutes(app: App, deps: ApiDeps) {
         response: {
           200: Type.Object({
             regime: Type.String(),
-            source: Type.String({ description: 'The rule the figures follow (docs/reliability.md).' }),
+            source: Type.String({ description: 'The rule the figures follow (docs/compliance.md).' }),
             threshold: Nullable(Type.Object({ percent: Type.Number(), comparison: Type.String({ description: 'above (strictly) or at_least' }) })),
             period: Period,
             ports: Type.Array(
@@ -261,6 +292,14 @@ export async function reliabilityRoutes(app: App, deps: ApiDeps) {
             chargers: Type.Array(Type.Object({ charge_point_id: Type.String(), site_id: Type.String(), ...Aggregate })),
             sites: Type.Array(Type.Object({ site_id: Type.String(), ...Aggregate })),
             fleet: Type.Object(Aggregate),
+            session_success: Type.Object(
+              {
+                chargers: Type.Array(Type.Object({ charge_point_id: Type.String(), site_id: Type.String(), ...SessionSuccess.properties })),
+                sites: Type.Array(Type.Object({ site_id: Type.String(), ...SessionSuccess.properties })),
+                fleet: SessionSuccess,
+              },
+              { description: 'Charge session success rate over the sessions started in the period (every charger in scope, whatever the regime covers).' },
+            ),
             network: Type.Optional(
               Type.Object({
                 reliability_percent: Nullable(Type.Number()),
@@ -286,6 +325,37 @@ export async function reliabilityRoutes(app: App, deps: ApiDeps) {
       }
       const r = await regimeReport(db, scope, regime, from!, to!);
       return { ...r, period: { from: from!, to: to! } };
+    },
+  );
+
+  app.get(
+    '/api/v1/cpo/reliability/sessions',
+    {
+      config: read,
+      schema: {
+        tags: ['reliability'],
+        summary: 'Sessions started in a period with energy, peak power and whether each ended in error; format=csv streams the EV-ChART Module 2 shape',
+        querystring: Type.Object({ ...Filters, format: Format, ...PageQuery }, { additionalProperties: false }),
+        response: { 200: Type.Object({ period: Period, sessions: Type.Array(SessionRecord), ...PageFields }), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const { from, to } = timeWindow(req.query, true);
+      const scope = scopeOf(req, req.query);
+      // A filter naming another tenant's (or no) charger or site is 404, not an empty export.
+      if (scope.chargePointId && !(await getCharger(db, scope.tenantId, scope.chargePointId))) throw notFound('charger', 'charge_point_id');
+      if (scope.siteId && !(await getSite(db, scope.tenantId, scope.siteId))) throw notFound('site', 'site_id');
+      if (req.query.format === 'csv') return streamCsv(reply, `ev-chart-module2-${stamp(from!)}-${stamp(to!)}.csv`, MODULE2_HEADER, module2Rows(db, scope, from!, to!));
+      const { limit, offset } = req.query;
+      const rows = await sessionRecords(db, scope, from!, to!, { limit, offset });
+      const total = await pageTotal(rows.length, { limit, offset }, () => countSessionRecords(db, scope, from!, to!));
+      return {
+        period: { from: from!, to: to! },
+        sessions: rows.map((r) => ({ ...r, port_id: portId({ chargePointId: r.charge_point_id, connectorId: r.connector_id }) })),
+        total,
+        limit,
+        offset,
+      };
     },
   );
 

@@ -1,5 +1,5 @@
 /**
- * The regime calculators: pure functions over a port's outages (docs/reliability.md). Times are
+ * The regime calculators: pure functions over a port's outages (docs/compliance.md). Times are
  * epoch milliseconds, windows half-open [from, to), calendar years and months in UTC.
  */
 import { REGIME, type ExclusionChoice, type ExclusionReason, type Regime, type RegimeName } from './regimes.js';

@@ -9,7 +9,7 @@ const ms = (x: string) => `(extract(epoch FROM ${x}) * 1000)::double precision`;
 /**
  * Every port (connector 1…n; in OCPP 2.x the EVSE) of a page of chargers, with its outages that
  * overlap [$4, $5). A port is down when its charger is offline, connector 0 is Faulted or
- * Unavailable, or the port itself is (docs/reliability.md). Each outage has one cause, the first
+ * Unavailable, or the port itself is (docs/compliance.md). Each outage has one cause, the first
  * that applies in this order: charger_offline, charger_faulted, charger_unavailable, port_faulted,
  * port_unavailable; where the cause changes a new outage begins.
  *

@@ -1,5 +1,5 @@
 /**
- * Every regime's parameters, in one place (docs/reliability.md cites the rule behind each).
+ * Every regime's parameters, in one place (docs/compliance.md cites the rule behind each).
  * The calculators (calculators.ts) read nothing else.
  */
 
@@ -41,7 +41,7 @@ export interface Regime {
   offlineIsDown: boolean;
   /** Which chargers the regime covers. */
   covers: 'all' | 'rapid';
-  /** Where the rule is written (docs/reliability.md quotes nothing, it points). */
+  /** Where the rule is written (docs/compliance.md quotes nothing, it points). */
   source: string;
 }
 

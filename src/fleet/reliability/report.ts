@@ -1,5 +1,5 @@
 /**
- * Per-port history, outage records and regime reports (docs/reliability.md), built from the port
+ * Per-port history, outage records and regime reports (docs/compliance.md), built from the port
  * histories of port-history.ts with the pure calculators of calculators.ts.
  */
 import type { Queryable } from '../../store/db.js';
@@ -11,6 +11,7 @@ import {
 } from './calculators.js';
 import { portHistoryPage, portHistoryPages, type PortHistory } from './port-history.js';
 import { safeText } from './csv.js';
+import { sessionRecordPages, sessionSuccess, type SessionSuccessReport } from './session-records.js';
 import { RAPID_MIN_KW, REGIME, type RegimeName } from './regimes.js';
 
 const MIN = 60_000;
@@ -179,6 +180,8 @@ export interface Report {
   chargers: ({ charge_point_id: string; site_id: string } & Aggregate)[];
   sites: ({ site_id: string } & Aggregate)[];
   fleet: Aggregate;
+  /** Charge session success rate over the sessions started in the period, whatever the regime covers. */
+  session_success: SessionSuccessReport;
   /** uk_pcpr only: the network average and the chargers left out. */
   network?: {
     reliability_percent: number | null;
@@ -246,6 +249,7 @@ export async function regimeReport(db: Queryable, scope: Scope, name: RegimeName
     chargers,
     sites,
     fleet: aggregate(name, ports),
+    session_success: await sessionSuccess(db, scope, from, to),
   };
   if (name === 'uk_pcpr') report.network = ukNetwork(ports, skipped);
   return report;
@@ -328,6 +332,21 @@ export async function* module4Rows(db: Queryable, scope: Scope, from: Date, to: 
   }
 }
 
+/** EV-ChART Module 2 rows: every session started in the period, its energy, peak power and whether it ended in error. */
+export async function* module2Rows(db: Queryable, scope: Scope, from: Date, to: Date, sessionsPerPage?: number): AsyncGenerator<string[][]> {
+  for await (const page of sessionRecordPages(db, scope, from, to, sessionsPerPage)) {
+    yield page.map((s) => [
+      s.site_id, portId({ chargePointId: s.charge_point_id, connectorId: s.connector_id }), s.charge_point_id, String(s.connector_id), s.session_id,
+      iso(s.started_at.getTime()), s.stopped_at ? iso(s.stopped_at.getTime()) : '', num(s.energy_kwh), num(s.peak_kw),
+      s.session_error === null ? '' : String(s.session_error), safeText(s.error_code ?? ''), safeText(s.stop_reason ?? ''), s.outcome,
+    ]);
+  }
+}
+
+export const MODULE2_HEADER = [
+  'station_id', 'port_id', 'charge_point_id', 'connector_id', 'session_id', 'session_start', 'session_end', 'energy_kwh', 'peak_kw',
+  'session_error', 'error_code', 'ended_by', 'outcome',
+];
 export const MODULE3_HEADER = [
   'station_id', 'port_id', 'charge_point_id', 'connector_id', 'uptime_reporting_start', 'uptime_reporting_end',
   'uptime_window_start', 'uptime_window_end', 'uptime', 'total_outage', 'total_outage_excl', 'window_minutes',

@@ -5373,6 +5373,72 @@ export interface paths {
                                 window_minutes: number;
                             }[];
                             regime: string;
+                            /** @description Charge session success rate over the sessions started in the period (every charger in scope, whatever the regime covers). */
+                            session_success: {
+                                chargers: {
+                                    /** @description successful + no_energy + ended_in_error: authorised sessions that ended. */
+                                    attempts: number;
+                                    charge_point_id: string;
+                                    /** @description Stopped for a reason other than the driver, the vehicle or a limit set for the session. */
+                                    ended_in_error: number;
+                                    /** @description Ended normally, energy null as in the sessions API (an implausible meter reading): left out of the rate. */
+                                    energy_unknown: number;
+                                    /** @description Not ended yet: left out of the rate. */
+                                    in_progress: number;
+                                    /** @description Authorised, ended normally, delivered nothing. */
+                                    no_energy: number;
+                                    /** @description OCPP 2.x: plugged in, never authorised, nothing delivered: not an attempt. */
+                                    not_authorised: number;
+                                    /** @description Sessions started in the period. */
+                                    sessions: number;
+                                    site_id: string;
+                                    /** @description 100 × successful ÷ attempts, two decimals; null without attempts. */
+                                    success_rate_percent: number | null;
+                                    /** @description Delivered energy and ended normally. */
+                                    successful: number;
+                                }[];
+                                fleet: {
+                                    /** @description successful + no_energy + ended_in_error: authorised sessions that ended. */
+                                    attempts: number;
+                                    /** @description Stopped for a reason other than the driver, the vehicle or a limit set for the session. */
+                                    ended_in_error: number;
+                                    /** @description Ended normally, energy null as in the sessions API (an implausible meter reading): left out of the rate. */
+                                    energy_unknown: number;
+                                    /** @description Not ended yet: left out of the rate. */
+                                    in_progress: number;
+                                    /** @description Authorised, ended normally, delivered nothing. */
+                                    no_energy: number;
+                                    /** @description OCPP 2.x: plugged in, never authorised, nothing delivered: not an attempt. */
+                                    not_authorised: number;
+                                    /** @description Sessions started in the period. */
+                                    sessions: number;
+                                    /** @description 100 × successful ÷ attempts, two decimals; null without attempts. */
+                                    success_rate_percent: number | null;
+                                    /** @description Delivered energy and ended normally. */
+                                    successful: number;
+                                };
+                                sites: {
+                                    /** @description successful + no_energy + ended_in_error: authorised sessions that ended. */
+                                    attempts: number;
+                                    /** @description Stopped for a reason other than the driver, the vehicle or a limit set for the session. */
+                                    ended_in_error: number;
+                                    /** @description Ended normally, energy null as in the sessions API (an implausible meter reading): left out of the rate. */
+                                    energy_unknown: number;
+                                    /** @description Not ended yet: left out of the rate. */
+                                    in_progress: number;
+                                    /** @description Authorised, ended normally, delivered nothing. */
+                                    no_energy: number;
+                                    /** @description OCPP 2.x: plugged in, never authorised, nothing delivered: not an attempt. */
+                                    not_authorised: number;
+                                    /** @description Sessions started in the period. */
+                                    sessions: number;
+                                    site_id: string;
+                                    /** @description 100 × successful ÷ attempts, two decimals; null without attempts. */
+                                    success_rate_percent: number | null;
+                                    /** @description Delivered energy and ended normally. */
+                                    successful: number;
+                                }[];
+                            };
                             sites: {
                                 /** @description T_excluded: the part the regime excludes, caps applied. */
                                 excluded_minutes: number;
@@ -5390,7 +5456,7 @@ export interface paths {
                                 /** @description Minutes, two decimals. */
                                 window_minutes: number;
                             }[];
-                            /** @description The rule the figures follow (docs/reliability.md). */
+                            /** @description The rule the figures follow (docs/compliance.md). */
                             source: string;
                             threshold: {
                                 /** @description above (strictly) or at_least */
@@ -5420,6 +5486,148 @@ export interface paths {
                 };
                 /** @description The one error shape of every route. */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cpo/reliability/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sessions started in a period with energy, peak power and whether each ended in error; format=csv streams the EV-ChART Module 2 shape */
+        get: {
+            parameters: {
+                query: {
+                    /** @description Filter results to a specific charger. */
+                    charge_point_id?: string;
+                    /** @description json, or csv for the EV-ChART-shaped export (streamed). */
+                    format?: "json" | "csv";
+                    /** @description ISO 8601 start date/time, with a zone (Z or ±hh:mm). */
+                    from: string;
+                    /** @description Maximum number of items to return (default 100, at most 1000). */
+                    limit?: number;
+                    /** @description Number of matching items to skip. */
+                    offset?: number;
+                    /** @description Filter results to chargers at a specific site. */
+                    site_id?: string;
+                    /** @description ISO 8601 end date/time (exclusive), with a zone. */
+                    to: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            limit: number;
+                            offset: number;
+                            /** @description The requested from and to, in the one timestamp format of the API (UTC, whole seconds). */
+                            period: {
+                                /**
+                                 * Format: date-time
+                                 * @description ISO 8601 date/time in UTC, whole seconds (2024-06-15T14:22:00Z)
+                                 * @example 2024-06-15T14:22:00Z
+                                 */
+                                from: string;
+                                /**
+                                 * Format: date-time
+                                 * @description ISO 8601 date/time in UTC, whole seconds (2024-06-15T14:22:00Z)
+                                 * @example 2024-06-15T14:22:00Z
+                                 */
+                                to: string;
+                            };
+                            sessions: {
+                                charge_point_id: string;
+                                /** @description Connector (OCPP 1.6) or EVSE (OCPP 2.x) id. */
+                                connector_id: number;
+                                /** @description As the sessions API counts it (dynamo_session_energy_wh); null when the meter readings do not tell. */
+                                energy_kwh: number | null;
+                                /** @description For a session ended in error: the last fault the port or charger reported while it ran, else the stop reason. */
+                                error_code: string | null;
+                                /** @description successful, no_energy, ended_in_error, energy_unknown, not_authorised, in_progress */
+                                outcome: string;
+                                /** @description Highest Power.Active.Import the charger reported for the session; null without power readings. */
+                                peak_kw: number | null;
+                                /** @description <charge_point_id>-<connector_id> */
+                                port_id: string;
+                                /** @description Ended for a reason that is not a normal end (docs/compliance.md); null while it runs. */
+                                session_error: boolean | null;
+                                /** @description ses_… (the sessions API id) */
+                                session_id: string;
+                                site_id: string;
+                                /**
+                                 * Format: date-time
+                                 * @description ISO 8601 date/time in UTC, whole seconds (2024-06-15T14:22:00Z)
+                                 * @example 2024-06-15T14:22:00Z
+                                 */
+                                started_at: string;
+                                /** @description OCPP 1.6 StopTransaction reason or 2.x stoppedReason. */
+                                stop_reason: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description ISO 8601 date/time in UTC, whole seconds (2024-06-15T14:22:00Z)
+                                 * @example 2024-06-15T14:22:00Z
+                                 */
+                                stopped_at: string | null;
+                                transaction_id: string;
+                            }[];
+                            /** @description All items that match, not only this page. */
+                            total: number;
+                        };
+                    };
+                };
+                /** @description The one error shape of every route. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The one error shape of every route. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The one error shape of every route. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The one error shape of every route. */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
