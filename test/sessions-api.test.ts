@@ -59,6 +59,25 @@ describe(`sessions API (${dbKind})`, () => {
     });
   });
 
+  it('reports the energy of a session whose charger sent no meter reading as unknown (null), not 0', async () => {
+    const site = await aSite(t.api, { name: 'No meter' });
+    const id = await aCharger(t.api, site);
+    const d = await aChargerDriver(svc.wsUrl, id, 'ocpp2.0.1');
+    drivers.push(d);
+    await d.boot('ABB', 'Terra', '1.0');
+    const at = new Date().toISOString();
+    // A station that reports no meter values with its transaction events (allowed: they are optional).
+    await d.client.call('TransactionEvent', {
+      eventType: 'Started', seqNo: 0, timestamp: at, triggerReason: 'Authorized', evse: { id: 1, connectorId: 1 },
+      idToken: { idToken: 'T1', type: 'ISO14443' }, transactionInfo: { transactionId: 'TX-NOMETER', chargingState: 'Charging' },
+    });
+    await d.client.call('TransactionEvent', {
+      eventType: 'Ended', seqNo: 1, timestamp: at, triggerReason: 'StopAuthorized', transactionInfo: { transactionId: 'TX-NOMETER', stoppedReason: 'Local' },
+    });
+    const [session] = (await t.api('GET', `/api/v1/cpo/sessions?charge_point_id=${id}`)).body.sessions;
+    expect(session).toMatchObject({ transaction_id: 'TX-NOMETER', status: 'completed', energy_kwh: null });
+  });
+
   it('agrees with the fleet summary on what is charging now', async () => {
     const summary = await t.api('GET', '/api/v1/cpo/fleet/summary');
     const active = await t.api('GET', '/api/v1/cpo/sessions?status=active');
