@@ -1,4 +1,4 @@
--- functions-version: 3
+-- functions-version: 4
 -- Writing the fleet event log (migration 0008, docs/events.md). Called inside the transaction
 -- that makes the change, so a change and its event are durable together or not at all.
 
@@ -41,9 +41,9 @@ BEGIN
   END IF;
 END $$;
 
--- The charger status of the fleet API (docs/metrics.md "Charger status"), for one charger. The
--- same rule as CHARGER_STATUS_CTE in src/fleet/charger-status.ts; test/events-log.test.ts checks
--- that the two agree.
+-- The charger status of the fleet API (docs/metrics.md "Charger status"), for one charger: the one
+-- rule. Kept per charger in charger_state.reported_status (below), which the summary, the chargers
+-- list and its status filter read (src/fleet/charger-status.ts).
 CREATE OR REPLACE FUNCTION dynamo_charger_status(p_cp text) RETURNS text LANGUAGE sql STABLE AS $$
   SELECT CASE
       WHEN NOT EXISTS (SELECT 1 FROM connections k WHERE k.charge_point_id = p_cp AND k.disconnected_at IS NULL) THEN 'Offline'
