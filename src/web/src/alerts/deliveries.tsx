@@ -96,7 +96,7 @@ export function Deliveries({ endpoint }: { endpoint: Endpoint }) {
                   </td>
                   <td data-code={d.last_status_code ?? ''}>
                     {d.last_status_code ?? '—'}
-                    {d.last_error ? <div class="muted">{d.last_error}</div> : null}
+                    {d.last_error && d.last_error !== `HTTP ${d.last_status_code}` ? <div class="muted">{d.last_error}</div> : null}
                     {d.last_latency_ms !== null ? <div class="muted">{d.last_latency_ms} ms</div> : null}
                   </td>
                   <td>{d.attempts}</td>
