@@ -226,6 +226,21 @@ describe('web dashboard: alerts, rules and webhooks', { timeout: 120_000 }, () =
     await context.close();
   });
 
+  it('stays usable at tablet width (768 px): no sideways scrolling, deliveries open', async () => {
+    const { context, page, problems } = await openPage(browser, { width: 768, height: 1024 });
+    await signIn(page, svc.url, tenant.key);
+    await page.goto(`${svc.url}/#/alerts`);
+    await page.getByTestId('alert-list').waitFor();
+    await page.getByTestId('rule-list').waitFor();
+    const item = page.getByTestId('endpoint-list').locator('li[data-endpoint]').first();
+    await item.getByRole('button', { name: /Deliveries and test/ }).click();
+    await item.getByTestId('delivery-list').waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('a key that may only read alerts sees the rules but no controls to change them, and why; webhooks say which scope they need', async () => {
     const reader = await aTenantKey(['read:alerts', 'read:charge_points', 'read:sites']);
     const { context, page, problems } = await openPage(browser);
