@@ -4,6 +4,7 @@ import { startTestService, type TestService } from './support/service.js';
 import { aCharger, aSite, aTenant, type TenantFixture } from './support/builders.js';
 import { aChargerDriver } from './support/driver.js';
 import { eventually } from './support/history.js';
+import { aSimCharger } from './support/sim-charger.js';
 import { backfillHistory } from '../src/sim/backfill.js';
 import { launchBrowser, openPage, screenshot, seriousViolations, signIn } from './support/browser.js';
 
@@ -146,6 +147,54 @@ describe('web dashboard: charger page', { timeout: 120_000 }, () => {
     expect(await seriousViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
+  });
+
+  it('sends a reset from the browser after a confirmation, shows the charger’s answer, and the exchange in the message log', async () => {
+    // A tenant of its own, so the fleet counts of the other tests stay as they are.
+    const t = await aTenant(svc.url, 'Command CPO');
+    const site = await aSite(t.api, { name: 'Workshop' });
+    await aCharger(t.api, site, { charge_point_id: 'PG-SIM' });
+    const sim = await aSimCharger(svc.wsUrl, 'PG-SIM', 'ocpp1.6');
+    try {
+      const { context, page, problems } = await openPage(browser);
+      await signIn(page, svc.url, t.key);
+      await page.goto(`${svc.url}/#/chargers/PG-SIM`);
+      const commands = page.locator('#commands-h').locator('xpath=ancestor::section');
+      await commands.getByRole('button', { name: 'Soft reset' }).click();
+      // Nothing is sent before the confirmation.
+      const confirm = commands.getByRole('alertdialog');
+      await confirm.getByText('Soft reset on PG-SIM?').waitFor();
+      expect(sim.received.filter((r) => r.action === 'Reset')).toEqual([]);
+      expect(await seriousViolations(page)).toEqual([]);
+      await confirm.getByRole('button', { name: 'Send soft_reset' }).click();
+      const result = page.getByTestId('command-result').locator('[data-status="Accepted"]');
+      await result.waitFor();
+      expect(await result.textContent()).toMatch(/soft_reset: the charger answered Accepted in \d+ ms \(Reset\)/);
+      expect(sim.received.filter((r) => r.action === 'Reset').map((r) => r.payload)).toEqual([{ type: 'Soft' }]);
+
+      // The message log shows the CALL that went to the charger and its answer, with each frame's JSON.
+      const log = page.getByTestId('messages');
+      const call = log.locator('li[data-action="Reset"][data-type="CALL"][data-direction="out"]');
+      await call.waitFor();
+      const messageId = (await call.getAttribute('data-message-id'))!;
+      const answer = log.locator(`li[data-type="CALLRESULT"][data-direction="in"][data-message-id="${messageId}"]`);
+      await answer.waitFor();
+      expect(await answer.getAttribute('data-action')).toBe('Reset');
+      await call.locator('summary').click();
+      await answer.locator('summary').click();
+      expect(JSON.parse((await call.locator('pre').textContent())!)).toEqual([2, messageId, 'Reset', { type: 'Soft' }]);
+      expect(JSON.parse((await answer.locator('pre').textContent())!)).toEqual([3, messageId, { status: 'Accepted' }]);
+
+      // The filters narrow the log to the exchange.
+      await page.getByLabel('Direction').selectOption('out');
+      await log.locator('li[data-direction="in"]').first().waitFor({ state: 'detached' });
+      expect(await log.locator('li[data-action="Reset"][data-type="CALL"]').count()).toBe(1);
+      expect(await seriousViolations(page)).toEqual([]);
+      expect(problems).toEqual([]);
+      await context.close();
+    } finally {
+      await sim.stop();
+    }
   });
 
   it('says when there is no such charger', async () => {

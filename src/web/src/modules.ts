@@ -63,6 +63,15 @@ export const PAGES: PageModule[] = [
     routes: ['GET /api/v1/cpo/chargers/{charge_point_id}/diagnostics'],
     load: () => import('./pages/charger'),
   },
+  {
+    // No page-wide scope: alerts and rules need read:alerts, webhooks write:webhooks; each part says what it lacks.
+    id: 'alerts',
+    path: '/alerts',
+    title: 'Alerts',
+    nav: { label: 'Alerts', order: 3 },
+    routes: ['GET /api/v1/cpo/alerts', 'GET /api/v1/cpo/alert-rules'],
+    load: () => import('./pages/alerts'),
+  },
 ];
 
 export const CHARGER_SECTIONS: SectionModule[] = [

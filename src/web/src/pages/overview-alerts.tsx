@@ -29,7 +29,7 @@ export function OpenAlerts({ site, tick }: { site: string; tick: number }) {
   }, [site, tick]);
   const rows = alerts.data?.alerts ?? [];
   return (
-    <Panel title="Open alerts" id="open-alerts" error={alerts.error} loading={alerts.loading && !alerts.data}>
+    <Panel title="Open alerts" id="open-alerts" error={alerts.error} loading={alerts.loading && !alerts.data} actions={<a href={href('/alerts', { status: 'open', site })}>All open alerts</a>}>
       {alerts.data && rows.length === 0 ? <p class="muted">No open alerts.</p> : null}
       <ul class="event-list" data-testid="open-alerts">
         {rows.map((a) => (

@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import { useSignedIn } from '../api/session';
 import { useApi } from '../api/use-api';
-import { ApiFailure, type Json } from '../api/client';
+import type { Json } from '../api/client';
+import { errorsOf, noErrors, type FormErrors } from '../components/form-errors';
 import { Field } from '../components/controls';
 import { NeedsScope, Panel } from '../components/panel';
 import { dateTime, fromLocalInput, toLocalInput } from '../format';
@@ -9,20 +10,6 @@ import type { SectionProps } from '../modules';
 
 type Body = Json<'/api/v1/cpo/chargers/{charge_point_id}/maintenance', 'post', 201>;
 type MaintenanceEvent = Json<'/api/v1/cpo/chargers/{charge_point_id}/maintenance'>['events'][number];
-
-/** A refusal of the API mapped onto the form: the field it names, or the form as a whole. */
-interface FormErrors {
-  fields: Record<string, string>;
-  form: string | null;
-}
-const noErrors: FormErrors = { fields: {}, form: null };
-
-function errorsOf(err: unknown, fields: string[]): FormErrors {
-  const f = err instanceof ApiFailure ? err : new ApiFailure(0, 'client_error', String(err));
-  const field = f.parameter?.split('.')[0];
-  if (field && fields.includes(field)) return { fields: { [field]: f.message }, form: null };
-  return { fields: {}, form: f.message };
-}
 
 const FIELDS = ['type', 'description', 'scheduled_at', 'completed_at', 'technician', 'notes'];
 
