@@ -1,6 +1,6 @@
 // npm run bench — the whole benchmark suite in one report (docs/benchmarks.md): the ingest
-// benchmark (with its connection storm), the API benchmark and the cluster benchmark (three nodes
-// beside one node), each figure beside its target and the baseline measured in the same run. --repeat N runs everything N times and reports the
+// benchmark (with its connection storm), the API benchmark, the cluster benchmark (three nodes
+// beside one node) and the compliance benchmark (the NEVI report beside fleet uptime), each figure beside its target and the baseline measured in the same run. --repeat N runs everything N times and reports the
 // spread (min–max) as the noise.
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -19,6 +19,8 @@ const DAYS = args.get('days') ?? '30';
 const WEBHOOKS = args.get('webhooks') ?? '3';
 const SSE = args.get('sse') ?? '20';
 const CLUSTER_CHARGERS = args.get('cluster-chargers') ?? '3000';
+// Two ports each: 500 chargers are the 1,000 ports of the compliance target (issue #16).
+const RELIABILITY_CHARGERS = args.get('reliability-chargers') ?? '500';
 
 function run(script: string, argv: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -48,10 +50,12 @@ async function main() {
   const ingest: any[] = [];
   const api: any[] = [];
   const cluster: { results: ClusterResult[] }[] = [];
+  const reliability: { ports: number; baseline: { name: string; ms: number[] }; nevi: { name: string; ms: number[]; targetMs: number } }[] = [];
   for (let i = 0; i < REPEAT; i++) {
     ingest.push(JSON.parse(await readFile(await run('ingest.js', ['--chargers', INGEST_CHARGERS, '--webhooks', WEBHOOKS, '--sse', SSE]), 'utf8')));
     api.push(JSON.parse(await readFile(await run('api.js', ['--chargers', API_CHARGERS, '--days', DAYS]), 'utf8')));
     cluster.push(JSON.parse(await readFile(await run('cluster.js', ['--chargers', CLUSTER_CHARGERS]), 'utf8')));
+    reliability.push(JSON.parse(await readFile(await run('reliability.js', ['--chargers', RELIABILITY_CHARGERS, '--days', '365', '--runs', '3']), 'utf8')));
   }
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const md: string[] = [
@@ -95,10 +99,20 @@ async function main() {
   const scans = (t: string) => api.map((a) => a.runs.find((r: any) => r.target === t)?.rawScanMs ?? NaN);
   md.push(`| raw scan (floor) | — | ${spread(scans('postgres'))} | ${spread(scans('pglite'))} |`);
   md.push('', `## Cluster (${CLUSTER_CHARGERS} chargers; baseline: one node in the same run; every run listed)`, '', ...clusterTable(cluster.flatMap((c) => c.results)));
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  md.push(
+    '',
+    `## Compliance (${reliability[0]?.ports ?? 'n/a'} ports × 365 days of generated history, PostgreSQL; baseline: fleet uptime over the same history in the same run)`,
+    '',
+    '| figure | target | median ms per run (spread over runs) |',
+    '|---|---|---|',
+    `| ${reliability[0]?.nevi.name ?? 'NEVI report'} | < ${reliability[0]?.nevi.targetMs ?? 1000} | ${spread(reliability.map((r) => median(r.nevi.ms)))} |`,
+    `| ${reliability[0]?.baseline.name ?? 'fleet uptime'} (baseline) | — | ${spread(reliability.map((r) => median(r.baseline.ms)))} |`,
+  );
   const dir = join(ROOT, 'bench/results');
   await mkdir(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  await writeFile(join(dir, `suite-${stamp}.json`), JSON.stringify({ machine, repeat: REPEAT, ingest, api, cluster }, null, 2));
+  await writeFile(join(dir, `suite-${stamp}.json`), JSON.stringify({ machine, repeat: REPEAT, ingest, api, cluster, reliability }, null, 2));
   await writeFile(join(dir, `suite-${stamp}.md`), md.join('\n') + '\n');
   process.stdout.write(md.join('\n') + '\n');
   process.stderr.write(`written ${join(dir, `suite-${stamp}.md`)}\n`);
