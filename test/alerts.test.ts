@@ -4,10 +4,9 @@ import { ocppTestbed } from './support/ocpp-testbed.js';
 import { openSse } from './support/sse.js';
 import { dbKind } from './support/database.js';
 import { eventually } from './support/history.js';
+import { statusNotification as status } from './support/ocpp16-payloads.js';
+import { sleep } from './support/sleep.js';
 
-const now = () => new Date().toISOString();
-const status = (connectorId: number, s: string, errorCode = 'NoError') => ({ connectorId, status: s, errorCode, timestamp: now() });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // A delay long enough that a few-second blip stays under it on a loaded machine, short enough for a test.
 const DELAY_MIN = 8 / 60;
 

@@ -4,13 +4,13 @@ import { ocppTestbed } from './support/ocpp-testbed.js';
 import { openSse } from './support/sse.js';
 import { dbKind } from './support/database.js';
 import { eventually } from './support/history.js';
+import { statusNotification as status } from './support/ocpp16-payloads.js';
 import { EventRetention } from '../src/events/event-retention.js';
 import { readFleetEvents } from '../src/store/fleet-events.js';
 import { createLogger } from '../src/logger.js';
 import type { Queryable } from '../src/store/db.js';
 
 const now = () => new Date().toISOString();
-const status = (connectorId: number, s: string, errorCode = 'NoError') => ({ connectorId, status: s, errorCode, timestamp: now() });
 
 describe(`the durable event log and its live stream (${dbKind})`, () => {
   const bed = ocppTestbed({ DYNAMO_SSE_HEARTBEAT: '1', DYNAMO_EVENTS_POLL_MS: '200' });

@@ -6,6 +6,7 @@ import { aCharger, aSite, aTenant, type TenantFixture } from './support/builders
 import { connectCharger, rawCharger, type ChargerClient } from './support/charger.js';
 import { apiClient } from './support/http.js';
 import { eventually } from './support/history.js';
+import { sleep } from './support/sleep.js';
 import { dbKind } from './support/database.js';
 import { MessageLogWriter } from '../src/ingest/message-log-writer.js';
 import { CallIds, frameRow, type CapturedFrame } from '../src/ocpp/message-capture.js';
@@ -144,7 +145,7 @@ describe(`raw OCPP message log (${dbKind})`, () => {
       first ??= r.body.messages[0].id;
       seen.push(...r.body.messages.map((m: any) => m.id));
       cursor = r.body.next_cursor;
-      await new Promise((res) => setTimeout(res, 30));
+      await sleep(30);
     } while (cursor);
     talking = false;
     await chatter;

@@ -3,11 +3,12 @@ import { aCharger, aTenant, type TenantFixture } from './support/builders.js';
 import { ocppTestbed } from './support/ocpp-testbed.js';
 import { startTestService, type TestService } from './support/service.js';
 import { dbKind } from './support/database.js';
-import { eventually } from './support/history.js';
+import { connectorEventIds, eventually } from './support/history.js';
+import { statusNotification as status } from './support/ocpp16-payloads.js';
+import { sleep } from './support/sleep.js';
 import { aReceiver, dynamoSignatureValid, standardSignatureValid, type Receiver } from './support/webhook-receiver.js';
 import type { ChargerClient } from './support/charger.js';
 
-const status = (connectorId: number, s: string) => ({ connectorId, status: s, errorCode: 'NoError', timestamp: new Date().toISOString() });
 const CONNECTOR_EVENTS = ['connector.status_changed'];
 const RETRY_BASE_MS = 200;
 
@@ -47,13 +48,7 @@ describe(`webhooks (${dbKind})`, () => {
     return { id, c, flip };
   };
   /** The connector events of a charger in the log, in order: what an endpoint must receive. */
-  const logged = async (chargePointId: string) =>
-    (
-      await bed.svc.service.db.query<{ id: string }>(
-        `SELECT id::text AS id FROM fleet_events WHERE charge_point_id = $1 AND event = 'connector.status_changed' ORDER BY fleet_events.id`,
-        [chargePointId],
-      )
-    ).map((r) => r.id);
+  const logged = (chargePointId: string) => connectorEventIds(bed.svc.service.db, chargePointId);
   const deliveries = async (endpointId: string, query = '') =>
     (await bed.t.api('GET', `/api/v1/webhooks/endpoints/${endpointId}/deliveries${query}`)).body;
   const ofCharger = (r: Receiver, id: string) => r.received.filter((x) => x.json?.data?.charge_point_id === id);
@@ -297,7 +292,7 @@ describe(`webhooks (${dbKind})`, () => {
     const watched = await bed.connect(await aCharger(bed.t.api, bed.site));
     await watched.call('StatusNotification', status(1, 'Available'));
     await eventually(() => logged(id), (x) => x.length === 3);
-    await new Promise((res) => setTimeout(res, 1000));
+    await sleep(1000);
     expect(ofCharger(gone, id)).toHaveLength(1);
     const metrics = (await bed.t.api('GET', '/metrics', { key: null })).body as string;
     expect(metrics).toMatch(/dynamo_webhook_endpoints_disabled_total\{reason="gone"\} [1-9]/);
@@ -312,7 +307,7 @@ describe(`webhooks (${dbKind})`, () => {
     expect((await bed.t.api('PATCH', `/api/v1/webhooks/endpoints/${e.id}`, { body: { enabled: false } })).body.status).toBe('paused');
     await flip(3);
     await eventually(() => logged(id), (x) => x.length === 4);
-    await new Promise((res) => setTimeout(res, 1000));
+    await sleep(1000);
     expect(ofCharger(r, id)).toHaveLength(1);
     expect((await bed.t.api('PATCH', `/api/v1/webhooks/endpoints/${e.id}`, { body: { enabled: true } })).body.status).toBe('active');
     await r.waitFor(() => ofCharger(r, id).length >= 4);
