@@ -4,10 +4,9 @@ import { ocppTestbed } from './support/ocpp-testbed.js';
 import { openSse } from './support/sse.js';
 import { dbKind } from './support/database.js';
 import { eventually } from './support/history.js';
+import { statusNotification as status } from './support/ocpp16-payloads.js';
+import { sleep } from './support/sleep.js';
 
-const now = () => new Date().toISOString();
-const status = (connectorId: number, s: string, errorCode = 'NoError') => ({ connectorId, status: s, errorCode, timestamp: now() });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // A delay long enough that a few-second blip stays under it on a loaded machine, short enough for a test.
 const DELAY_MIN = 8 / 60;
 
@@ -89,28 +88,37 @@ describe(`alert rules (${dbKind})`, { timeout: 120_000 }, () => {
   });
 
   it('watches an error code; survives a restart without losing or repeating an alert; pausing resolves', async () => {
-    const id = await aCharger(bed.t.api, bed.site);
-    const r = await rule({ kind: 'error_code', error_code: 'GroundFailure', charge_point_id: id, delay_minutes: 0 });
-    const other = await rule({ kind: 'error_code', error_code: 'PowerMeterFailure', charge_point_id: id, delay_minutes: 0 });
+    // A site of its own, so the rule watches only the chargers of this test.
+    const site = await aSite(bed.t.api, { name: 'Alerts after restart' });
+    const id = await aCharger(bed.t.api, site);
+    const later = await aCharger(bed.t.api, site);
+    const r = await rule({ kind: 'error_code', error_code: 'GroundFailure', site_id: site, delay_minutes: 0 });
+    const other = await rule({ kind: 'error_code', error_code: 'PowerMeterFailure', site_id: site, delay_minutes: 0 });
     let c = await bed.connect(id);
     await c.call('StatusNotification', status(1, 'Faulted', 'GroundFailure'));
     const [open] = await eventually(() => alertsOf(r.rule_id), (a) => a.length === 1, 30_000);
-    expect(open.details).toMatchObject({ error_code: 'GroundFailure', connectors: [1] });
+    expect(open).toMatchObject({ charge_point_id: id, details: { error_code: 'GroundFailure', connectors: [1] } });
     expect(await alertsOf(other.rule_id)).toEqual([]);
 
     await bed.svc.restart();
     c = await bed.connect(id);
-    await sleep(3_000);
-    const after = await alertsOf(r.rule_id);
-    expect(after).toHaveLength(1);
-    expect(after[0]).toMatchObject({ alert_id: open.alert_id, status: 'open' });
+    // A second charger of the site reports the fault only now: its alert can only come from an
+    // evaluation after the restart, and that same evaluation of the rule finds the first charger's
+    // fault still there and must neither open it again nor resolve it.
+    const c2 = await bed.connect(later);
+    await c2.call('StatusNotification', status(1, 'Faulted', 'GroundFailure'));
+    const after = await eventually(() => alertsOf(r.rule_id), (a) => a.some((x) => x.charge_point_id === later), 30_000);
+    expect(after).toHaveLength(2);
+    expect(after.find((x) => x.charge_point_id === id)).toMatchObject({ alert_id: open.alert_id, status: 'open', resolved_at: null });
+    expect(after.find((x) => x.charge_point_id === later)).toMatchObject({ status: 'open' });
 
     const paused = await bed.t.api('PATCH', `/api/v1/cpo/alert-rules/${r.rule_id}`, { body: { enabled: false } });
     expect(paused.status).toBe(200);
     expect(paused.body.enabled).toBe(false);
-    const [resolved] = await eventually(() => alertsOf(r.rule_id), (a) => a[0]?.status === 'resolved', 30_000);
-    expect(resolved.details.resolution).toBe('rule_paused');
+    const resolved = await eventually(() => alertsOf(r.rule_id), (a) => a.length === 2 && a.every((x) => x.status === 'resolved'), 30_000);
+    expect(resolved.map((x) => x.details.resolution)).toEqual(['rule_paused', 'rule_paused']);
     await c.call('StatusNotification', status(1, 'Available'));
+    await c2.call('StatusNotification', status(1, 'Available'));
   });
 
   it('validates rules, keeps tenants apart and needs the alert scopes', async () => {

@@ -6,20 +6,17 @@ import { spawnServer } from './support/cli.js';
 import { aCharger, aSite, aTenant } from './support/builders.js';
 import { connectCharger, type ChargerClient } from './support/charger.js';
 import { dbKind, freshPostgresUrl } from './support/database.js';
+import { killableServer } from './support/killable-server.js';
 import { ADMIN_KEY } from './support/service.js';
+import { sleep } from './support/sleep.js';
 import { openSse } from './support/sse.js';
-import { openDatabase } from '../src/store/open.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const wire = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 
 describe(`the event log is as durable as what it tells (${dbKind})`, () => {
   it('after kill -9 under load, every answered status change has its event; crash recovery tells the disconnects', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'dynamo-events-kill-'));
-    const pg = await freshPostgresUrl();
-    const env = { DYNAMO_DATA_DIR: dir, DYNAMO_ADMIN_KEY: ADMIN_KEY, DYNAMO_LEASE_TTL: '3', PORT: '0', ...(pg ? { DATABASE_URL: pg.url } : {}) };
+    const server = await killableServer({ DYNAMO_LEASE_TTL: '3' });
     try {
-      const a = await spawnServer(env);
+      const a = await server.start();
       const t = await aTenant(a.url);
       const site = await aSite(t.api);
       const ids = await Promise.all(Array.from({ length: 8 }, () => aCharger(t.api, site)));
@@ -45,19 +42,16 @@ describe(`the event log is as durable as what it tells (${dbKind})`, () => {
       });
       await sleep(1500);
       killed = true;
-      a.child.kill('SIGKILL');
-      await a.exited;
+      await server.kill();
       await Promise.all(load);
       await Promise.all(chargers.map((c) => c.close({ force: true }).catch(() => {})));
       expect(answered.length).toBeGreaterThan(20);
 
-      const b = await spawnServer(env);
+      await server.start();
       await sleep(4500); // past the lease TTL: the dead node's connections are recovered
-      b.child.kill('SIGTERM');
-      expect((await b.exited).code).toBe(0);
+      expect((await server.stop()).code).toBe(0);
 
-      const { db, release } = await openDatabase({ databaseUrl: pg?.url, dataDir: dir, poolSize: 2 });
-      try {
+      await server.withDatabase(async (db) => {
         const events = await db.query<{ event: string; charge_point_id: string; data: any }>(
           'SELECT event, charge_point_id, data FROM fleet_events ORDER BY id',
         );
@@ -71,12 +65,9 @@ describe(`the event log is as durable as what it tells (${dbKind})`, () => {
           expect(mine.filter((e) => e.event === 'charge_point.disconnected').map((e) => e.data.reason)).toEqual(['crash_recovery']);
           expect(mine.filter((e) => e.event === 'charge_point.status_changed').at(-1)!.data.status).toBe('Offline');
         }
-      } finally {
-        await release();
-      }
+      });
     } finally {
-      await pg?.drop();
-      await rm(dir, { recursive: true, force: true });
+      await server.dispose();
     }
   }, 240_000);
 

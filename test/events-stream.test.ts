@@ -4,12 +4,13 @@ import { ocppTestbed } from './support/ocpp-testbed.js';
 import { openSse } from './support/sse.js';
 import { dbKind } from './support/database.js';
 import { eventually } from './support/history.js';
+import { statusNotification as status } from './support/ocpp16-payloads.js';
 import { EventRetention } from '../src/events/event-retention.js';
 import { readFleetEvents } from '../src/store/fleet-events.js';
 import { createLogger } from '../src/logger.js';
+import type { Queryable } from '../src/store/db.js';
 
 const now = () => new Date().toISOString();
-const status = (connectorId: number, s: string, errorCode = 'NoError') => ({ connectorId, status: s, errorCode, timestamp: now() });
 
 describe(`the durable event log and its live stream (${dbKind})`, () => {
   const bed = ocppTestbed({ DYNAMO_SSE_HEARTBEAT: '1', DYNAMO_EVENTS_POLL_MS: '200' });
@@ -217,17 +218,44 @@ describe(`the durable event log and its live stream (${dbKind})`, () => {
 
   it('drops events past retention, oldest first, in small deletes', async () => {
     const { db } = bed.svc.service;
-    const id = await aCharger(bed.t.api, bed.site);
-    const c = await bed.connect(id);
-    await c.call('StatusNotification', status(1, 'Available'));
-    await eventually(async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM fleet_events WHERE charge_point_id = $1', [id]))[0]!.n, (n) => n >= 3);
-    const [{ n: before }] = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM fleet_events')) as [{ n: number }];
-    // Age this charger's events by 15 days; retention is 14.
-    await db.query(`UPDATE fleet_events SET created_at = created_at - interval '15 days' WHERE charge_point_id = $1`, [id]);
-    const aged = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM fleet_events WHERE charge_point_id = $1', [id]))[0]!.n;
-    const deleted = await new EventRetention(db, createLogger('silent'), 14).pruneNow();
-    expect(deleted).toBe(aged);
-    const [{ n: after }] = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM fleet_events')) as [{ n: number }];
-    expect(after).toBe(before - aged);
+    const idsOf = async (where: string, params: unknown[] = []) =>
+      (await db.query<{ id: string }>(`SELECT id::text AS id FROM fleet_events WHERE ${where} ORDER BY fleet_events.id`, params)).map((r) => r.id);
+    const withEvents = async (statuses: string[]) => {
+      const id = await aCharger(bed.t.api, bed.site);
+      const c = await bed.connect(id);
+      for (const s of statuses) await c.call('StatusNotification', status(1, s));
+      await eventually(() => idsOf('charge_point_id = $1', [id]), (ids) => ids.length >= 2 + statuses.length);
+      return id;
+    };
+    await withEvents(['Available', 'Preparing', 'Available', 'Preparing', 'Available', 'Preparing', 'Available']);
+    const [{ last }] = (await db.query<{ last: string }>('SELECT max(id)::text AS last FROM fleet_events')) as [{ last: string }];
+    const young = await withEvents(['Available']);
+    // The log up to `last` is aged by 15 days (retention is 14); what came after stays young.
+    await db.query(`UPDATE fleet_events SET created_at = created_at - interval '15 days' WHERE id <= $1`, [last]);
+    const aged = await idsOf('id <= $1', [last]);
+    const newer = await idsOf('id > $1', [last]);
+    expect(newer.length).toBeGreaterThanOrEqual(3);
+    expect(aged.length).toBeGreaterThan(2 * 4);
+
+    // Every delete the pruner runs: how many it deleted, and which aged events were left after it.
+    const CHUNK = 4;
+    const rounds: { deleted: number; left: string[] }[] = [];
+    const watched: Queryable = {
+      async query<R>(sql: string, params?: readonly unknown[]) {
+        const rows = await db.query<R>(sql, params);
+        if (/DELETE FROM fleet_events/.test(sql)) rounds.push({ deleted: (rows[0] as { n: number }).n, left: await idsOf('id <= $1', [last]) });
+        return rows;
+      },
+    };
+    const deleted = await new EventRetention(watched, createLogger('silent'), 14, 3_600_000, CHUNK).pruneNow();
+    expect(deleted).toBe(aged.length);
+    // Full deletes of CHUNK, then the one that found fewer and ended the run.
+    const full = Math.floor(aged.length / CHUNK);
+    expect(rounds.map((r) => r.deleted)).toEqual([...Array.from({ length: full }, () => CHUNK), aged.length % CHUNK]);
+    // Oldest first: after each delete, exactly the oldest events are gone.
+    rounds.forEach((r, k) => expect(r.left).toEqual(aged.slice(Math.min((k + 1) * CHUNK, aged.length))));
+    // Nothing within retention was touched.
+    expect(await idsOf('id > $1', [last])).toEqual(newer);
+    expect((await idsOf('charge_point_id = $1', [young])).length).toBeGreaterThanOrEqual(3);
   });
 });

@@ -6,6 +6,7 @@ import { aCharger, aSite, aTenant, type TenantFixture } from './support/builders
 import { connectCharger, rawCharger, type ChargerClient } from './support/charger.js';
 import { apiClient } from './support/http.js';
 import { eventually } from './support/history.js';
+import { sleep } from './support/sleep.js';
 import { dbKind } from './support/database.js';
 import { MessageLogWriter } from '../src/ingest/message-log-writer.js';
 import { CallIds, frameRow, type CapturedFrame } from '../src/ocpp/message-capture.js';
@@ -144,7 +145,7 @@ describe(`raw OCPP message log (${dbKind})`, () => {
       first ??= r.body.messages[0].id;
       seen.push(...r.body.messages.map((m: any) => m.id));
       cursor = r.body.next_cursor;
-      await new Promise((res) => setTimeout(res, 30));
+      await sleep(30);
     } while (cursor);
     talking = false;
     await chatter;
@@ -227,22 +228,36 @@ describe(`raw OCPP message log (${dbKind})`, () => {
     // A writer over the real database whose inserts are held back, as an overloaded database would.
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
+    let writing!: () => void;
+    const stuck = new Promise<void>((r) => (writing = r));
     const real = svc.service.db;
-    const slow: Db = { ...real, kind: real.kind, query: real.query.bind(real), exec: real.exec.bind(real), close: async () => {}, transaction: async (fn) => { await held; return real.transaction(fn); } };
+    const slow: Db = {
+      ...real, kind: real.kind, query: real.query.bind(real), exec: real.exec.bind(real), close: async () => {},
+      transaction: async (fn) => {
+        writing();
+        await held;
+        return real.transaction(fn);
+      },
+    };
     const metrics = new Registry();
     const writer = new MessageLogWriter<CapturedFrame>(slow, frameRow, pino({ level: 'silent' }), metrics, {
       nodeId: 'test', maxBuffered: 100, maxBatch: 50, flushIntervalMs: 10, retentionDays: 7, maintenanceIntervalMs: 3_600_000,
     });
     const calls = new CallIds();
-    const started = Date.now();
-    for (let i = 0; i < 1000; i++) {
-      writer.push({ at: Date.now(), tenantId: t.tenantId, chargePointId: 'SHED-1', outbound: false, text: JSON.stringify([2, `m${i}`, 'Heartbeat', {}]), calls });
-    }
-    expect(Date.now() - started).toBeLessThan(1000);
-    const shed = async () => (await metrics.getSingleMetric('dynamo_message_log_shed_total')!.get()).values.reduce((n, v) => n + v.value, 0);
+    const frame = (i: number): CapturedFrame => ({ at: Date.now(), tenantId: t.tenantId, chargePointId: 'SHED-1', outbound: false, text: JSON.stringify([2, `m${i}`, 'Heartbeat', {}]), calls });
+    const metric = async (name: string) => (await metrics.getSingleMetric(name)!.get()).values.reduce((n, v) => n + v.value, 0);
+    // A full batch goes to the database, which does not answer.
+    for (let i = 0; i < 50; i++) writer.push(frame(i));
+    await stuck;
+    // Capturing a frame is a plain call that returns at once, nothing to wait for, whatever the
+    // database does: every push below completes while the insert before them is still held.
+    const returned = Array.from({ length: 950 }, (_, i) => writer.push(frame(50 + i)));
+    expect(returned.every((r) => r === undefined)).toBe(true);
     // One batch in flight and a full buffer are kept; the rest is shed.
-    const dropped = await shed();
+    const dropped = await metric('dynamo_message_log_shed_total');
     expect(dropped).toBe(1000 - 50 - 100);
+    expect(await metric('dynamo_message_log_buffered')).toBe(100);
+    expect(await metric('dynamo_message_log_written_total')).toBe(0);
     release();
     await writer.close();
     const rows = await real.query<{ n: number }>(`SELECT count(*)::int AS n FROM ocpp_messages WHERE charge_point_id = 'SHED-1'`);

@@ -4,8 +4,7 @@ import { aCharger, aSite, aTenant, uniqueId, type TenantFixture } from './suppor
 import { connectCharger, rawCharger } from './support/charger.js';
 import { eventually, history } from './support/history.js';
 import { dbKind } from './support/database.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from './support/sleep.js';
 
 describe(`OCPP 1.6J connections and real-world charger behaviour (${dbKind})`, () => {
   let svc: TestService;

@@ -1,23 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { spawnServer } from './support/cli.js';
 import { aCharger, aSite, aTenant } from './support/builders.js';
 import { connectCharger, type ChargerClient } from './support/charger.js';
-import { dbKind, freshPostgresUrl } from './support/database.js';
-import { ADMIN_KEY } from './support/service.js';
-import { openDatabase } from '../src/store/open.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { dbKind } from './support/database.js';
+import { killableServer } from './support/killable-server.js';
+import { sleep } from './support/sleep.js';
 
 describe(`durability: SIGKILL loses nothing acknowledged, and crash recovery closes the dead node's connections (${dbKind})`, () => {
   it('every answered StartTransaction survives kill -9; the open intervals are closed at the last lease', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'dynamo-kill-'));
-    const pg = await freshPostgresUrl();
-    const env = { DYNAMO_DATA_DIR: dir, DYNAMO_ADMIN_KEY: ADMIN_KEY, DYNAMO_LEASE_TTL: '3', PORT: '0', ...(pg ? { DATABASE_URL: pg.url } : {}) };
+    const server = await killableServer({ DYNAMO_LEASE_TTL: '3' });
     try {
-      const a = await spawnServer(env);
+      const a = await server.start();
       const t = await aTenant(a.url);
       const site = await aSite(t.api);
       const ids = await Promise.all(Array.from({ length: 10 }, () => aCharger(t.api, site)));
@@ -40,20 +32,17 @@ describe(`durability: SIGKILL loses nothing acknowledged, and crash recovery clo
       await sleep(1500);
       const killedAt = Date.now();
       killed = true;
-      a.child.kill('SIGKILL');
-      await a.exited;
+      await server.kill();
       await Promise.all(load);
       await Promise.all(chargers.map((c) => c.close({ force: true }).catch(() => {})));
       expect(answered.length).toBeGreaterThan(20);
 
       // Restart on the same database; wait past the lease TTL so recovery closes the dead node's intervals.
-      const b = await spawnServer(env);
+      await server.start();
       await sleep(4500);
-      b.child.kill('SIGTERM');
-      expect((await b.exited).code).toBe(0);
+      expect((await server.stop()).code).toBe(0);
 
-      const { db, release } = await openDatabase({ databaseUrl: pg?.url, dataDir: dir, poolSize: 2 });
-      try {
+      await server.withDatabase(async (db) => {
         const sessions = await db.query<{ charge_point_id: string; transaction_id: string; meter_start_wh: number }>(
           'SELECT charge_point_id, transaction_id, meter_start_wh FROM sessions',
         );
@@ -69,12 +58,9 @@ describe(`durability: SIGKILL loses nothing acknowledged, and crash recovery clo
           expect(c.disconnected_at!.getTime()).toBeLessThanOrEqual(killedAt + 50);
           expect(c.disconnected_at!.getTime()).toBeGreaterThan(killedAt - 2_000);
         }
-      } finally {
-        await release();
-      }
+      });
     } finally {
-      await pg?.drop();
-      await rm(dir, { recursive: true, force: true });
+      await server.dispose();
     }
   }, 240_000);
 });

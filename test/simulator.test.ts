@@ -3,9 +3,8 @@ import { startTestService, type TestService } from './support/service.js';
 import { aSite, aTenant, type TenantFixture } from './support/builders.js';
 import { eventually, history } from './support/history.js';
 import { dbKind } from './support/database.js';
+import { sleep } from './support/sleep.js';
 import { SimulatedFleet, type FleetOptions } from '../src/sim/fleet.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The simulator against the real service, with time accelerated. */
 describe(`charger fleet simulator (${dbKind})`, () => {

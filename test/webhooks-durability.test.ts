@@ -1,27 +1,23 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { aCharger, aSite, aTenant, type TenantFixture } from './support/builders.js';
 import { ocppTestbed } from './support/ocpp-testbed.js';
-import { startTestService, ADMIN_KEY } from './support/service.js';
-import { dbKind, freshPostgresUrl } from './support/database.js';
-import { eventually } from './support/history.js';
-import { spawnServer } from './support/cli.js';
+import { startTestService } from './support/service.js';
+import { dbKind } from './support/database.js';
+import { connectorEventIds, eventually } from './support/history.js';
+import { killableServer } from './support/killable-server.js';
 import { connectCharger, type ChargerClient } from './support/charger.js';
+import { statusNotification } from './support/ocpp16-payloads.js';
+import { sleep } from './support/sleep.js';
 import { aReceiver, type Receiver } from './support/webhook-receiver.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startService } from '../src/app.js';
-import { openDatabase } from '../src/store/open.js';
 
-const status = (s: string) => ({ connectorId: 1, status: s, errorCode: 'NoError', timestamp: new Date().toISOString() });
 const FLAGS = { DYNAMO_WEBHOOKS_ALLOW_HTTP: 'true', DYNAMO_WEBHOOKS_ALLOW_PRIVATE: 'true', DYNAMO_WEBHOOKS_RETRY_BASE_MS: '200', DYNAMO_EVENTS_POLL_MS: '200' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Flips connector 1 of a charger n times: n connector.status_changed events. */
 async function flips(c: ChargerClient, n: number, from = 0): Promise<void> {
-  for (let i = from; i < from + n; i++) await c.call('StatusNotification', status(i % 2 === 0 ? 'Available' : 'Preparing'));
+  for (let i = from; i < from + n; i++) await c.call('StatusNotification', statusNotification(1, i % 2 === 0 ? 'Available' : 'Preparing'));
 }
 
 const connectorEventsOf = (r: Receiver, cp: string) => r.received.filter((x) => x.json?.event === 'connector.status_changed' && x.json.data.charge_point_id === cp).map((x) => x.json.id as string);
@@ -40,8 +36,6 @@ describe(`webhook deliveries survive restarts and move between nodes (${dbKind})
   afterAll(async () => {
     await Promise.all(receivers.map((r) => r.close()));
   });
-  const logged = async (db: { query: typeof bed.svc.service.db.query }, cp: string) =>
-    (await db.query<{ id: string }>(`SELECT id::text AS id FROM fleet_events WHERE charge_point_id = $1 AND event = 'connector.status_changed' ORDER BY fleet_events.id`, [cp])).map((r) => r.id);
   const create = async (t: TenantFixture, url: string) => {
     const r = await t.api('POST', '/api/v1/webhooks/endpoints', { body: { url, events: ['connector.status_changed'] } });
     expect(r.status).toBe(201);
@@ -67,7 +61,7 @@ describe(`webhook deliveries survive restarts and move between nodes (${dbKind})
 
     await bed.svc.restart();
     r.respondWith(() => ({ status: 200 }));
-    const all = await logged(bed.svc.service.db, id);
+    const all = await connectorEventIds(bed.svc.service.db, id);
     expect(all).toHaveLength(7);
     await r.waitFor(() => new Set(connectorEventsOf(r, id)).size === 7);
     const got = connectorEventsOf(r, id);
@@ -106,7 +100,7 @@ describe(`webhook deliveries survive restarts and move between nodes (${dbKind})
       else await second.stop();
       await flips(stillConnected, 3, 5);
       for (const r of rs) await r.waitFor(() => new Set(connectorEventsOf(r, cp)).size === 8, 60_000);
-      const all = await logged(survivor.db, cp);
+      const all = await connectorEventIds(survivor.db, cp);
       for (const r of rs) {
         expect(firstArrivals(connectorEventsOf(r, cp))).toEqual(all);
         expect(r.maxInFlight).toBe(1);
@@ -149,7 +143,7 @@ describe(`sustained failure disables an endpoint (${dbKind})`, () => {
       expect(d[0]).toMatchObject({ status: 'failed', attempts: attempts.length, next_attempt_at: null, last_status_code: 502 });
       // Nothing more is sent to it.
       const count = broken.received.length;
-      await c.call('StatusNotification', status('Available'));
+      await c.call('StatusNotification', statusNotification(1, 'Available'));
       await sleep(1000);
       expect(broken.received).toHaveLength(count);
       await c.close({ force: true });
@@ -163,13 +157,11 @@ describe(`sustained failure disables an endpoint (${dbKind})`, () => {
 
 describe(`webhook deliveries after kill -9 (${dbKind})`, () => {
   it('a new process resumes from the stored cursor once the dead one\'s lease expires: every event at least once, in order', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'dynamo-wh-kill-'));
-    const pg = await freshPostgresUrl();
-    const env = { ...FLAGS, DYNAMO_DATA_DIR: dir, DYNAMO_ADMIN_KEY: ADMIN_KEY, DYNAMO_LEASE_TTL: '3', PORT: '0', ...(pg ? { DATABASE_URL: pg.url } : {}) };
+    const server = await killableServer({ ...FLAGS, DYNAMO_LEASE_TTL: '3' });
     // A slow receiver, so a backlog is still waiting when the process dies.
     const r = await aReceiver(() => ({ status: 200, delayMs: 30 }));
     try {
-      const a = await spawnServer(env);
+      const a = await server.start();
       const t = await aTenant(a.url);
       const site = await aSite(t.api);
       const endpoint = (await t.api('POST', '/api/v1/webhooks/endpoints', { body: { url: r.url, events: ['connector.status_changed'] } })).body.id;
@@ -178,31 +170,25 @@ describe(`webhook deliveries after kill -9 (${dbKind})`, () => {
       const c = await connectCharger(`${a.url.replace('http', 'ws')}/ocpp`, id);
       await flips(c, 60);
       await r.waitFor((rs) => rs.length >= 5);
-      a.child.kill('SIGKILL');
-      await a.exited;
+      await server.kill();
       await c.close({ force: true }).catch(() => {});
       const beforeRestart = r.received.length;
       expect(beforeRestart).toBeLessThan(60);
 
-      const b = await spawnServer(env);
+      await server.start();
       try {
         await r.waitFor(() => new Set(connectorEventsOf(r, id)).size === 60, 30_000);
       } finally {
-        b.child.kill('SIGTERM');
-        await b.exited;
+        await server.stop();
       }
-      const { db, release } = await openDatabase({ databaseUrl: pg?.url, dataDir: dir, poolSize: 2 });
-      try {
-        const all = (await db.query<{ id: string }>(`SELECT id::text AS id FROM fleet_events WHERE charge_point_id = $1 AND event = 'connector.status_changed' ORDER BY fleet_events.id`, [id])).map((x) => x.id);
+      await server.withDatabase(async (db) => {
+        const all = await connectorEventIds(db, id);
         expect(all).toHaveLength(60);
         expect(firstArrivals(connectorEventsOf(r, id))).toEqual(all);
-      } finally {
-        await release();
-      }
+      });
     } finally {
       await r.close();
-      await pg?.drop();
-      await rm(dir, { recursive: true, force: true });
+      await server.dispose();
     }
   }, 120_000);
 });

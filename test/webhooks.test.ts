@@ -3,12 +3,14 @@ import { aCharger, aTenant, type TenantFixture } from './support/builders.js';
 import { ocppTestbed } from './support/ocpp-testbed.js';
 import { startTestService, type TestService } from './support/service.js';
 import { dbKind } from './support/database.js';
-import { eventually } from './support/history.js';
+import { connectorEventIds, eventually } from './support/history.js';
+import { statusNotification as status } from './support/ocpp16-payloads.js';
+import { sleep } from './support/sleep.js';
 import { aReceiver, dynamoSignatureValid, standardSignatureValid, type Receiver } from './support/webhook-receiver.js';
 import type { ChargerClient } from './support/charger.js';
 
-const status = (connectorId: number, s: string) => ({ connectorId, status: s, errorCode: 'NoError', timestamp: new Date().toISOString() });
 const CONNECTOR_EVENTS = ['connector.status_changed'];
+const RETRY_BASE_MS = 200;
 
 describe(`webhooks (${dbKind})`, () => {
   // The flags the tests set: local receivers are plain http on loopback. Fast retries and a 1 s
@@ -17,7 +19,7 @@ describe(`webhooks (${dbKind})`, () => {
     DYNAMO_WEBHOOKS_ALLOW_HTTP: 'true',
     DYNAMO_WEBHOOKS_ALLOW_PRIVATE: 'true',
     DYNAMO_WEBHOOKS_TIMEOUT: '1',
-    DYNAMO_WEBHOOKS_RETRY_BASE_MS: '200',
+    DYNAMO_WEBHOOKS_RETRY_BASE_MS: String(RETRY_BASE_MS),
     DYNAMO_EVENTS_POLL_MS: '200',
   });
   const receivers: Receiver[] = [];
@@ -46,13 +48,7 @@ describe(`webhooks (${dbKind})`, () => {
     return { id, c, flip };
   };
   /** The connector events of a charger in the log, in order: what an endpoint must receive. */
-  const logged = async (chargePointId: string) =>
-    (
-      await bed.svc.service.db.query<{ id: string }>(
-        `SELECT id::text AS id FROM fleet_events WHERE charge_point_id = $1 AND event = 'connector.status_changed' ORDER BY fleet_events.id`,
-        [chargePointId],
-      )
-    ).map((r) => r.id);
+  const logged = (chargePointId: string) => connectorEventIds(bed.svc.service.db, chargePointId);
   const deliveries = async (endpointId: string, query = '') =>
     (await bed.t.api('GET', `/api/v1/webhooks/endpoints/${endpointId}/deliveries${query}`)).body;
   const ofCharger = (r: Receiver, id: string) => r.received.filter((x) => x.json?.data?.charge_point_id === id);
@@ -180,14 +176,17 @@ describe(`webhooks (${dbKind})`, () => {
   it('keeps each endpoint in log order: after 500s it retries the same event, and the next waits for it (head of line)', async () => {
     const r = await receiver();
     let failuresLeft = 3;
-    // The second event of the charger fails three times before it is accepted.
+    // The second event of the charger fails three times before it is accepted; every answer to it
+    // comes SLOW_MS late, so each of its attempts took at least that long.
+    const SLOW_MS = 150;
     r.respondWith((x) => {
-      const n = ofCharger(r, x.json?.data?.charge_point_id ?? '').length;
-      if (n >= 2 && failuresLeft > 0 && x.json.id === ofCharger(r, x.json.data.charge_point_id)[1]!.json.id) {
+      const mine = ofCharger(r, x.json?.data?.charge_point_id ?? '');
+      if (mine.length < 2 || x.json.id !== mine[1]!.json.id) return { status: 204 };
+      if (failuresLeft > 0) {
         failuresLeft--;
-        return { status: 500 };
+        return { status: 500, delayMs: SLOW_MS };
       }
-      return { status: 204 };
+      return { status: 204, delayMs: SLOW_MS };
     });
     const e = await create({ url: r.url, events: CONNECTOR_EVENTS });
     const { id } = await chargerWithChanges(6);
@@ -208,7 +207,9 @@ describe(`webhooks (${dbKind})`, () => {
     expect(second).toMatchObject({ status: 'delivered', attempts: 4, last_status_code: 204, last_error: null, next_attempt_at: null });
     expect(second.attempt_log.map((a: any) => a.status_code)).toEqual([500, 500, 500, 204]);
     expect(second.attempt_log[0].error).toBe('HTTP 500');
-    for (const a of second.attempt_log) expect(a.latency_ms).toBeGreaterThanOrEqual(0);
+    // Measured from the request to the answer (1 ms for the receiver's timer granularity).
+    for (const a of second.attempt_log) expect(a.latency_ms).toBeGreaterThanOrEqual(SLOW_MS - 1);
+    expect(second.last_latency_ms).toBe(second.attempt_log.at(-1).latency_ms);
     expect(d.deliveries.filter((x: any) => x.event_id !== ids[1]).every((x: any) => x.attempts === 1 && x.status === 'delivered')).toBe(true);
     // Newest first.
     expect(d.deliveries.map((x: any) => x.event_id)).toEqual([...ids].reverse());
@@ -232,7 +233,24 @@ describe(`webhooks (${dbKind})`, () => {
     const pending = await eventually(() => deliveries(e.id, '?status=pending'), (b) => b.deliveries?.length === 1 && b.deliveries[0].attempts >= 1);
     expect(pending.deliveries[0]).toMatchObject({ event_id: first, status: 'pending', last_status_code: null });
     expect(pending.deliveries[0].last_error).toMatch(/no complete answer within 1 s/);
-    expect(Date.parse(pending.deliveries[0].next_attempt_at)).toBeGreaterThan(Date.parse(pending.deliveries[0].created_at) - 1000);
+    const shown = pending.deliveries[0];
+    // The API shows whole seconds: the next attempt is not before the end of the last one.
+    expect(Date.parse(shown.next_attempt_at)).toBeGreaterThanOrEqual(Math.floor((Date.parse(shown.attempt_log.at(-1).at) + shown.attempt_log.at(-1).latency_ms) / 1000) * 1000);
+    // To the millisecond (the stored row): after n failed attempts the wait is within the backoff's
+    // window, [ceiling/2, ceiling] with ceiling = base × 2^(n-1), counted from when the attempt gave up
+    // (its start plus its latency), and the row is written after the wait was chosen.
+    const [row] = await bed.svc.service.db.query<{ attempts: number; attempt_log: { at: string; latency_ms: number }[]; next_attempt_at: Date; updated_at: Date }>(
+      `SELECT attempts, attempt_log, next_attempt_at, updated_at FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending'`,
+      [e.id],
+    );
+    const ceiling = RETRY_BASE_MS * 2 ** (row!.attempts - 1);
+    const gaveUpAt = Date.parse(row!.attempt_log.at(-1)!.at) + row!.attempt_log.at(-1)!.latency_ms;
+    // 2 ms: the attempt's start is stored to the millisecond and its latency rounded.
+    expect(row!.next_attempt_at.getTime() - gaveUpAt).toBeGreaterThanOrEqual(ceiling / 2 - 2);
+    expect(row!.next_attempt_at.getTime() - row!.updated_at.getTime()).toBeLessThanOrEqual(ceiling);
+    // And the worker keeps to it: the next attempt of that event reaches the receiver no earlier.
+    const again = await r.waitFor(() => ofCharger(r, id).filter((x) => x.json.id === first).length > row!.attempts);
+    expect(again.filter((x) => x.json.data.charge_point_id === id && x.json.id === first)[row!.attempts]!.at).toBeGreaterThanOrEqual(row!.next_attempt_at.getTime() - 1);
     expect((await bed.t.api('GET', `/api/v1/webhooks/endpoints/${e.id}`)).body.failing_since).toMatch(/Z$/);
 
     // Then it answers 503 with Retry-After: 2: the next attempt waits at least that long, not the 0.2 s backoff.
@@ -274,7 +292,7 @@ describe(`webhooks (${dbKind})`, () => {
     const watched = await bed.connect(await aCharger(bed.t.api, bed.site));
     await watched.call('StatusNotification', status(1, 'Available'));
     await eventually(() => logged(id), (x) => x.length === 3);
-    await new Promise((res) => setTimeout(res, 1000));
+    await sleep(1000);
     expect(ofCharger(gone, id)).toHaveLength(1);
     const metrics = (await bed.t.api('GET', '/metrics', { key: null })).body as string;
     expect(metrics).toMatch(/dynamo_webhook_endpoints_disabled_total\{reason="gone"\} [1-9]/);
@@ -289,7 +307,7 @@ describe(`webhooks (${dbKind})`, () => {
     expect((await bed.t.api('PATCH', `/api/v1/webhooks/endpoints/${e.id}`, { body: { enabled: false } })).body.status).toBe('paused');
     await flip(3);
     await eventually(() => logged(id), (x) => x.length === 4);
-    await new Promise((res) => setTimeout(res, 1000));
+    await sleep(1000);
     expect(ofCharger(r, id)).toHaveLength(1);
     expect((await bed.t.api('PATCH', `/api/v1/webhooks/endpoints/${e.id}`, { body: { enabled: true } })).body.status).toBe('active');
     await r.waitFor(() => ofCharger(r, id).length >= 4);

@@ -17,6 +17,8 @@ export class EventRetention {
     private readonly log: Logger,
     private readonly retentionDays: number,
     private readonly everyMs = 3_600_000,
+    /** Events per delete. */
+    private readonly chunk = CHUNK,
   ) {}
 
   start(): void {
@@ -37,9 +39,9 @@ export class EventRetention {
     let total = 0;
     try {
       for (;;) {
-        const n = await pruneFleetEvents(this.db, before, CHUNK);
+        const n = await pruneFleetEvents(this.db, before, this.chunk);
         total += n;
-        if (n < CHUNK) break;
+        if (n < this.chunk) break;
       }
       if (total) this.log.info({ deleted: total, before }, 'event log: pruned events past retention');
     } catch (err) {

@@ -43,3 +43,12 @@ function describe(v: unknown): string {
   const text = JSON.stringify(v, (_k, x) => (x instanceof Headers ? undefined : x)) ?? String(v);
   return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
 }
+
+/** The ids of a charger's connector.status_changed events in the log, in log order: what a webhook endpoint must receive. */
+export const connectorEventIds = async (db: Queryable, chargePointId: string) =>
+  (
+    await db.query<{ id: string }>(
+      `SELECT id::text AS id FROM fleet_events WHERE charge_point_id = $1 AND event = 'connector.status_changed' ORDER BY fleet_events.id`,
+      [chargePointId],
+    )
+  ).map((r) => r.id);
