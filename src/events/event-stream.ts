@@ -26,6 +26,26 @@ export async function* fleetEventStream(
   opts: StreamOptions,
   signal: AbortSignal,
 ): AsyncGenerator<FleetEvent> {
+  for await (const batch of fleetEventBatches(db, feed, filter, opts, signal)) {
+    for (const e of batch) {
+      if (signal.aborted) return;
+      yield e;
+    }
+  }
+}
+
+/**
+ * The same events as fleetEventStream, as they come: a page of the log, or what one read of the
+ * feed brought. A listener that writes to a socket writes a batch at once (one write, not one
+ * per event: with tens of streams open, per-event writes cost more than everything else).
+ */
+export async function* fleetEventBatches(
+  db: Queryable,
+  feed: EventFeed,
+  filter: FeedFilter,
+  opts: StreamOptions,
+  signal: AbortSignal,
+): AsyncGenerator<FleetEvent[]> {
   let queued: FleetEvent[] = [];
   let wakeUp: (() => void) | null = null;
   let overflow = false;
@@ -43,10 +63,10 @@ export async function* fleetEventStream(
     if (opts.after !== undefined) {
       for (;;) {
         const page = await readFleetEvents(db, { ...filter, after: last.toString(), limit: opts.pageSize });
-        for (const e of page) {
-          if (signal.aborted) return;
-          yield e;
-          last = BigInt(e.id);
+        if (signal.aborted) return;
+        if (page.length > 0) {
+          last = BigInt(page.at(-1)!.id);
+          yield page;
         }
         if (page.length < opts.pageSize) break;
       }
@@ -58,15 +78,12 @@ export async function* fleetEventStream(
         wakeUp = null;
         continue;
       }
-      const batch = queued;
+      const fresh = queued.filter((e) => BigInt(e.id) > last);
       queued = [];
-      for (const e of batch) {
-        const id = BigInt(e.id);
-        if (id <= last) continue;
-        if (signal.aborted) return;
-        yield e;
-        last = id;
-      }
+      if (fresh.length === 0) continue;
+      if (signal.aborted) return;
+      last = BigInt(fresh.at(-1)!.id);
+      yield fresh;
     }
   } finally {
     sub.close();

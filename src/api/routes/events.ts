@@ -6,7 +6,7 @@ import { badRequest } from '../errors.js';
 import { errors } from '../schemas/common.js';
 import { ChargePointFilter, SiteFilter } from '../schemas/fleet.js';
 import { FLEET_EVENT_TYPES } from '../../store/fleet-events.js';
-import { fleetEventStream, StreamOverflowError } from '../../events/event-stream.js';
+import { fleetEventBatches, StreamOverflowError } from '../../events/event-stream.js';
 import { wireEventJson } from '../../events/envelope.js';
 
 const EVENT_ID = /^(0|[1-9]\d{0,18})$/;
@@ -60,16 +60,20 @@ export async function eventRoutes(app: App, deps: ApiDeps) {
       reply.raw.flushHeaders();
       sseClients.inc();
       try {
-        const stream = fleetEventStream(
+        const batches = fleetEventBatches(
           db,
           events.feed,
           { tenantId: tenantOf(req), events: types, siteId: req.query.site_id, chargePointId: req.query.charge_point_id },
           { after, maxQueued: events.maxQueuedPerClient, pageSize: 500 },
           abort.signal,
         );
-        for await (const e of stream) {
+        for await (const batch of batches) {
           if (!reply.sse.isConnected) break;
-          await reply.sse.send({ id: e.id, event: e.event, data: wireEventJson(e) });
+          // Each send writes at once; corked, a batch leaves in one write to the socket.
+          reply.raw.cork();
+          const sent = batch.map((e) => reply.sse.send({ id: e.id, event: e.event, data: wireEventJson(e) }));
+          reply.raw.uncork();
+          await Promise.all(sent);
         }
       } catch (err) {
         // A client too slow to keep up is cut off; it reconnects with Last-Event-ID and reads the log.
