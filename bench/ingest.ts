@@ -9,7 +9,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { reachable } from './throwaway-database.js';
-import { benchDatabase, rssMiB, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
+import { benchDatabase, cpuSeconds, rssMiB, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
 import { openDatabase } from '../src/store/open.js';
 import { migrate } from '../src/store/migrate.js';
 import { createTenant } from '../src/store/tenants.js';
@@ -49,6 +49,10 @@ interface Result {
   sseRatePerClient?: number;
   /** Stream clients cut off or failed before the end of the run (must be 0). */
   sseEnded?: number;
+  /** CPU of the `dynamo serve` process per message during the max phase (ms): the server's own cost. */
+  serverCpuMsPerMsg: number;
+  /** CPU this bench process (webhook receivers and stream clients) used during the max phase (s): load on the shared machine, not the server's. */
+  listenerCpuSeconds: number;
   /** Webhook requests the receivers accepted per second during the max phase. */
   webhookRate?: number;
   /** Webhook requests accepted over the whole run. */
@@ -134,6 +138,11 @@ async function run(target: string, listening = false): Promise<Result | undefine
   };
   const pid = server.child.pid!;
   const rssBefore = await rssMiB(pid);
+  const cpuAt: Record<string, { server: number; here: number }> = {};
+  const cpuMark = async (phase: string) => {
+    const u = process.cpuUsage();
+    cpuAt[phase] = { server: await cpuSeconds(pid).catch(() => NaN), here: (u.user + u.system) / 1e6 };
+  };
   const wsUrl = target === 'echo' ? server.url.replace('http', 'ws') : `${server.url.replace('http', 'ws')}/ocpp`;
   const gen = spawn(process.execPath, [join(ROOT, 'dist/bench/load-generator.js'), '--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP], { stdio: ['ignore', 'pipe', 'inherit'] });
   const phases: Record<string, any> = {};
@@ -156,6 +165,7 @@ async function run(target: string, listening = false): Promise<Result | undefine
     phases[m.phase] = m;
     process.stderr.write(`[${target}] ${line}\n`);
     if (m.phase === 'connected') rssConnected = await rssMiB(pid);
+    if (m.phase === 'connected' || m.phase === 'max') await cpuMark(m.phase);
     if (m.phase === 'connected' || m.phase === 'max' || m.phase === 'half' || m.phase === 'half-dashboard') await mark(m.phase);
     if (m.phase === 'half') dashboardRun = dashboard();
     if (m.phase === 'half-dashboard') stopDashboard = true;
@@ -193,6 +203,8 @@ async function run(target: string, listening = false): Promise<Result | undefine
           badSignatures: listened?.badSignatures,
         }
       : {}),
+    serverCpuMsPerMsg: cpuAt.max && cpuAt.connected ? ((cpuAt.max.server - cpuAt.connected.server) * 1000) / (phases.max?.rate * MAX_SECONDS) : NaN,
+    listenerCpuSeconds: cpuAt.max && cpuAt.connected ? cpuAt.max.here - cpuAt.connected.here : NaN,
     held: c.held,
     failed: c.failed,
     connectSeconds: c.connectSeconds,
@@ -272,8 +284,8 @@ function listenerTable(results: Result[]): string[] {
   const out = [
     `Ingest with ${WEBHOOKS} webhook endpoints (events ["*"], receivers answering 204 at once) and ${SSE} live-event-stream clients attached beside ingest without them, same run, ${ROUNDS} round(s) (target: with ≥ 90 % of without):`,
     '',
-    '| target | max msg/s without | max msg/s with listeners | with / without | webhook deliveries/s during max | events written during max (per endpoint) | delivery lag at end of max s | deliveries/s at half rate | lag at end of half phases s | bad signatures | SSE events/s per client during max | SSE clients cut off |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| target | max msg/s without | max msg/s with listeners | with / without | server CPU ms/msg without / with | bench process CPU s during max without / with | webhook deliveries/s during max | events written during max (per endpoint) | delivery lag at end of max s | deliveries/s at half rate | lag at end of half phases s | bad signatures | SSE events/s per client during max | SSE clients cut off |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const t of new Set(results.filter((r) => r.target !== 'echo').map((r) => r.target))) {
     const base = results.filter((r) => r.target === t && !r.webhooks && !r.sse);
@@ -282,7 +294,7 @@ function listenerTable(results: Result[]): string[] {
     const b = mean(base.map((r) => r.maxRate));
     const w = mean(withHooks.map((r) => r.maxRate));
     out.push(
-      `| ${t} | ${f(b)} | ${f(w)} | ${f(w / b, 3)} | ${f(mean(withHooks.map((r) => r.webhookRate ?? NaN)))} | ${f(mean(withHooks.map((r) => r.eventsDuringMax ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtMaxEnd ?? NaN)), 1)} | ${f(mean(withHooks.map((r) => r.webhookRateAtHalf ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtHalfEnd ?? NaN)), 1)} | ${withHooks.reduce((a, r) => a + (r.badSignatures ?? 0), 0)} | ${f(mean(withHooks.map((r) => r.sseRatePerClient ?? NaN)))} | ${withHooks.reduce((a, r) => a + (r.sseEnded ?? 0), 0)} |`,
+      `| ${t} | ${f(b)} | ${f(w)} | ${f(w / b, 3)} | ${f(mean(base.map((r) => r.serverCpuMsPerMsg)), 3)} / ${f(mean(withHooks.map((r) => r.serverCpuMsPerMsg)), 3)} | ${f(mean(base.map((r) => r.listenerCpuSeconds)), 1)} / ${f(mean(withHooks.map((r) => r.listenerCpuSeconds)), 1)} | ${f(mean(withHooks.map((r) => r.webhookRate ?? NaN)))} | ${f(mean(withHooks.map((r) => r.eventsDuringMax ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtMaxEnd ?? NaN)), 1)} | ${f(mean(withHooks.map((r) => r.webhookRateAtHalf ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtHalfEnd ?? NaN)), 1)} | ${withHooks.reduce((a, r) => a + (r.badSignatures ?? 0), 0)} | ${f(mean(withHooks.map((r) => r.sseRatePerClient ?? NaN)))} | ${withHooks.reduce((a, r) => a + (r.sseEnded ?? 0), 0)} |`,
     );
   }
   return out;

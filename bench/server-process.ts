@@ -14,10 +14,14 @@ export const SERVE_ENV: Record<string, string> = {
   DYNAMO_DB_POOL_SIZE: '12',
 };
 
-/** Runs `node <cmd…>` and resolves once it prints "listening on <url>". */
+/**
+ * Runs `node <cmd…>` and resolves once it prints "listening on <url>". BENCH_NODE_ARGS adds node
+ * options to the server only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses).
+ */
 export function startProcess(cmd: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, cmd, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, ...cmd], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const onData = (d: Buffer) => {
       out += d;

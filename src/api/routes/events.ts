@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Type } from 'typebox';
 import { Gauge } from 'prom-client';
 import type { ApiDeps, App } from '../types.js';
@@ -69,11 +70,24 @@ export async function eventRoutes(app: App, deps: ApiDeps) {
         );
         for await (const batch of batches) {
           if (!reply.sse.isConnected) break;
-          // Each send writes at once; corked, a batch leaves in one write to the socket.
+          // Corked, a batch leaves in one write to the socket rather than one per event. A send
+          // resolves at once unless the socket is full; then the batch waits for it to drain
+          // (once, not a listener per event) before going on.
           reply.raw.cork();
-          const sent = batch.map((e) => reply.sse.send({ id: e.id, event: e.event, data: wireEventJson(e) }));
-          reply.raw.uncork();
-          await Promise.all(sent);
+          try {
+            for (const e of batch) {
+              if (reply.raw.writableNeedDrain) {
+                reply.raw.uncork();
+                await once(reply.raw, 'drain', { signal: abort.signal });
+                reply.raw.cork();
+              }
+              if (!reply.sse.isConnected) break;
+              // A client gone meanwhile ends the loop above; its write failing is not an error.
+              reply.sse.send({ id: e.id, event: e.event, data: wireEventJson(e) }).catch(() => undefined);
+            }
+          } finally {
+            reply.raw.uncork();
+          }
         }
       } catch (err) {
         // A client too slow to keep up is cut off; it reconnects with Last-Event-ID and reads the log.
