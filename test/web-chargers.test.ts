@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startTestService, type TestService } from './support/service.js';
 import { aCharger, aSite, aTenant, type TenantFixture } from './support/builders.js';
 import { aChargerDriver, type ChargerDriver } from './support/driver.js';
+import { eventually } from './support/history.js';
 import { launchBrowser, openPage, screenshot, seriousViolations, signIn } from './support/browser.js';
 
 const ids = (page: Page) => page.getByTestId('chargers-table').locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-charger')));
@@ -34,6 +35,13 @@ describe('web dashboard: chargers table', { timeout: 120_000 }, () => {
       await d.heartbeat();
       drivers.push(d);
     }
+    // Heartbeat times reach the database in the next last-seen flush (a few seconds): the table
+    // shows what the API has, so wait for the API to have it.
+    await eventually(
+      async () => (await tenant.api('GET', '/api/v1/cpo/fleet/chargers?search=TB-0&limit=10')).body.chargers,
+      (cs: { charge_point_id: string; last_heartbeat: string | null }[]) => ['TB-01', 'TB-02', 'TB-03'].every((id) => cs.find((c) => c.charge_point_id === id)?.last_heartbeat),
+      20_000,
+    );
   }, 180_000);
 
   afterAll(async () => {
