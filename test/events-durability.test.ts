@@ -10,6 +10,7 @@ import { killableServer } from './support/killable-server.js';
 import { ADMIN_KEY } from './support/service.js';
 import { sleep } from './support/sleep.js';
 import { openSse } from './support/sse.js';
+import pg from 'pg';
 const wire = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 
 describe(`the event log is as durable as what it tells (${dbKind})`, () => {
@@ -98,4 +99,36 @@ describe(`the event log is as durable as what it tells (${dbKind})`, () => {
       await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
     }
   }, 240_000);
+
+  it.skipIf(dbKind !== 'postgres')('an event held back by a transaction running elsewhere on the server reaches the stream when that transaction ends, not at the next poll', async () => {
+    const db = (await freshPostgresUrl())!;
+    const dir = await mkdtemp(join(tmpdir(), 'dynamo-held-'));
+    // The poll is a minute: after its one NOTIFY, only the feed looking again can bring the event.
+    const node = await spawnServer({ DYNAMO_DATA_DIR: dir, DYNAMO_ADMIN_KEY: ADMIN_KEY, PORT: '0', DATABASE_URL: db.url, DYNAMO_EVENTS_POLL_MS: '60000' });
+    const blocker = new pg.Client({ connectionString: db.url });
+    try {
+      const t = await aTenant(node.url);
+      const id = await aCharger(t.api, await aSite(t.api));
+      const stream = await openSse(`${node.url}/api/v1/cpo/events?charge_point_id=${id}&event=connector.status_changed`, t.key);
+      const c = await connectCharger(`${node.url.replace('http', 'ws')}/ocpp`, id);
+      // A transaction with an id, older than the charger's next one: the log's horizon stays below it.
+      await blocker.connect();
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT pg_current_xact_id()');
+      await c.call('StatusNotification', { connectorId: 1, status: 'Faulted', errorCode: 'GroundFailure', timestamp: new Date().toISOString() });
+      // Answered, so committed and announced; not readable while the older transaction runs.
+      await sleep(1500);
+      expect(stream.messages).toEqual([]);
+      await blocker.query('COMMIT');
+      await stream.waitFor((m) => m.data.data.status === 'Faulted', 10_000);
+      await c.close({ code: 1000 });
+      await stream.close();
+    } finally {
+      await blocker.end().catch(() => undefined);
+      node.child.kill('SIGTERM');
+      await node.exited;
+      await db.drop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

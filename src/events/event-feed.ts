@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Queryable } from '../store/db.js';
-import { fleetEventsHead, readFleetEvents, type FleetEvent, type FleetEventRow } from '../store/fleet-events.js';
+import { fleetEventsHead, fleetEventsHeldBack, readFleetEvents, type FleetEvent, type FleetEventRow } from '../store/fleet-events.js';
 import { Coalesced } from '../coalesced.js';
 
 /** What one listener wants: its tenant, optional filters. */
@@ -36,11 +36,17 @@ export interface EventFeedOptions {
  * from other nodes (PostgreSQL NOTIFY) and from a slow poll; any of them may
  * be lost or repeated, the log decides what is new.
  */
+/** How soon to look again while events are held back by a running transaction (doubling between). */
+const HELD_BACK_MIN_MS = 50;
+const HELD_BACK_MAX_MS = 500;
+
 export class EventFeed {
   private cursor = '0';
   private readonly subscribers = new Set<Subscriber>();
   private readonly reader: Coalesced;
   private timer: NodeJS.Timeout | undefined;
+  private heldBackTimer: NodeJS.Timeout | undefined;
+  private heldBackMs = 0;
   private stopped = false;
   private readonly read: Counter;
 
@@ -67,6 +73,7 @@ export class EventFeed {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.heldBackTimer);
     this.subscribers.clear();
     await this.reader.stop();
   }
@@ -95,7 +102,8 @@ export class EventFeed {
   private async readNew(): Promise<void> {
     for (;;) {
       const rows = await readFleetEvents(this.db, { tenantId: null, after: this.cursor, limit: this.opts.pageSize });
-      if (rows.length === 0 || this.stopped) return;
+      if (this.stopped) return;
+      if (rows.length === 0) break;
       this.cursor = rows.at(-1)!.id;
       this.read.inc(rows.length);
       // One envelope per event, shared by every listener (its JSON is then made once: wireEventJson).
@@ -104,8 +112,23 @@ export class EventFeed {
         const mine = events.filter((_, i) => matches(s.filter, rows[i]!));
         if (mine.length) s.deliver(mine);
       }
-      if (rows.length < this.opts.pageSize) return;
+      if (rows.length < this.opts.pageSize) break;
     }
+    // Caught up to the horizon. Events past it (a transaction still running somewhere on the
+    // server holds it back) were announced already and will not be again: look again soon,
+    // rather than at the next poll.
+    if (await fleetEventsHeldBack(this.db, this.cursor)) this.lookAgainSoon();
+    else this.heldBackMs = 0;
+  }
+
+  private lookAgainSoon(): void {
+    if (this.heldBackTimer || this.stopped) return;
+    this.heldBackMs = Math.min(HELD_BACK_MAX_MS, Math.max(HELD_BACK_MIN_MS, this.heldBackMs * 2));
+    this.heldBackTimer = setTimeout(() => {
+      this.heldBackTimer = undefined;
+      this.wake();
+    }, this.heldBackMs);
+    this.heldBackTimer.unref();
   }
 }
 

@@ -68,6 +68,15 @@ export async function readFleetEvents(db: Queryable, f: EventFilter): Promise<Fl
   );
 }
 
+/**
+ * Whether events exist after a position that a reader caught up to it cannot see yet: written by
+ * transactions that committed while an older one (anywhere on the server) still runs.
+ */
+export async function fleetEventsHeldBack(db: Queryable, after: string): Promise<boolean> {
+  const [row] = await db.query<{ held: boolean }>('SELECT EXISTS (SELECT 1 FROM fleet_events WHERE id > $1::bigint) AS held', [after]);
+  return row?.held ?? false;
+}
+
 export async function fleetEventsHead(db: Queryable): Promise<string> {
   const [row] = await db.query<{ head: string }>(`SELECT ${FLEET_EVENTS_HEAD_SQL}::text AS head`);
   return row?.head ?? '0';
