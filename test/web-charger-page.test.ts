@@ -56,8 +56,8 @@ describe('web dashboard: charger page', { timeout: 120_000 }, () => {
     await page.getByRole('heading', { level: 1, name: /PG-1/ }).waitFor();
     const facts = page.getByTestId('charger-facts');
     await facts.getByText('Kempower / S-Series').waitFor();
-    await facts.getByText('1.2.3').waitFor();
-    await facts.getByText('1.6').waitFor();
+    await facts.getByText('1.2.3', { exact: true }).waitFor();
+    await facts.getByText('1.6', { exact: true }).waitFor();
     await page.getByTestId('connectors').locator('[data-connector="1"] [data-status="Available"]').waitFor();
 
     // The strip: online, then offline (the drop), then online again; the fault drawn while it lasted.
