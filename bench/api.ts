@@ -3,7 +3,7 @@
 // time each endpoint over real HTTP (sequential requests, p50/p99), and time a raw scan of
 // the history rows in the same run as the floor to compare with.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { throwawayDatabase } from './throwaway-database.js';
@@ -16,6 +16,7 @@ import type { Db } from '../src/store/db.js';
 import { backfillHistory } from '../src/sim/backfill.js';
 import { refreshRollupsFully } from '../src/store/rollups.js';
 import { benchArgs } from './args.js';
+import { writeResult } from './results.js';
 
 const args = benchArgs();
 const N = Number(args.get('chargers') ?? 10_000);
@@ -178,11 +179,7 @@ async function main() {
     }
   }
   process.stdout.write(lines.join('\n') + '\n');
-  const dir = join(ROOT, 'bench/results');
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, `api-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ machine, chargers: N, days: DAYS, samples: SAMPLES, runs }, null, 2));
-  process.stderr.write(`written ${file}\n`);
+  await writeResult('api', { machine, chargers: N, days: DAYS, samples: SAMPLES, runs });
 }
 
 void main();

@@ -7,12 +7,13 @@
 // wall time, the PostgreSQL backend's CPU (its /proc stat), WAL bytes (pg_current_wal_insert_lsn,
 // which counts every database of the server: run it when nothing else writes) and rows written.
 import { execFileSync } from 'node:child_process';
-import { readFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { benchArgs } from './args.js';
 import { benchDatabase } from './server-process.js';
+import { writeResult } from './results.js';
 
 const args = benchArgs();
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -160,11 +161,7 @@ async function main() {
       ...results.map((r) => `| ${r.target} | ${r.build} | ${r.rep} | ${r.messages} | ${f(r.msgPerSec)} | ${f(r.usPerMessage, 1)} | ${f(r.backendCpuUsPerMessage, 1)} | ${f(r.walBytesPerMessage)} | ${f(r.rowsPerMessage, 2)} |`),
     ].join('\n') + '\n',
   );
-  const dir = join(ROOT, 'bench/results');
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, `apply-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ machine, chargers: N, batch: BATCH, cycles: CYCLES, results }, null, 2));
-  process.stderr.write(`written ${file}\n`);
+  await writeResult('apply', { machine, chargers: N, batch: BATCH, cycles: CYCLES, results });
   process.exit(0);
 }
 

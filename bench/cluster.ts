@@ -6,7 +6,7 @@
 // database, over the closed-loop phase, so each message's CPU cost on a node and in the database
 // can be told apart.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { createTenant } from '../src/store/tenants.js';
 import { createSite } from '../src/store/sites.js';
 import { insertCharger } from '../src/store/chargers.js';
 import { benchArgs } from './args.js';
+import { writeResult } from './results.js';
 
 const args = benchArgs();
 const N = Number(args.get('chargers') ?? 3_000);
@@ -171,12 +172,7 @@ async function main() {
     ...clusterTable(results),
   ];
   process.stdout.write(lines.join('\n') + '\n');
-  const dir = join(ROOT, 'bench/results');
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, `cluster-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ machine, chargers: N, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, results }, null, 2));
-  await writeFile(file.replace(/\.json$/, '.md'), lines.join('\n') + '\n');
-  process.stderr.write(`written ${file}\n`);
+  await writeResult('cluster', { machine, chargers: N, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, results }, lines.join('\n') + '\n');
 }
 
 if (process.argv[1]?.endsWith('cluster.js')) void main();

@@ -6,7 +6,7 @@
 // (bench/flood-generator.ts). --server points at another build's dist/src/cli/main.js to measure it
 // in the same way; the database is then prepared with that build's own store modules.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { benchArgs } from './args.js';
 import { reachable } from './throwaway-database.js';
 import { benchDatabase, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
+import { writeResult } from './results.js';
 
 const args = benchArgs();
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -154,12 +155,8 @@ async function main() {
     ]),
   ];
   process.stdout.write(lines.join('\n') + '\n');
-  const dir = join(ROOT, 'bench/results');
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, `flood-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const maxPendingCalls = process.env.DYNAMO_OCPP_MAX_PENDING_CALLS ?? 'server default';
-  await writeFile(file, JSON.stringify({ machine, server: SERVER, commit, victims: VICTIMS, seconds: SECONDS, flood: FLOOD, maxPendingCalls, results }, null, 2));
-  process.stderr.write(`written ${file}\n`);
+  await writeResult('flood', { machine, server: SERVER, commit, victims: VICTIMS, seconds: SECONDS, flood: FLOOD, maxPendingCalls, results });
 }
 
 void main();

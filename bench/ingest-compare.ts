@@ -6,7 +6,7 @@
 // load-generator process over real sockets, and reports connections held,
 // sustained durable messages/s, answer latency and RSS per connection.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +15,7 @@ import { reachable } from './throwaway-database.js';
 import { backendCpu, backendCpuDelta, benchDatabase, cpuSeconds, rssMiB, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
 import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
 import { benchArgs } from './args.js';
+import { writeResult } from './results.js';
 
 const args = benchArgs();
 const N = Number(args.get('chargers') ?? 19_000);
@@ -216,11 +217,7 @@ async function main() {
     ),
   ];
   process.stdout.write(lines.join('\n') + '\n');
-  const dir = join(ROOT, 'bench/results');
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ machine, builds: [THIS_SERVER, ...(COMPARE ? [COMPARE] : [])].map((p) => ({ path: p, commit: commitOf(p) })), repeat: REPEAT, chargers: N, ocpp: OCPP, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, results }, null, 2));
-  process.stderr.write(`written ${file}\n`);
+  await writeResult('ingest', { machine, builds: [THIS_SERVER, ...(COMPARE ? [COMPARE] : [])].map((p) => ({ path: p, commit: commitOf(p) })), repeat: REPEAT, chargers: N, ocpp: OCPP, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, results });
 }
 
 void main();

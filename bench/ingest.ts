@@ -4,7 +4,7 @@
 // load-generator process over real sockets, and reports connections held,
 // sustained durable messages/s, answer latency and RSS per connection.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,6 +19,7 @@ import { insertApiKey } from '../src/store/api-keys.js';
 import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
 import { benchArgs } from './args.js';
 import { attachListeners, LISTENER_ENV, scrape, type Listeners } from './listeners.js';
+import { writeResult } from './results.js';
 
 const args = benchArgs();
 const N = Number(args.get('chargers') ?? 19_000);
@@ -271,11 +272,7 @@ async function main() {
     );
   }
   process.stdout.write(lines.join('\n') + '\n');
-  const dir = join(ROOT, 'bench/results');
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ machine, chargers: N, ocpp: OCPP, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, webhooks: WEBHOOKS, sse: SSE, rounds: ROUNDS, results, messageLogOnOffRatio: logRatio }, null, 2));
-  process.stderr.write(`written ${file}\n`);
+  await writeResult('ingest', { machine, chargers: N, ocpp: OCPP, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, webhooks: WEBHOOKS, sse: SSE, rounds: ROUNDS, results, messageLogOnOffRatio: logRatio });
 }
 
 /** Ingest with listeners attached beside ingest without them, per target, measured in this run. */

@@ -3,7 +3,6 @@
 // (docs/compliance.md). Sessions are written straight into the tables, not through OCPP: what is
 // measured is the reading side. Options: --chargers 200 (two ports each), --days 365,
 // --per-day 3 (sessions per port per day), --runs 3.
-import { mkdir, writeFile } from 'node:fs/promises';
 import { benchArgs } from './args.js';
 import { throwawayDatabase } from './throwaway-database.js';
 import { openDatabase } from '../src/store/open.js';
@@ -14,6 +13,7 @@ import { insertCharger } from '../src/store/chargers.js';
 import { module2Rows } from '../src/fleet/reliability/report.js';
 import { sessionSuccess } from '../src/fleet/reliability/session-records.js';
 import { csvChunks } from '../src/fleet/reliability/csv.js';
+import { writeResult } from './results.js';
 
 const args = benchArgs();
 const CHARGERS = Number(args.get('chargers') ?? 200);
@@ -97,10 +97,7 @@ async function main() {
       successRate: { name: `session success rate, ${CHARGERS} chargers`, ms: rateMs.sort((a, b) => a - b), fleet },
     };
     process.stderr.write(`${JSON.stringify(result, null, 2)}\n`);
-    await mkdir('bench/results', { recursive: true });
-    const file = `bench/results/reliability-sessions-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-    await writeFile(file, JSON.stringify(result, null, 2));
-    process.stderr.write(`written ${file}\n`);
+    await writeResult('reliability-sessions', result);
   } finally {
     await release();
     await pgDb.drop();

@@ -2,7 +2,6 @@
 // generated network, on PostgreSQL, beside the fleet uptime query over the same history and period
 // as the baseline measured in the same run (docs/compliance.md, docs/benchmarks.md).
 // Options: --chargers 500 (two ports each: 1,000 ports), --days 365, --runs 5.
-import { mkdir, writeFile } from 'node:fs/promises';
 import { benchArgs } from './args.js';
 import { throwawayDatabase } from './throwaway-database.js';
 import { openDatabase } from '../src/store/open.js';
@@ -11,6 +10,7 @@ import { createTenant } from '../src/store/tenants.js';
 import { backfillHistory } from '../src/sim/backfill.js';
 import { fleetUptime } from '../src/fleet/uptime.js';
 import { regimeReport } from '../src/fleet/reliability/report.js';
+import { writeResult } from './results.js';
 
 const args = benchArgs();
 const CHARGERS = Number(args.get('chargers') ?? 500);
@@ -65,10 +65,7 @@ async function main() {
         `baseline fleet uptime: median ${median(baseline.ms).toFixed(0)} ms\n` +
         `NEVI report: median ${median(nevi.ms).toFixed(0)} ms (target < 1000 ms)\n`,
     );
-    await mkdir('bench/results', { recursive: true });
-    const file = `bench/results/reliability-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-    await writeFile(file, JSON.stringify(result, null, 2));
-    process.stderr.write(`written ${file}\n`);
+    await writeResult('reliability', result);
   } finally {
     await release();
     await pgDb.drop();

@@ -3,11 +3,12 @@
 // beside one node) and the compliance benchmark (the NEVI report beside fleet uptime), each figure beside its target and the baseline measured in the same run. --repeat N runs everything N times and reports the
 // spread (min–max) as the noise.
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchArgs } from './args.js';
 import { clusterTable, type ClusterResult } from './cluster.js';
+import { writeResult } from './results.js';
 
 const args = benchArgs();
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -109,13 +110,8 @@ async function main() {
     `| ${reliability[0]?.nevi.name ?? 'NEVI report'} | < ${reliability[0]?.nevi.targetMs ?? 1000} | ${spread(reliability.map((r) => median(r.nevi.ms)))} |`,
     `| ${reliability[0]?.baseline.name ?? 'fleet uptime'} (baseline) | — | ${spread(reliability.map((r) => median(r.baseline.ms)))} |`,
   );
-  const dir = join(ROOT, 'bench/results');
-  await mkdir(dir, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  await writeFile(join(dir, `suite-${stamp}.json`), JSON.stringify({ machine, repeat: REPEAT, ingest, api, cluster, reliability }, null, 2));
-  await writeFile(join(dir, `suite-${stamp}.md`), md.join('\n') + '\n');
   process.stdout.write(md.join('\n') + '\n');
-  process.stderr.write(`written ${join(dir, `suite-${stamp}.md`)}\n`);
+  await writeResult('suite', { machine, repeat: REPEAT, ingest, api, cluster, reliability }, md.join('\n') + '\n');
 }
 
 void main();

@@ -5,6 +5,7 @@
 import type { Queryable } from '../../store/db.js';
 import type { OutageKey } from '../../store/outage-exclusions.js';
 import type { Scope } from '../scope.js';
+import { wireInstant } from '../../instant.js';
 import {
   ZERO, addTotals, allowedExclusions, claimedExclusions, figures, lookback, months, portTotals, portWindow, previousTwelveMonths,
   type Outage, type PortFigures, type Span, type Totals,
@@ -356,7 +357,5 @@ export const MODULE4_HEADER = [
   'cause', 'error_code', 'excluded', 'exclusion_reason', 'exclusion_source', 'excluded_minutes', 'notes',
 ];
 
-function iso(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
-}
+const iso = (ms: number) => wireInstant(new Date(ms));
 const num = (n: number | null) => (n === null ? '' : String(n));
