@@ -5,6 +5,7 @@ import { historyFixture } from './support/history-fixture.js';
 import { dbKind } from './support/database.js';
 import type { Queryable } from '../src/store/db.js';
 import { module4Rows } from '../src/fleet/reliability/report.js';
+import { portHistoryPages, portSpanPages } from '../src/fleet/reliability/port-history.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -335,5 +336,54 @@ describe(`reliability reports over known history (${dbKind})`, () => {
     await bad(`/api/v1/cpo/reliability/outages/${id}/exclusion`, 'reason', { method: 'PUT', body: { reason: 'bad_luck' } });
     expect((await t.api('GET', `/api/v1/cpo/reliability/outages/out_garbage`)).status).toBe(404);
     expect((await t.api('GET', `/api/v1/cpo/reliability/outages/${id}`)).body.audit).toEqual([]);
+  });
+
+  it('the calculators read the same outages as the outage records: clipped to a late port, excluded, inside maintenance, across the period edges', async () => {
+    const cp = await fx.charger(uniqueId('L'), at(-10));
+    let c = await fx.connected(cp, at(-10));
+    await fx.status(cp, 1, 'Available', at(-10));
+    await fx.disconnected(cp, c, at(-5)); // offline a day; port 2 is first seen in the middle of it
+    c = await fx.connected(cp, at(-4));
+    await fx.status(cp, 2, 'Available', at(-4, -600));
+    await fx.status(cp, 0, 'Faulted', at(-2, 0), 'PowerMeterFailure'); // the charger faulted while port 1 faulted too
+    await fx.status(cp, 1, 'Faulted', at(-2, 30), 'GroundFailure');
+    await fx.status(cp, 0, 'Available', at(-2, 60));
+    await fx.status(cp, 1, 'Available', at(-2, 120));
+    await fx.status(cp, 0, 'Unavailable', at(-1, 0));
+    await fx.status(cp, 0, 'Available', at(-1, 45));
+    await fx.status(cp, 2, 'Unavailable', at(0, 0)); // across the edge of at(0, 30)
+    await fx.status(cp, 2, 'Available', at(0, 60));
+    await fx.disconnected(cp, c, at(1, 0));
+    await fx.connected(cp, at(1, 20));
+    for (const [from, to] of [[at(-2, 30), at(-1, 30)], [at(0, 50), at(0, 70)]]) {
+      const m = await t.api('POST', `/api/v1/cpo/chargers/${cp}/maintenance`, { body: { type: 'scheduled', description: 'Service', scheduled_at: iso(from), completed_at: iso(to) } });
+      expect(m.status).toBe(201);
+    }
+    const list = (await t.api('GET', `/api/v1/cpo/reliability/outages?from=${iso(at(-10))}&to=${iso(at(2))}&charge_point_id=${cp}`)).body.outages;
+    const clipped = list.find((o: any) => o.connector_id === 2 && o.cause === 'charger_offline' && o.started_at === apiTime(at(-4, -600)));
+    expect(clipped).toBeDefined();
+    expect((await t.api('PUT', `/api/v1/cpo/reliability/outages/${clipped.outage_id}/exclusion`, { body: { reason: 'utility_interruption' } })).status).toBe(200);
+
+    const db = svc.service.db as Queryable;
+    const scope = { tenantId: t.tenantId, chargePointId: cp };
+    const all = async <T>(pages: AsyncGenerator<T[]>) => {
+      const out: T[] = [];
+      for await (const p of pages) out.push(...p);
+      return out;
+    };
+    for (const [from, to] of [[at(-10), at(2)], [at(-4, -700), at(-2, 45)], [at(0, 30), at(1, 10)], [at(-5, 1), at(-5, 2)], [at(1, 30), at(2)]]) {
+      const records = await all(portHistoryPages(db, scope, from!, to!));
+      const spans = await all(portSpanPages(db, scope, from!, to!));
+      // A port's end is now, read by each query.
+      const life = ({ end: _now, ...port }: { end: number }) => port;
+      expect(spans.map((p) => life(p.port))).toEqual(records.map((p) => life(p.port)));
+      expect(spans.map((p) => p.outages)).toEqual(
+        records.map((p) => p.outages.map((o) => ({ cause: o.cause, start: o.start, end: o.end, exclusion: o.exclusion && { reason: o.exclusion.reason }, maintenance: o.maintenance }))),
+      );
+    }
+    // The history has what the comparison is meant to cover.
+    const causes = new Set(list.map((o: any) => o.cause));
+    expect(causes).toEqual(new Set(['charger_offline', 'charger_faulted', 'charger_unavailable', 'port_faulted', 'port_unavailable']));
+    expect(list.filter((o: any) => o.exclusion?.source === 'maintenance').length).toBeGreaterThanOrEqual(2);
   });
 });

@@ -13,21 +13,27 @@ export interface Exclusion {
   set_at: Date;
 }
 
-export interface Outage {
-  chargePointId: string;
-  siteId: string;
-  connectorId: number;
+/** What the calculators read of an outage. */
+export interface OutageSpan {
   cause: OutageCause;
-  errorCode: string | null;
-  vendorErrorCode: string | null;
   start: number;
   /** The end as far as known: the outage's end, or now while it lasts. */
   end: number;
-  ongoing: boolean;
   /** What an operator set on the outage, if anything. */
-  exclusion: Exclusion | null;
+  exclusion: Pick<Exclusion, 'reason'> | null;
   /** Parts of the outage inside completed scheduled maintenance windows (the pre-fill). */
-  maintenance: [number, number][];
+  maintenance: readonly (readonly [number, number])[];
+}
+
+/** An outage record: its span and what it shows an operator. */
+export interface Outage extends OutageSpan {
+  chargePointId: string;
+  siteId: string;
+  connectorId: number;
+  errorCode: string | null;
+  vendorErrorCode: string | null;
+  ongoing: boolean;
+  exclusion: Exclusion | null;
 }
 
 /** A port's life: from its first status report (or the charger's registration, if later) to now. */
@@ -56,7 +62,7 @@ export function portWindow(port: Port, span: Span): Span {
 }
 
 /** The excluded parts of an outage before any cap: an operator's choice wins over the maintenance pre-fill. */
-export function claimedExclusions(o: Outage): { from: number; to: number; reason: ExclusionReason; source: 'operator' | 'maintenance' }[] {
+export function claimedExclusions(o: OutageSpan): { from: number; to: number; reason: ExclusionReason; source: 'operator' | 'maintenance' }[] {
   if (o.exclusion) {
     return o.exclusion.reason === 'not_excluded' ? [] : [{ from: o.start, to: o.end, reason: o.exclusion.reason, source: 'operator' }];
   }
@@ -71,7 +77,7 @@ const nextYear = (t: number) => Date.UTC(new Date(t).getUTCFullYear() + 1, 0, 1)
  * order and, for per-year caps, reach back to 1 January of the earliest year measured, since a
  * cap is consumed from then on.
  */
-export function allowedExclusions(regime: Regime, outages: readonly Outage[]): [number, number][] {
+export function allowedExclusions(regime: Regime, outages: readonly OutageSpan[]): [number, number][] {
   const used = new Map<string, number>(); // `${reason}:${year start}` → minutes of the year's cap used
   const out: [number, number][] = [];
   for (const o of outages) {
@@ -167,7 +173,7 @@ function unionWithin(intervals: [number, number][], w: Span): number {
  * One port over one span under one regime. `outages` are the port's, in time order, reaching
  * back as far as the regime's caps need (allowedExclusions).
  */
-export function portTotals(regime: Regime, port: Port, outages: readonly Outage[], span: Span, allowed = allowedExclusions(regime, outages)): Totals {
+export function portTotals(regime: Regime, port: Port, outages: readonly OutageSpan[], span: Span, allowed = allowedExclusions(regime, outages)): Totals {
   const w = portWindow(port, span);
   let outageMs = 0;
   let unmeasuredMs = 0;

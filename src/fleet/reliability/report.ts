@@ -8,9 +8,9 @@ import type { Scope } from '../scope.js';
 import { wireInstant } from '../../instant.js';
 import {
   ZERO, addTotals, allowedExclusions, claimedExclusions, figures, lookback, months, portTotals, portWindow, previousTwelveMonths,
-  type Outage, type PortFigures, type Span, type Totals,
+  type Outage, type OutageSpan, type PortFigures, type Span, type Totals,
 } from './calculators.js';
-import { portHistoryPage, portHistoryPages, type PortHistory } from './port-history.js';
+import { portHistoryPage, portHistoryPages, portSpanPages, type PortHistory } from './port-history.js';
 import { safeText } from './csv.js';
 import { sessionRecordPages, sessionSuccess, type SessionSuccessReport } from './session-records.js';
 import { RAPID_MIN_KW, REGIME, type RegimeName } from './regimes.js';
@@ -110,7 +110,7 @@ export interface PortRow {
 export async function portRows(db: Queryable, scope: Scope, from: Date, to: Date): Promise<PortRow[]> {
   const span = spanOf(from, to);
   const out: PortRow[] = [];
-  for await (const page of portHistoryPages(db, scope, from, to)) {
+  for await (const page of portSpanPages(db, scope, from, to)) {
     for (const { port, outages } of page) {
       const op = portTotals(REGIME.operational, port, outages, span);
       const nevi = portTotals(REGIME.nevi, port, outages, span);
@@ -195,7 +195,7 @@ export interface Report {
 }
 
 /** Which ports a regime covers: uk_pcpr only rapid charge points (rated 50 kW or more). */
-function covered(name: RegimeName, p: PortHistory): 'yes' | 'not_rapid' | 'unknown_power' {
+function covered(name: RegimeName, p: PortHistory<OutageSpan>): 'yes' | 'not_rapid' | 'unknown_power' {
   if (REGIME[name].covers === 'all') return 'yes';
   if (p.port.ratedPowerKw === null) return 'unknown_power';
   return p.port.ratedPowerKw >= RAPID_MIN_KW ? 'yes' : 'not_rapid';
@@ -206,9 +206,13 @@ export async function regimeReport(db: Queryable, scope: Scope, name: RegimeName
   const regime = REGIME[name];
   const span = spanOf(from, to);
   const fetchFrom = new Date(lookback(name, span));
+  // On its own connection while the ports are read (with PGlite, queued behind them); handled here so
+  // that a failure while reading ports never leaves it rejected unobserved.
+  const successing = sessionSuccess(db, scope, from, to);
+  successing.catch(() => undefined);
   const ports: (ReportPort & { totals: Totals })[] = [];
   const skipped = { not_rapid: new Set<string>(), unknown_power: new Set<string>() };
-  for await (const page of portHistoryPages(db, scope, fetchFrom, to)) {
+  for await (const page of portSpanPages(db, scope, fetchFrom, to)) {
     for (const h of page) {
       const c = covered(name, h);
       if (c !== 'yes') {
@@ -250,7 +254,7 @@ export async function regimeReport(db: Queryable, scope: Scope, name: RegimeName
     chargers,
     sites,
     fleet: aggregate(name, ports),
-    session_success: await sessionSuccess(db, scope, from, to),
+    session_success: await successing,
   };
   if (name === 'uk_pcpr') report.network = ukNetwork(ports, skipped);
   return report;
@@ -297,7 +301,7 @@ export async function* module3Rows(db: Queryable, scope: Scope, from: Date, to: 
   const span = spanOf(from, to);
   const fetchFrom = new Date(previousTwelveMonths(months(span)[0]!.to).from);
   const regime = REGIME.nevi;
-  for await (const page of portHistoryPages(db, scope, fetchFrom, to, chargersPerPage)) {
+  for await (const page of portSpanPages(db, scope, fetchFrom, to, chargersPerPage)) {
     const rows: string[][] = [];
     for (const h of page) {
       const allowed = allowedExclusions(regime, h.outages);
