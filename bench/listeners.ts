@@ -3,6 +3,7 @@
 // once and check the X-Dynamo-Signature of every 50th request, so the figures are of signed,
 // accepted deliveries. And M clients of the live event stream (GET /api/v1/cpo/events, every
 // event of the tenant), each reading as fast as it can and counting the events it was sent.
+import { setMaxListeners } from 'node:events';
 import { createHmac } from 'node:crypto';
 import { createServer, get as httpGet, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -38,6 +39,8 @@ export async function attachListeners(serverUrl: string, apiKey: string, o: List
   let sseEvents = 0;
   let sseEnded = 0;
   const streams = new AbortController();
+  // Every stream client listens to the one signal that ends them all.
+  setMaxListeners(o.sse + 10, streams.signal);
   const reading: Promise<void>[] = [];
   // The clients share the machine with the server under test: node:http and a byte scan for the
   // "id: " of each event keep them cheap (a fetch body read as a web stream and split into lines

@@ -185,7 +185,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         db,
         adminKeyHash: adminKey.hash,
         metrics,
-        events: { feed, maxQueuedPerClient: 10_000, heartbeatMs: config.sseHeartbeatSec * 1000 },
+        events: { feed, maxQueuedPerClient: 10_000, heartbeatMs: config.sseHeartbeatSec * 1000, flushMs: config.sseFlushMs },
         webhooks,
         commands,
         maintenance,

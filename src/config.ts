@@ -36,6 +36,7 @@ export interface Config {
   eventsPollMs: number;
   /** Seconds between heartbeat comments on an idle event stream. */
   sseHeartbeatSec: number;
+  sseFlushMs: number;
   /** Seconds between evaluations of the alert rules. */
   alertsIntervalSec: number;
   /** Webhooks (docs/alerts.md): http:// targets allowed (tests, labs). */
@@ -179,6 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
     eventsRetentionDays: int(env, 'DYNAMO_EVENTS_RETENTION_DAYS', 14, 1, 3650),
     eventsPollMs: int(env, 'DYNAMO_EVENTS_POLL_MS', 2000, 50, 60_000),
     sseHeartbeatSec: int(env, 'DYNAMO_SSE_HEARTBEAT', 15, 1, 3600),
+    sseFlushMs: int(env, 'DYNAMO_SSE_FLUSH_MS', 100, 0, 10_000),
     alertsIntervalSec: int(env, 'DYNAMO_ALERTS_INTERVAL', 15, 1, 3600),
     webhooksAllowHttp: bool(env, 'DYNAMO_WEBHOOKS_ALLOW_HTTP', false),
     webhooksAllowPrivate: bool(env, 'DYNAMO_WEBHOOKS_ALLOW_PRIVATE', false),

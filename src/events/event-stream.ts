@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Queryable } from '../store/db.js';
 import { readFleetEvents, type FleetEvent } from '../store/fleet-events.js';
 import type { EventFeed, FeedFilter } from './event-feed.js';
@@ -8,6 +9,12 @@ export interface StreamOptions {
   /** Events a slow client may have waiting before it is cut off (it reconnects and catches up from the log). */
   maxQueued: number;
   pageSize: number;
+  /**
+   * Live events are gathered this long after the first arrives and yielded together: one write
+   * per client per moment instead of one per committed ingest batch (hundreds a second under load,
+   * and each write to a socket costs more than the events in it). 0 or absent: as they come.
+   */
+  lingerMs?: number;
 }
 
 export class StreamOverflowError extends Error {
@@ -76,6 +83,7 @@ export async function* fleetEventBatches(
       if (queued.length === 0) {
         await new Promise<void>((resolve) => (wakeUp = resolve));
         wakeUp = null;
+        if (opts.lingerMs && !signal.aborted) await delay(opts.lingerMs, undefined, { signal }).catch(() => undefined);
         continue;
       }
       const fresh = queued.filter((e) => BigInt(e.id) > last);

@@ -8,7 +8,7 @@ import { errors } from '../schemas/common.js';
 import { ChargePointFilter, SiteFilter } from '../schemas/fleet.js';
 import { FLEET_EVENT_TYPES } from '../../store/fleet-events.js';
 import { fleetEventBatches, StreamOverflowError } from '../../events/event-stream.js';
-import { wireEventJson } from '../../events/envelope.js';
+import { sseFrames } from '../sse-frames.js';
 
 const EVENT_ID = /^(0|[1-9]\d{0,18})$/;
 
@@ -65,29 +65,13 @@ export async function eventRoutes(app: App, deps: ApiDeps) {
           db,
           events.feed,
           { tenantId: tenantOf(req), events: types, siteId: req.query.site_id, chargePointId: req.query.charge_point_id },
-          { after, maxQueued: events.maxQueuedPerClient, pageSize: 500 },
+          { after, maxQueued: events.maxQueuedPerClient, pageSize: 500, lingerMs: events.flushMs },
           abort.signal,
         );
         for await (const batch of batches) {
           if (!reply.sse.isConnected) break;
-          // Corked, a batch leaves in one write to the socket rather than one per event. A send
-          // resolves at once unless the socket is full; then the batch waits for it to drain
-          // (once, not a listener per event) before going on.
-          reply.raw.cork();
-          try {
-            for (const e of batch) {
-              if (reply.raw.writableNeedDrain) {
-                reply.raw.uncork();
-                await once(reply.raw, 'drain', { signal: abort.signal });
-                reply.raw.cork();
-              }
-              if (!reply.sse.isConnected) break;
-              // A client gone meanwhile ends the loop above; its write failing is not an error.
-              reply.sse.send({ id: e.id, event: e.event, data: wireEventJson(e) }).catch(() => undefined);
-            }
-          } finally {
-            reply.raw.uncork();
-          }
+          // One write per batch, not one per event; a full socket is waited for once per batch.
+          if (!reply.raw.write(sseFrames(batch))) await once(reply.raw, 'drain', { signal: abort.signal });
         }
       } catch (err) {
         // A client too slow to keep up is cut off; it reconnects with Last-Event-ID and reads the log.
