@@ -17,6 +17,8 @@ interface Options {
   ocpp: string;
   /** Phases to run after connecting: max, half, half-dashboard, storm (default all). */
   phases: Set<string>;
+  /** A pause between connecting and the max phase, announced by a 'settled' line. */
+  settleSeconds: number;
 }
 
 function parseArgs(): Options {
@@ -31,6 +33,7 @@ function parseArgs(): Options {
     halfRate: a.has('half-rate') ? Number(a.get('half-rate')) : undefined,
     ocpp: a.get('ocpp') ?? '1.6',
     phases: new Set((a.get('phases') ?? 'max,half,half-dashboard,storm').split(',')),
+    settleSeconds: Number(a.get('settle-seconds') ?? 0),
   };
 }
 
@@ -65,6 +68,10 @@ async function main() {
   const connectSeconds = (performance.now() - t0) / 1000;
   const held = chargers.filter((c) => c.ws?.readyState === WebSocket.OPEN).length;
   process.stdout.write(JSON.stringify({ phase: 'connected', held, failed, connectSeconds }) + '\n');
+  if (o.settleSeconds > 0) {
+    await new Promise((r) => setTimeout(r, o.settleSeconds * 1000));
+    process.stdout.write(JSON.stringify({ phase: 'settled', seconds: o.settleSeconds }) + '\n');
+  }
 
   // Phase 2: closed loop, every charger sends its next message as soon as the last is answered.
   const maxLat: number[] = [];
