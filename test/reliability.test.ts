@@ -355,7 +355,7 @@ describe(`reliability reports over known history (${dbKind})`, () => {
     await fx.status(cp, 2, 'Available', at(0, 60));
     await fx.disconnected(cp, c, at(1, 0));
     await fx.connected(cp, at(1, 20));
-    for (const [from, to] of [[at(-2, 30), at(-1, 30)], [at(0, 50), at(0, 70)]]) {
+    for (const [from, to] of [[at(-2, 30), at(-1, 30)], [at(0, 50), at(0, 70)]] as const) {
       const m = await t.api('POST', `/api/v1/cpo/chargers/${cp}/maintenance`, { body: { type: 'scheduled', description: 'Service', scheduled_at: iso(from), completed_at: iso(to) } });
       expect(m.status).toBe(201);
     }
@@ -371,9 +371,9 @@ describe(`reliability reports over known history (${dbKind})`, () => {
       for await (const p of pages) out.push(...p);
       return out;
     };
-    for (const [from, to] of [[at(-10), at(2)], [at(-4, -700), at(-2, 45)], [at(0, 30), at(1, 10)], [at(-5, 1), at(-5, 2)], [at(1, 30), at(2)]]) {
-      const records = await all(portHistoryPages(db, scope, from!, to!));
-      const spans = await all(portSpanPages(db, scope, from!, to!));
+    for (const [from, to] of [[at(-10), at(2)], [at(-4, -700), at(-2, 45)], [at(0, 30), at(1, 10)], [at(-5, 1), at(-5, 2)], [at(1, 30), at(2)]] as const) {
+      const records = await all(portHistoryPages(db, scope, from, to));
+      const spans = await all(portSpanPages(db, scope, from, to));
       // A port's end is now, read by each query.
       const life = ({ end: _now, ...port }: { end: number }) => port;
       expect(spans.map((p) => life(p.port))).toEqual(records.map((p) => life(p.port)));
