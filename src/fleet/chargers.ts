@@ -1,6 +1,5 @@
 import type { Queryable } from '../store/db.js';
-import { SCOPE_CTE, pageTotal, scopeParams, type Scope } from './scope.js';
-import { CHARGER_STATUS_CTE } from './charger-status.js';
+import { pageTotal, scopeParams, scopeWhere, type Scope } from './scope.js';
 
 export type StatusFilter = 'online' | 'offline' | 'charging' | 'available' | 'faulted';
 
@@ -30,20 +29,21 @@ export interface FleetCharger {
 }
 
 /**
- * Chargers with their one status (charger-status.ts) and their connectors (connector 0,
- * the charger itself, is not listed). $4 status filter, $5 search pattern, then limit and offset.
- * What the charger reported at boot (charger_state) wins over what was registered.
+ * Chargers with their one status (charger-status.ts: charger_state.reported_status, Offline without
+ * a row) and their connectors (connector 0, the charger itself, is not listed). $1–$3 the scope
+ * (scope.ts), $4 status filter, $5 search pattern, then limit and offset. What the charger reported
+ * at boot (charger_state) wins over what was registered. One join, from chargers, so that the
+ * default order walks chargers_tenant_list_order (migration 0017) and a count without filters
+ * drops the join.
  */
-const FILTERED = `${SCOPE_CTE},
-${CHARGER_STATUS_CTE},
-listed AS (
-  SELECT s.charge_point_id, s.site_id, s.status,
+const FILTERED = `listed AS (
+  SELECT c.charge_point_id, c.site_id, coalesce(st.reported_status, 'Offline') AS status,
          coalesce(st.vendor, c.vendor) AS vendor, coalesce(st.model, c.model) AS model,
          coalesce(st.firmware_version, c.firmware_version) AS firmware_version,
          st.ocpp_version, st.last_seen, st.last_heartbeat
-    FROM charger_status s
-    JOIN chargers c USING (charge_point_id)
-    LEFT JOIN charger_state st USING (charge_point_id)),
+    FROM chargers c
+    LEFT JOIN charger_state st ON st.charge_point_id = c.charge_point_id
+   WHERE ${scopeWhere('c')}),
 filtered AS (
   SELECT * FROM listed
    WHERE ($4::text IS NULL

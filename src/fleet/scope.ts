@@ -2,15 +2,18 @@ import type { Queryable } from '../store/db.js';
 
 /**
  * The chargers a fleet query covers: one tenant, optionally one site or one
- * charger. Every fleet query starts from this CTE, so tenant isolation is in
- * one place. Parameters $1 tenant, $2 site_id, $3 charge_point_id.
+ * charger, as conditions on a row of chargers. Every fleet query applies them
+ * (most through SCOPE_CTE), so tenant isolation is in one place. Parameters
+ * $1 tenant, $2 site_id, $3 charge_point_id.
  */
+export const scopeWhere = (c: string) => `${c}.tenant_id = $1
+     AND ($2::text IS NULL OR ${c}.site_id = $2)
+     AND ($3::text IS NULL OR ${c}.charge_point_id = $3)`;
+
 export const SCOPE_CTE = `scope AS (
   SELECT c.charge_point_id, c.site_id, c.registered_at
     FROM chargers c
-   WHERE c.tenant_id = $1
-     AND ($2::text IS NULL OR c.site_id = $2)
-     AND ($3::text IS NULL OR c.charge_point_id = $3))`;
+   WHERE ${scopeWhere('c')})`;
 
 export interface Scope {
   tenantId: string;
