@@ -13,16 +13,14 @@
 export const DOWN_STATUSES = `('Faulted', 'Unavailable')`;
 
 /**
- * One status per charger in scope (scope.ts), as `charger_status(charge_point_id, site_id,
- * status)`: the status ingest keeps in charger_state.reported_status, written by
- * dynamo_sync_charger_status() (src/store/functions/events.sql) in the transaction of every message
- * that can change it, and by crash recovery. The rule itself is dynamo_charger_status() there:
- * Offline without an open connection; down now (connector 0 down, or every reported connector 1…n
- * down) ranks above Charging and Available, so a charger listed Available or Charging is never
- * counted down by uptime (uptime.ts applies the same rule to history). A charger never heard from
- * has no row: Offline. Reading one column keeps the summary and the chargers list flat in the size
- * of the fleet (docs/benchmarks.md).
+ * A charger's one status, from its row `st` of charger_state (left-joined: a charger never heard
+ * from has none, and is Offline): the status ingest keeps in charger_state.reported_status, written
+ * by dynamo_sync_charger_status() (src/store/functions/events.sql) in the transaction of every
+ * message that can change it, and by crash recovery. The rule itself is dynamo_charger_status()
+ * there: Offline without an open connection; down now (connector 0 down, or every reported
+ * connector 1…n down) ranks above Charging and Available, so a charger listed Available or
+ * Charging is never counted down by uptime (uptime.ts applies the same rule to history). Reading
+ * one column keeps the summary and the chargers list flat in the size of the fleet
+ * (docs/benchmarks.md).
  */
-export const CHARGER_STATUS_CTE = `charger_status AS (
-  SELECT s.charge_point_id, s.site_id, coalesce(cs.reported_status, 'Offline') AS status
-    FROM scope s LEFT JOIN charger_state cs ON cs.charge_point_id = s.charge_point_id)`;
+export const chargerStatusOf = (st: string) => `coalesce(${st}.reported_status, 'Offline')`;

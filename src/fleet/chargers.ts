@@ -1,5 +1,6 @@
 import type { Queryable } from '../store/db.js';
 import { pageTotal, scopeParams, scopeWhere, type Scope } from './scope.js';
+import { chargerStatusOf } from './charger-status.js';
 
 export type StatusFilter = 'online' | 'offline' | 'charging' | 'available' | 'faulted';
 
@@ -29,15 +30,14 @@ export interface FleetCharger {
 }
 
 /**
- * Chargers with their one status (charger-status.ts: charger_state.reported_status, Offline without
- * a row) and their connectors (connector 0, the charger itself, is not listed). $1–$3 the scope
+ * Chargers with their one status (charger-status.ts) and their connectors (connector 0, the charger itself, is not listed). $1–$3 the scope
  * (scope.ts), $4 status filter, $5 search pattern, then limit and offset. What the charger reported
  * at boot (charger_state) wins over what was registered. One join, from chargers, so that the
  * default order walks chargers_tenant_list_order (migration 0017) and a count without filters
  * drops the join.
  */
 const FILTERED = `listed AS (
-  SELECT c.charge_point_id, c.site_id, coalesce(st.reported_status, 'Offline') AS status,
+  SELECT c.charge_point_id, c.site_id, ${chargerStatusOf('st')} AS status,
          coalesce(st.vendor, c.vendor) AS vendor, coalesce(st.model, c.model) AS model,
          coalesce(st.firmware_version, c.firmware_version) AS firmware_version,
          st.ocpp_version, st.last_seen, st.last_heartbeat

@@ -1,6 +1,6 @@
 import type { Queryable } from '../store/db.js';
-import { SCOPE_CTE, oneDecimal, scopeParams, type Scope } from './scope.js';
-import { CHARGER_STATUS_CTE } from './charger-status.js';
+import { oneDecimal, scopeParams, scopeWhere, type Scope } from './scope.js';
+import { chargerStatusOf } from './charger-status.js';
 
 export interface FleetSummary {
   total_chargers: number;
@@ -22,13 +22,13 @@ export interface FleetSummary {
  * not plausible (sessions.energy_excluded) are left out.
  */
 const SQL = `
-WITH ${SCOPE_CTE},
-${CHARGER_STATUS_CTE},
-today AS (SELECT date_trunc('day', now(), 'UTC') AS t0),
+WITH today AS (SELECT date_trunc('day', now(), 'UTC') AS t0),
 relevant AS (
-  SELECT z.* FROM sessions z JOIN scope USING (charge_point_id) WHERE z.stopped_at IS NULL
+  SELECT z.* FROM sessions z JOIN chargers c ON c.charge_point_id = z.charge_point_id
+   WHERE z.stopped_at IS NULL AND ${scopeWhere('c')}
   UNION ALL
-  SELECT z.* FROM sessions z JOIN scope USING (charge_point_id), today WHERE z.stopped_at >= today.t0),
+  SELECT z.* FROM sessions z JOIN chargers c ON c.charge_point_id = z.charge_point_id, today
+   WHERE z.stopped_at >= today.t0 AND ${scopeWhere('c')}),
 energy AS (
   SELECT sum(greatest(coalesce(z.meter_stop_wh, z.last_meter_wh) -
            CASE WHEN z.started_at >= today.t0 THEN z.meter_start_wh
@@ -37,7 +37,12 @@ energy AS (
                                   AND m.phase IS NULL AND m.sampled_at <= today.t0
                                 ORDER BY m.sampled_at DESC LIMIT 1), z.meter_start_wh) END, 0)) AS wh
     FROM relevant z, today
-   WHERE z.energy_excluded IS NULL)
+   WHERE z.energy_excluded IS NULL),
+-- Read from chargers directly (not a scope CTE, which three references would materialise first).
+charger_status AS (
+  SELECT ${chargerStatusOf('st')} AS status
+    FROM chargers c LEFT JOIN charger_state st ON st.charge_point_id = c.charge_point_id
+   WHERE ${scopeWhere('c')})
 SELECT count(*)::int AS total_chargers,
        count(*) FILTER (WHERE status <> 'Offline')::int AS online,
        count(*) FILTER (WHERE status = 'Offline')::int AS offline,
