@@ -8,8 +8,8 @@ const frames = new WeakMap<FleetEvent, Buffer>();
  * one `data` line (JSON.stringify escapes every line break, and ids and types are from the log and
  * the catalogue). @fastify/sse runs the stream (negotiation, headers, heartbeats, close); the
  * messages are made here, once per event for every client of this node, because its per-message
- * send cost about 6 µs per event per client against 1.5 µs for one write per batch
- * (docs/benchmarks.md "Ingest with listeners"). Encoded once too: a string written to twenty
+ * send cost 5.7–6.3 µs of CPU per event per client against 2.5–2.9 µs for one write per batch
+ * (`node dist/bench/sse-writes.js`, docs/benchmarks.md "Ingest with listeners"). Encoded once too: a string written to twenty
  * sockets is measured and encoded twenty times.
  */
 function frame(e: FleetEvent): Buffer {

@@ -20,13 +20,13 @@ const fastMs = (x: string) => `(date_part('epoch', ${x}) * 1000)`;
  * whatever covers $5 (or now), so an outage has the same start whichever period it is seen
  * through — its start is the key its exclusion is stored under.
  *
+ * HISTORY reads a page of chargers as multiranges: per charger (`charger`) its offline time (off),
+ * connector 0 Faulted (c0f) and Unavailable (c0u), and its scheduled maintenance windows; per port
+ * (`ports`) its own Faulted (pf) and Unavailable (pu) time and when it was first seen (born). The
+ * outage records (DETAILED_SQL) and the calculators' read (LEAN_SQL) are cut from it.
+ *
  * Parameters: $1–$3 scope, $4 from, $5 to, $6 charge_point_id after which the page starts (keyset),
  * $7 chargers per page.
- */
-/**
- * The history of a page of chargers as multiranges: per charger (`charger`) its offline time
- * (off), connector 0 Faulted (c0f) and Unavailable (c0u), and its scheduled maintenance windows;
- * per port (`ports`) its own Faulted (pf) and Unavailable (pu) time and when it was first seen (born).
  */
 const HISTORY = `
 WITH ${SCOPE_CTE},
@@ -128,24 +128,24 @@ described AS (
     LEFT JOIN outage_exclusions ox
       ON ox.charge_point_id = g.charge_point_id AND ox.connector_id = g.connector_id AND ox.outage_started_at = lower(g.r))`;
 
-/** The ranges of a multirange overlapping [$4, $5) as [start, end, start, end, …] in epoch ms. */
-const bounds = (mr: string) => `to_json(ARRAY(
+/** The ranges of a multirange (those overlapping [$4, $5) unless `all`) as [start, end, start, end, …] in epoch ms. */
+const bounds = (mr: string, all = false) => `to_json(ARRAY(
          SELECT v FROM unnest(${mr}) AS r CROSS JOIN LATERAL (VALUES (${fastMs('lower(r)')}), (${fastMs('upper(r)')})) AS b(v)
-          WHERE r && tstzrange($4, $5)))`;
+          ${all ? '' : 'WHERE r && tstzrange($4, $5)'}))`;
 
 /**
  * What the regime calculators read, one row per charger: the ranges of each cause as arrays of
  * epoch ms, the charger's once rather than per port, and each port's exclusions by outage start.
  * A year of a network has hundreds of outages per port, mostly short offline gaps: one object per
  * outage, and the error-code lookups of DETAILED, would cost most of a report's time. Ports clip
- * the charger's outages to their first report themselves (leanPortHistory).
+ * the charger's outages to their first report themselves (portOutages).
  */
-const LEAN = `${HISTORY}
+const LEAN_SQL = `${HISTORY}
 SELECT pg.charge_point_id, pg.site_id, rs.rated_power_kw, ${fastMs('now()')} AS now_ms,
        ${bounds('c.off')} AS charger_offline,
        ${bounds('c.c0f - c.off')} AS charger_faulted,
        ${bounds('c.c0u - c.off - c.c0f')} AS charger_unavailable,
-       to_json(ARRAY(SELECT v FROM unnest(c.maint) AS r CROSS JOIN LATERAL (VALUES (${fastMs('lower(r)')}), (${fastMs('upper(r)')})) AS b(v))) AS maintenance,
+       ${bounds('c.maint', true)} AS maintenance,
        (SELECT json_agg(json_build_object(
                  'connector_id', p.connector_id, 'born', ${fastMs('p.born')},
                  'port_faulted', ${bounds('p.pf - p.off - p.c0f - p.c0u')},
@@ -159,7 +159,7 @@ SELECT pg.charge_point_id, pg.site_id, rs.rated_power_kw, ${fastMs('now()')} AS 
   LEFT JOIN charger_reliability_settings rs ON rs.charge_point_id = pg.charge_point_id
  ORDER BY pg.charge_point_id`;
 
-const detailed = (described: string) => `${HISTORY},${SEGMENTS},${described},
+const DETAILED_SQL = `${HISTORY},${SEGMENTS},${DETAILED},
 -- Aggregated once and joined: a correlated subquery here would re-run the whole pipeline per port.
 by_port AS (
   SELECT d.charge_point_id, d.connector_id, json_agg(d.o ORDER BY d.started_at) AS outages FROM described d GROUP BY 1, 2)
@@ -172,9 +172,7 @@ SELECT pg.charge_point_id, pg.site_id, p.connector_id, ${ms('p.born')} AS born, 
   LEFT JOIN charger_reliability_settings rs ON rs.charge_point_id = pg.charge_point_id
  ORDER BY pg.charge_point_id, p.connector_id`;
 
-const SQL = { detailed: detailed(DETAILED), lean: LEAN };
-
-interface Row<O> {
+interface Row {
   charge_point_id: string;
   site_id: string;
   /** Null for a charger that has reported no port yet. */
@@ -183,7 +181,7 @@ interface Row<O> {
   now_ms: number;
   hi_is_now: boolean;
   rated_power_kw: number | null;
-  outages: O[];
+  outages: DetailedOutage[];
 }
 
 interface DetailedOutage {
@@ -214,24 +212,23 @@ export interface PortHistoryPage<O extends OutageSpan> {
 /** Chargers per page: bounds the memory of one step of a report or export. */
 export const CHARGERS_PER_PAGE = 200;
 
-async function page<R, O extends OutageSpan>(
+/** One page of ports (keyset on charge_point_id) with their outage records overlapping [from, to). */
+export async function portHistoryPage(
   db: Queryable,
-  sql: string,
   scope: Scope,
   from: Date,
   to: Date,
   after: string | null,
-  chargers: number,
-  outage: (o: R, r: Row<R>) => O,
-): Promise<PortHistoryPage<O>> {
-  const rows = await db.query<Row<R>>(sql, [...scopeParams(scope), from, to, after, chargers + 1]);
+  chargers = CHARGERS_PER_PAGE,
+): Promise<PortHistoryPage<Outage>> {
+  const rows = await db.query<Row>(DETAILED_SQL, [...scopeParams(scope), from, to, after, chargers + 1]);
   // One more charger than asked tells whether another page follows; its ports are dropped here.
   const ids = [...new Set(rows.map((r) => r.charge_point_id))];
   const more = ids.length > chargers;
   const keep = new Set(ids.slice(0, chargers));
   const ports = rows
     .filter((r) => keep.has(r.charge_point_id) && r.connector_id !== null)
-    .map((r): PortHistory<O> => ({
+    .map((r): PortHistory => ({
       port: {
         chargePointId: r.charge_point_id,
         siteId: r.site_id,
@@ -240,27 +237,22 @@ async function page<R, O extends OutageSpan>(
         end: r.now_ms,
         ratedPowerKw: r.rated_power_kw,
       },
-      outages: r.outages.map((o) => outage(o, r)),
+      outages: r.outages.map((o): Outage => ({
+        chargePointId: r.charge_point_id,
+        siteId: r.site_id,
+        connectorId: r.connector_id!,
+        cause: o.cause,
+        errorCode: o.error_code,
+        vendorErrorCode: o.vendor_error_code,
+        start: o.start,
+        end: o.end,
+        ongoing: r.hi_is_now && o.end >= r.now_ms,
+        exclusion: o.reason ? ({ reason: o.reason, notes: o.notes, set_by: o.set_by!, set_at: new Date(o.set_at!) } satisfies Exclusion) : null,
+        maintenance: o.maintenance ?? [],
+      })),
     }));
   const lastId = more ? ids[chargers - 1]! : (ids.at(-1) ?? null);
   return { ports, last: lastId, more };
-}
-
-/** One page of ports (keyset on charge_point_id) with their outage records overlapping [from, to). */
-export function portHistoryPage(db: Queryable, scope: Scope, from: Date, to: Date, after: string | null, chargers = CHARGERS_PER_PAGE): Promise<PortHistoryPage<Outage>> {
-  return page(db, SQL.detailed, scope, from, to, after, chargers, (o: DetailedOutage, r): Outage => ({
-    chargePointId: r.charge_point_id,
-    siteId: r.site_id,
-    connectorId: r.connector_id!,
-    cause: o.cause,
-    errorCode: o.error_code,
-    vendorErrorCode: o.vendor_error_code,
-    start: o.start,
-    end: o.end,
-    ongoing: r.hi_is_now && o.end >= r.now_ms,
-    exclusion: o.reason ? ({ reason: o.reason, notes: o.notes, set_by: o.set_by!, set_at: new Date(o.set_at!) } satisfies Exclusion) : null,
-    maintenance: o.maintenance ?? [],
-  }));
 }
 
 interface LeanPort {
@@ -341,7 +333,7 @@ export async function portSpanPage(
   after: string | null,
   chargers = CHARGERS_PER_PAGE,
 ): Promise<PortHistoryPage<OutageSpan>> {
-  const rows = await db.query<LeanRow>(SQL.lean, [...scopeParams(scope), from, to, after, chargers + 1]);
+  const rows = await db.query<LeanRow>(LEAN_SQL, [...scopeParams(scope), from, to, after, chargers + 1]);
   const more = rows.length > chargers;
   const kept = rows.slice(0, chargers);
   const ports = kept.flatMap((r) => {
