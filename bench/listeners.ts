@@ -57,9 +57,11 @@ export async function attachListeners(serverUrl: string, apiKey: string, o: List
         // The first event follows the headers' blank line or a heartbeat: count "\nid: " from a leading newline.
         let carry: Buffer = Buffer.from('\n');
         res.on('data', (chunk: Buffer) => {
-          const b = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-          for (let at = b.indexOf(ID); at >= 0; at = b.indexOf(ID, at + ID.length)) sseEvents++;
-          carry = b.subarray(Math.max(0, b.length - ID.length + 1));
+          // A marker split between chunks is found in the few bytes around the seam, so no chunk is copied whole.
+          const seam = Buffer.concat([carry, chunk.subarray(0, ID.length - 1)]);
+          if (seam.indexOf(ID) >= 0) sseEvents++;
+          for (let at = chunk.indexOf(ID); at >= 0; at = chunk.indexOf(ID, at + ID.length)) sseEvents++;
+          carry = chunk.length >= ID.length - 1 ? chunk.subarray(chunk.length - ID.length + 1) : Buffer.concat([carry, chunk]).subarray(-(ID.length - 1));
         });
         res.on('end', () => {
           if (!streams.signal.aborted) sseEnded++;

@@ -2,6 +2,8 @@ import type { FleetEvent } from '../store/fleet-events.js';
 import { wireEventJson } from '../events/envelope.js';
 
 const frames = new WeakMap<FleetEvent, Buffer>();
+/** The last chunk made for a batch starting with this event, and the batch it holds. */
+const chunks = new WeakMap<FleetEvent, { batch: readonly FleetEvent[]; chunk: Buffer }>();
 
 /**
  * One event as an SSE message (WHATWG HTML §9.2.6): `id`, `event`, and the envelope's JSON as
@@ -18,7 +20,17 @@ function frame(e: FleetEvent): Buffer {
   return f;
 }
 
-/** A batch of events as one chunk to write. */
+/**
+ * A batch of events as one chunk to write. Clients with the same filter woken by the same read of
+ * the feed linger alike and get the same batch: it is joined once for all of them (joining it per
+ * client was 3 % of a core with twenty clients under load, in a CPU profile of the listeners bench).
+ */
 export function sseFrames(batch: readonly FleetEvent[]): Buffer {
-  return batch.length === 1 ? frame(batch[0]!) : Buffer.concat(batch.map(frame));
+  if (batch.length === 1) return frame(batch[0]!);
+  const first = batch[0]!;
+  const made = chunks.get(first);
+  if (made && made.batch.length === batch.length && made.batch.every((e, i) => e === batch[i])) return made.chunk;
+  const chunk = Buffer.concat(batch.map(frame));
+  chunks.set(first, { batch, chunk });
+  return chunk;
 }

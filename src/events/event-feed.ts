@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Queryable } from '../store/db.js';
-import { fleetEventsHead, fleetEventsHeldBack, readFleetEvents, type FleetEvent, type FleetEventRow } from '../store/fleet-events.js';
+import { fleetEventsHead, readFeedPage, type FleetEvent, type FleetEventRow } from '../store/fleet-events.js';
 import { Coalesced } from '../coalesced.js';
 
 /** What one listener wants: its tenant, optional filters. */
@@ -101,24 +101,26 @@ export class EventFeed {
 
   private async readNew(): Promise<void> {
     for (;;) {
-      const rows = await readFleetEvents(this.db, { tenantId: null, after: this.cursor, limit: this.opts.pageSize });
+      const { rows, heldBack } = await readFeedPage(this.db, this.cursor, this.opts.pageSize);
       if (this.stopped) return;
-      if (rows.length === 0) break;
-      this.cursor = rows.at(-1)!.id;
-      this.read.inc(rows.length);
-      // One envelope per event, shared by every listener (its JSON is then made once: wireEventJson).
-      const events = rows.map(envelope);
-      for (const s of this.subscribers) {
-        const mine = events.filter((_, i) => matches(s.filter, rows[i]!));
-        if (mine.length) s.deliver(mine);
+      if (rows.length > 0) {
+        this.cursor = rows.at(-1)!.id;
+        this.read.inc(rows.length);
+        // One envelope per event, shared by every listener (its JSON is then made once: wireEventJson).
+        const events = rows.map(envelope);
+        for (const s of this.subscribers) {
+          const mine = events.filter((_, i) => matches(s.filter, rows[i]!));
+          if (mine.length) s.deliver(mine);
+        }
+        if (rows.length === this.opts.pageSize) continue;
       }
-      if (rows.length < this.opts.pageSize) break;
+      // Caught up to the horizon. Events past it (a transaction still running somewhere on the
+      // server holds it back) were announced already and will not be again: look again soon,
+      // rather than at the next poll.
+      if (heldBack) this.lookAgainSoon();
+      else this.heldBackMs = 0;
+      return;
     }
-    // Caught up to the horizon. Events past it (a transaction still running somewhere on the
-    // server holds it back) were announced already and will not be again: look again soon,
-    // rather than at the next poll.
-    if (await fleetEventsHeldBack(this.db, this.cursor)) this.lookAgainSoon();
-    else this.heldBackMs = 0;
   }
 
   private lookAgainSoon(): void {

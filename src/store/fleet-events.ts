@@ -68,13 +68,32 @@ export async function readFleetEvents(db: Queryable, f: EventFilter): Promise<Fl
   );
 }
 
+/** One read of the whole log for a node's feed: the next readable events, and whether any are held back. */
+export interface FeedPage {
+  rows: FleetEventRow[];
+  /**
+   * Events exist past the horizon: written by transactions that committed while an older one
+   * (anywhere on the server) still runs, so a reader caught up to the horizon cannot see them yet.
+   */
+  heldBack: boolean;
+}
+
 /**
- * Whether events exist after a position that a reader caught up to it cannot see yet: written by
- * transactions that committed while an older one (anywhere on the server) still runs.
+ * The next readable events of every tenant after a position, and in the same statement (one
+ * snapshot, one round trip per wake-up) whether events past the horizon exist.
  */
-export async function fleetEventsHeldBack(db: Queryable, after: string): Promise<boolean> {
-  const [row] = await db.query<{ held: boolean }>('SELECT EXISTS (SELECT 1 FROM fleet_events WHERE id > $1::bigint) AS held', [after]);
-  return row?.held ?? false;
+export async function readFeedPage(db: Queryable, after: string, limit: number): Promise<FeedPage> {
+  const rows = await db.query<FleetEventRow & { held: boolean }>(
+    `SELECT h.held, e.id::text AS id, e.event, e.created_at, e.tenant_id, e.site_id, e.charge_point_id, e.data
+       FROM (SELECT EXISTS (SELECT 1 FROM fleet_events WHERE NOT (${READABLE})) AS held) h
+       LEFT JOIN LATERAL (
+         SELECT * FROM fleet_events WHERE id > $1::bigint AND ${READABLE} ORDER BY fleet_events.id LIMIT $2
+       ) e ON true
+      ORDER BY e.id`,
+    [after, limit],
+  );
+  const heldBack = rows[0]?.held ?? false;
+  return { rows: rows[0]?.id == null ? [] : rows.map(({ held: _, ...r }) => r), heldBack };
 }
 
 export async function fleetEventsHead(db: Queryable): Promise<string> {
