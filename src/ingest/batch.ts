@@ -14,7 +14,9 @@ import type { ApplyResult, ChargerEvent } from './events.js';
  * take fails as itself (see failedMessageOf) rather than as the whole batch.
  */
 export async function applyBatch(db: Queryable, messages: readonly (readonly ChargerEvent[])[]): Promise<ApplyResult[][]> {
-  const withIds = messages.map((events) => events.map((e) => (e.type === 'StatusChanged' || e.type === 'ErrorRaised' ? { ...e, eventId: newId('evt') } : e)));
+  // Object.assign, not `{ ...e, eventId }`: a spread clone given one more property took 2 µs on
+  // Node 20 against 0.5 µs (docs/benchmarks.md "Where a message's time goes").
+  const withIds = messages.map((events) => events.map((e) => (e.type === 'StatusChanged' || e.type === 'ErrorRaised' ? Object.assign({}, e, { eventId: newId('evt') }) : e)));
   let row: { results: ApplyResult[][] } | undefined;
   try {
     [row] = await db.query<{ results: ApplyResult[][] }>('SELECT dynamo_apply_batch($1::text) AS results', [JSON.stringify(withIds)]);

@@ -60,7 +60,7 @@ export async function transactionEvent(ctx: HandlerContext, p: TransactionEventR
 
   await ctx.submit([
     { type: 'TransactionSeq', cp, transactionId, seqNo: p.seqNo, messageKey: guard.messageKey, at, receivedAt },
-    ...changes.map((e) => ({ ...e, guard })),
+    ...changes.map((e) => Object.assign({}, e, { guard })),
   ]);
   return answer;
 }
