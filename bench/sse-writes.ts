@@ -10,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 import { benchArgs } from './args.js';
 import { sseFrames } from '../src/api/sse-frames.js';
 import type { FleetEvent } from '../src/store/fleet-events.js';
-import { wireEventJson } from '../src/events/envelope.js';
 
 const args = benchArgs();
 const CLIENTS = Number(args.get('clients') ?? 20);
@@ -22,7 +21,13 @@ const anEvent = (id: number): FleetEvent => ({
   event: 'connector.status_changed',
   created_at: new Date('2026-12-02T04:00:00Z'),
   tenant_id: 'ten_01M8TE54Z00MVH9F9F0D0J0EKM',
-  data: { charge_point_id: 'CP-000123', site_id: 'site_01M8TEPWE4G2HM8D9VBM4ZJ7K7', connector_id: 1, status: 'Charging', previous_status: 'Preparing' },
+  envelope: JSON.stringify({
+    id: String(id),
+    event: 'connector.status_changed',
+    created_at: '2026-12-02T04:00:00Z',
+    tenant_id: 'ten_01M8TE54Z00MVH9F9F0D0J0EKM',
+    data: { charge_point_id: 'CP-000123', site_id: 'site_01M8TEPWE4G2HM8D9VBM4ZJ7K7', connector_id: 1, status: 'Charging', previous_status: 'Preparing' },
+  }),
 });
 
 async function measure(mode: 'send' | 'frames'): Promise<number> {
@@ -50,7 +55,7 @@ async function measure(mode: 'send' | 'frames'): Promise<number> {
     for (const reply of replies) {
       if (mode === 'send') {
         reply.raw.cork();
-        for (const e of batch) reply.sse.send({ id: e.id, event: e.event, data: wireEventJson(e) }).catch(() => undefined);
+        for (const e of batch) reply.sse.send({ id: e.id, event: e.event, data: e.envelope }).catch(() => undefined);
         reply.raw.uncork();
       } else {
         reply.raw.write(sseFrames(batch));

@@ -137,7 +137,8 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpOptions): Promise<Ap
   });
   app.get('/openapi.json', { config: { rateLimit: false, ...PUBLIC }, schema: { hide: true } }, async () => app.swagger());
 
-  // Event data arrives as JSON already made once per event (wireEventJson), not once per client.
+  // Stream messages are written as frames made once per event (sse-frames.ts); the serializer only
+  // meets what the plugin sends itself.
   await app.register(fastifySSE, { heartbeatInterval: deps.events.heartbeatMs, serializer: (d: unknown) => (typeof d === 'string' ? d : JSON.stringify(d)) });
   registerApiTimestamps(app as never);
   await app.register(async (scope) => {

@@ -1,5 +1,4 @@
 import type { FleetEvent } from '../store/fleet-events.js';
-import { wireEventJson } from '../events/envelope.js';
 
 const frames = new WeakMap<FleetEvent, Buffer>();
 /** The last chunk made for a batch starting with this event, and the batch it holds. */
@@ -7,8 +6,8 @@ const chunks = new WeakMap<FleetEvent, { batch: readonly FleetEvent[]; chunk: Bu
 
 /**
  * One event as an SSE message (WHATWG HTML §9.2.6): `id`, `event`, and the envelope's JSON as
- * one `data` line (JSON.stringify escapes every line break, and ids and types are from the log and
- * the catalogue). @fastify/sse runs the stream (negotiation, headers, heartbeats, close); the
+ * one `data` line (JSON text holds no raw line break: the database escapes them, and ids and types
+ * are from the log and the catalogue). @fastify/sse runs the stream (negotiation, headers, heartbeats, close); the
  * messages are made here, once per event for every client of this node, because its per-message
  * send cost 5.7–6.3 µs of CPU per event per client against 2.5–2.9 µs for one write per batch
  * (`node dist/bench/sse-writes.js`, docs/benchmarks.md "Ingest with listeners"). Encoded once too: a string written to twenty
@@ -16,7 +15,7 @@ const chunks = new WeakMap<FleetEvent, { batch: readonly FleetEvent[]; chunk: Bu
  */
 function frame(e: FleetEvent): Buffer {
   let f = frames.get(e);
-  if (f === undefined) frames.set(e, (f = Buffer.from(`id: ${e.id}\nevent: ${e.event}\ndata: ${wireEventJson(e)}\n\n`)));
+  if (f === undefined) frames.set(e, (f = Buffer.from(`id: ${e.id}\nevent: ${e.event}\ndata: ${e.envelope}\n\n`)));
   return f;
 }
 

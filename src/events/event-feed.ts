@@ -106,7 +106,7 @@ export class EventFeed {
       if (rows.length > 0) {
         this.cursor = rows.at(-1)!.id;
         this.read.inc(rows.length);
-        // One envelope per event, shared by every listener (its JSON is then made once: wireEventJson).
+        // One event object per event, shared by every listener (what is made of it is made once: sse-frames.ts).
         const events = rows.map(envelope);
         for (const s of this.subscribers) {
           const mine = events.filter((_, i) => matches(s.filter, rows[i]!));
@@ -144,5 +144,5 @@ function matches(f: FeedFilter, r: FleetEventRow): boolean {
 }
 
 function envelope(r: FleetEventRow): FleetEvent {
-  return { id: r.id, event: r.event, created_at: r.created_at, tenant_id: r.tenant_id, data: r.data };
+  return { id: r.id, event: r.event, created_at: r.created_at, tenant_id: r.tenant_id, envelope: r.envelope };
 }

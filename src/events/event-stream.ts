@@ -86,7 +86,9 @@ export async function* fleetEventBatches(
         if (opts.lingerMs && !signal.aborted) await delay(opts.lingerMs, undefined, { signal }).catch(() => undefined);
         continue;
       }
-      const fresh = queued.filter((e) => BigInt(e.id) > last);
+      // The feed hands events over in log order: only the part of the queue that catch-up already
+      // sent needs dropping, so most batches are taken whole, with one comparison.
+      const fresh = BigInt(queued[0]!.id) > last ? queued : queued.filter((e) => BigInt(e.id) > last);
       queued = [];
       if (fresh.length === 0) continue;
       if (signal.aborted) return;

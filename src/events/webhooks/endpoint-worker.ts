@@ -15,7 +15,6 @@ import {
 } from '../../store/webhooks.js';
 import type { EventFeed } from '../event-feed.js';
 import { fleetEventStream, StreamOverflowError } from '../event-stream.js';
-import { wireEventJson } from '../envelope.js';
 import { retryDelayMs } from './backoff.js';
 import type { Attempt, WebhookSender } from './sender.js';
 import type { Signer } from './signing.js';
@@ -173,7 +172,7 @@ export class EndpointWorker {
       throw new LeaseLostError(`lease on ${this.id} lost`);
     }
     await this.ctx.pacer.turn(this.signal);
-    const body = wireEventJson(event);
+    const body = event.envelope;
     const release = await this.ctx.slots.acquire();
     let result: Attempt;
     const at = new Date();
