@@ -1,7 +1,8 @@
 // Where the server's CPU goes per message, by stage of the ingest path, from a V8 .cpuprofile of
 // `dynamo serve` (node --cpu-prof) during a bench phase (docs/benchmarks.md "Where a message's time
 // goes"). Each sample counts for one stage, the first of STAGES that has a frame on its stack, so
-// the stages add up to the busy time. Usage:
+// the stages add up to the busy time. Stacks are synchronous: work resumed from a socket callback
+// (pg parsing a result, say) counts where it runs, not for the message that caused it. Usage:
 //   node scripts/cpuprofile-stages.mjs <file> <messages> [from-s to-s]
 // messages: the durable messages of the window (the bench's max msg/s × its seconds), to give µs per
 // message; from-s/to-s: the window in seconds after the profile's start (default: all of it).
@@ -24,7 +25,7 @@ const STAGES = [
   ['validate (ajv)', (f) => /node_modules\/ajv/.test(f.url)],
   ['adapt (per-version handlers → events)', (f) => /dist\/src\/ocpp\/(v16|v201|v21)\//.test(f.url) || /dist\/src\/ocpp\/(meter-values|storable|time|heartbeat)\.js/.test(f.url)],
   ['queue and group commit (ingest)', (f) => /dist\/src\/ingest\//.test(f.url)],
-  ['answer (ocpp-rpc send, ws frame, socket write)', (f) => /ocpp-rpc\/lib\/client\.js/.test(f.url) && /sendRaw|_onCall/.test(f.functionName) || /ws\/lib\/sender/.test(f.url)],
+  ['answer (ocpp-rpc send, ws frame, socket write)', (f) => (/ocpp-rpc\/lib\/client\.js/.test(f.url) && f.functionName === 'sendRaw') || /ws\/lib\/sender/.test(f.url)],
   ['parse and dispatch (ws receive, ocpp-rpc, gateway)', (f) => /node_modules\/(ws|ocpp-rpc)\//.test(f.url) || /dist\/src\/ocpp\//.test(f.url)],
 ];
 

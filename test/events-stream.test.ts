@@ -151,6 +151,24 @@ describe(`the durable event log and its live stream (${dbKind})`, () => {
     expect(s.messages.map((m) => m.id)).toEqual(['9999', '10001']);
   });
 
+  it('sends the envelope as JSON the database made: escaped text, created_at cut to the second, one line on the stream', async () => {
+    const { db } = bed.svc.service;
+    const cp = 'ENVELOPE-EDGE';
+    const data = { charge_point_id: cp, note: 'quote " backslash \\ newline \n return \r tab \t line-sep \u2028 end', n: 7.5, nested: { ok: true, none: null } };
+    await db.query(
+      `INSERT INTO fleet_events (id, tenant_id, event, charge_point_id, site_id, created_at, data)
+       VALUES (20001, $1, 'connector.status_changed', $2, $3, '2026-12-01T09:14:59.999999Z', $4::jsonb)`,
+      [bed.t.tenantId, cp, bed.site, JSON.stringify(data)],
+    );
+    const [row] = await readFleetEvents(db, { tenantId: bed.t.tenantId, after: '0', chargePointId: cp, limit: 1 });
+    expect(row!.envelope).not.toMatch(/[\r\n]/);
+    const expected = { id: '20001', event: 'connector.status_changed', created_at: '2026-12-01T09:14:59Z', tenant_id: bed.t.tenantId, data };
+    expect(JSON.parse(row!.envelope)).toStrictEqual(expected);
+    const s = await open(`?charge_point_id=${cp}&last_event_id=0`);
+    await s.waitFor((m) => m.id === '20001');
+    expect(s.messages.find((m) => m.id === '20001')!.data).toStrictEqual(expected);
+  });
+
   it('keeps tenants apart and filters by event and site', async () => {
     const other = await aTenant(bed.svc.url, 'Other CPO');
     const otherSite = await aSite(other.api);

@@ -12,7 +12,7 @@ import { sseFrames } from '../sse-frames.js';
 
 const EVENT_ID = /^(0|[1-9]\d{0,18})$/;
 
-// The envelope lives beside the webhooks that send it too (src/events/envelope.ts).
+// The envelope is made where the log is read (ENVELOPE_SQL, src/store/fleet-events.ts), for the stream and webhooks alike.
 
 export async function eventRoutes(app: App, deps: ApiDeps) {
   const { db, events } = deps;
