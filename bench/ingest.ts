@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { reachable } from './throwaway-database.js';
-import { benchDatabase, cpuSeconds, rssMiB, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
+import { benchDatabase, cpuTimes, rssMiB, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
 import { openDatabase } from '../src/store/open.js';
 import { migrate } from '../src/store/migrate.js';
 import { createTenant } from '../src/store/tenants.js';
@@ -57,6 +57,8 @@ interface Result {
   sseEnded?: number;
   /** CPU of the `dynamo serve` process per message during the max phase (ms): the server's own cost. */
   serverCpuMsPerMsg: number;
+  /** The part of serverCpuMsPerMsg spent in the kernel on the server's behalf (system time: socket reads and writes). */
+  serverSystemMsPerMsg: number;
   /** CPU this bench process (webhook receivers and stream clients) used during the max phase (s): load on the shared machine, not the server's. */
   listenerCpuSeconds: number;
   /** Webhook requests the receivers accepted per second during the max phase. */
@@ -155,10 +157,11 @@ async function run(target: string, listening = false): Promise<Result | undefine
   };
   const pid = server.child.pid!;
   const rssBefore = await rssMiB(pid);
-  const cpuAt: Record<string, { server: number; here: number }> = {};
+  const cpuAt: Record<string, { server: number; serverSystem: number; here: number }> = {};
   const cpuMark = async (phase: string) => {
     const u = process.cpuUsage();
-    cpuAt[phase] = { server: await cpuSeconds(pid).catch(() => NaN), here: (u.user + u.system) / 1e6 };
+    const t = await cpuTimes(pid).catch(() => ({ user: NaN, system: NaN }));
+    cpuAt[phase] = { server: t.user + t.system, serverSystem: t.system, here: (u.user + u.system) / 1e6 };
   };
   const wsUrl = target === 'echo' ? server.url.replace('http', 'ws') : `${server.url.replace('http', 'ws')}/ocpp`;
   const gen = spawn(process.execPath, [join(ROOT, 'dist/bench/load-generator.js'), '--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP, '--settle-seconds', String(SETTLE_SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -224,6 +227,7 @@ async function run(target: string, listening = false): Promise<Result | undefine
         }
       : {}),
     serverCpuMsPerMsg: cpuAt.max && cpuAt.connected ? ((cpuAt.max.server - cpuAt.connected.server) * 1000) / (phases.max?.rate * MAX_SECONDS) : NaN,
+    serverSystemMsPerMsg: cpuAt.max && cpuAt.connected ? ((cpuAt.max.serverSystem - cpuAt.connected.serverSystem) * 1000) / (phases.max?.rate * MAX_SECONDS) : NaN,
     listenerCpuSeconds: cpuAt.max && cpuAt.connected ? cpuAt.max.here - cpuAt.connected.here : NaN,
     held: c.held,
     failed: c.failed,
@@ -300,8 +304,8 @@ function listenerTable(results: Result[]): string[] {
   const out = [
     `Ingest with ${WEBHOOKS} webhook endpoints (events ["*"], receivers answering 204 at once) and ${SSE} live-event-stream clients attached beside ingest without them, same run, ${ROUNDS} round(s) (target: with ≥ 90 % of without):`,
     '',
-    '| target | max msg/s without | max msg/s with listeners | with / without | server CPU ms/msg without / with | bench process CPU s during max without / with | webhook deliveries/s during max | events written during max (per endpoint) | delivery lag at end of max s | deliveries/s at half rate | lag at end of half phases s | bad signatures | SSE events/s per client during max | SSE clients cut off |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| target | max msg/s without | max msg/s with listeners | with / without | server CPU ms/msg without / with | of which system | bench process CPU s during max without / with | webhook deliveries/s during max | events written during max (per endpoint) | delivery lag at end of max s | deliveries/s at half rate | lag at end of half phases s | bad signatures | SSE events/s per client during max | SSE clients cut off |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const t of new Set(results.filter((r) => r.target !== 'echo').map((r) => r.target))) {
     const base = results.filter((r) => r.target === t && !r.webhooks && !r.sse);
@@ -310,7 +314,7 @@ function listenerTable(results: Result[]): string[] {
     const b = mean(base.map((r) => r.maxRate));
     const w = mean(withHooks.map((r) => r.maxRate));
     out.push(
-      `| ${t} | ${f(b)} | ${f(w)} | ${f(w / b, 3)} | ${f(mean(base.map((r) => r.serverCpuMsPerMsg)), 3)} / ${f(mean(withHooks.map((r) => r.serverCpuMsPerMsg)), 3)} | ${f(mean(base.map((r) => r.listenerCpuSeconds)), 1)} / ${f(mean(withHooks.map((r) => r.listenerCpuSeconds)), 1)} | ${f(mean(withHooks.map((r) => r.webhookRate ?? NaN)))} | ${f(mean(withHooks.map((r) => r.eventsDuringMax ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtMaxEnd ?? NaN)), 1)} | ${f(mean(withHooks.map((r) => r.webhookRateAtHalf ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtHalfEnd ?? NaN)), 1)} | ${withHooks.reduce((a, r) => a + (r.badSignatures ?? 0), 0)} | ${f(mean(withHooks.map((r) => r.sseRatePerClient ?? NaN)))} | ${withHooks.reduce((a, r) => a + (r.sseEnded ?? 0), 0)} |`,
+      `| ${t} | ${f(b)} | ${f(w)} | ${f(w / b, 3)} | ${f(mean(base.map((r) => r.serverCpuMsPerMsg)), 3)} / ${f(mean(withHooks.map((r) => r.serverCpuMsPerMsg)), 3)} | ${f(mean(base.map((r) => r.serverSystemMsPerMsg)), 3)} / ${f(mean(withHooks.map((r) => r.serverSystemMsPerMsg)), 3)} | ${f(mean(base.map((r) => r.listenerCpuSeconds)), 1)} / ${f(mean(withHooks.map((r) => r.listenerCpuSeconds)), 1)} | ${f(mean(withHooks.map((r) => r.webhookRate ?? NaN)))} | ${f(mean(withHooks.map((r) => r.eventsDuringMax ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtMaxEnd ?? NaN)), 1)} | ${f(mean(withHooks.map((r) => r.webhookRateAtHalf ?? NaN)))} | ${f(mean(withHooks.map((r) => r.webhookLagAtHalfEnd ?? NaN)), 1)} | ${withHooks.reduce((a, r) => a + (r.badSignatures ?? 0), 0)} | ${f(mean(withHooks.map((r) => r.sseRatePerClient ?? NaN)))} | ${withHooks.reduce((a, r) => a + (r.sseEnded ?? 0), 0)} |`,
     );
   }
   return out;

@@ -67,8 +67,14 @@ export async function benchDatabase(
 
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 export async function cpuSeconds(pid: number): Promise<number> {
+  const t = await cpuTimes(pid);
+  return t.user + t.system;
+}
+
+/** User and system (kernel: socket writes and reads among them) CPU seconds of a process so far, from /proc. */
+export async function cpuTimes(pid: number): Promise<{ user: number; system: number }> {
   const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 /**
