@@ -61,7 +61,7 @@ export async function attachListeners(serverUrl: string, apiKey: string, o: List
           const seam = Buffer.concat([carry, chunk.subarray(0, ID.length - 1)]);
           if (seam.indexOf(ID) >= 0) sseEvents++;
           for (let at = chunk.indexOf(ID); at >= 0; at = chunk.indexOf(ID, at + ID.length)) sseEvents++;
-          carry = chunk.length >= ID.length - 1 ? chunk.subarray(chunk.length - ID.length + 1) : Buffer.concat([carry, chunk]).subarray(-(ID.length - 1));
+          carry = Buffer.concat([carry, chunk.subarray(-(ID.length - 1))]).subarray(-(ID.length - 1));
         });
         res.on('end', () => {
           if (!streams.signal.aborted) sseEnded++;

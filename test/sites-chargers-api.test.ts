@@ -62,6 +62,11 @@ describe(`sites and chargers API (${dbKind})`, () => {
       const page = await t.api('GET', '/api/v1/cpo/sites?limit=2&offset=2');
       expect(page.body).toMatchObject({ total: 3, limit: 2, offset: 2 });
       expect(page.body.sites).toHaveLength(1);
+      // A page past the end lists nothing and still reports the total; an empty list at the start totals 0.
+      const past = await t.api('GET', '/api/v1/cpo/sites?limit=2&offset=10');
+      expect(past.body).toMatchObject({ sites: [], total: 3, offset: 10 });
+      const empty = await (await aTenant(svc.url, 'Empty')).api('GET', '/api/v1/cpo/sites');
+      expect(empty.body).toMatchObject({ sites: [], total: 0 });
       for (const q of ['limit=0', 'limit=1001', 'limit=abc', 'offset=-1']) {
         const bad = await t.api('GET', `/api/v1/cpo/sites?${q}`);
         expect(bad.status, q).toBe(400);

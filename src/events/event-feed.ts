@@ -106,10 +106,9 @@ export class EventFeed {
       if (rows.length > 0) {
         this.cursor = rows.at(-1)!.id;
         this.read.inc(rows.length);
-        // One event object per event, shared by every listener (what is made of it is made once: sse-frames.ts).
-        const events = rows.map(envelope);
+        // One object per event, shared by every listener (what is made of it is made once: sse-frames.ts).
         for (const s of this.subscribers) {
-          const mine = events.filter((_, i) => matches(s.filter, rows[i]!));
+          const mine = rows.filter((r) => matches(s.filter, r));
           if (mine.length) s.deliver(mine);
         }
         if (rows.length === this.opts.pageSize) continue;
@@ -141,8 +140,4 @@ function matches(f: FeedFilter, r: FleetEventRow): boolean {
     (!f.siteId || r.site_id === f.siteId) &&
     (!f.chargePointId || r.charge_point_id === f.chargePointId)
   );
-}
-
-function envelope(r: FleetEventRow): FleetEvent {
-  return { id: r.id, event: r.event, created_at: r.created_at, tenant_id: r.tenant_id, envelope: r.envelope };
 }

@@ -1,4 +1,5 @@
 import type { Page, Queryable } from './db.js';
+import { listPage } from './list-page.js';
 import { newId } from '../ids.js';
 
 export const ALERT_KINDS = ['charger_offline', 'faulted', 'error_code', 'no_heartbeat', 'uptime_below'] as const;
@@ -44,12 +45,7 @@ export async function getAlertRule(db: Queryable, tenantId: string, ruleId: stri
 }
 
 export async function listAlertRules(db: Queryable, tenantId: string, page: Page): Promise<{ rows: AlertRule[]; total: number }> {
-  const rows = await db.query<AlertRule>(
-    `SELECT ${COLUMNS} FROM alert_rules WHERE tenant_id = $1 ORDER BY created_at, rule_id LIMIT $2 OFFSET $3`,
-    [tenantId, page.limit, page.offset],
-  );
-  const [count] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM alert_rules WHERE tenant_id = $1', [tenantId]);
-  return { rows, total: count?.n ?? 0 };
+  return listPage<AlertRule>(db, { columns: COLUMNS, from: 'alert_rules', where: 'tenant_id = $1', orderBy: 'created_at, rule_id' }, [tenantId], page);
 }
 
 /** Every rule of every tenant, for the evaluator. */

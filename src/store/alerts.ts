@@ -1,4 +1,5 @@
 import type { Page, Queryable } from './db.js';
+import { listPage } from './list-page.js';
 import { newId } from '../ids.js';
 import { wireInstant } from '../instant.js';
 import { emitFleetEvent } from './fleet-events.js';
@@ -108,12 +109,7 @@ const FILTER = `tenant_id = $1
 
 export async function listAlerts(db: Queryable, f: AlertFilter, page: Page): Promise<{ rows: Alert[]; total: number }> {
   const params = [f.tenantId, f.status ?? null, f.ruleId ?? null, f.chargePointId ?? null, f.siteId ?? null, f.from ?? null, f.to ?? null];
-  const rows = await db.query<Alert>(
-    `SELECT ${COLUMNS} FROM alerts WHERE ${FILTER} ORDER BY opened_at DESC, alert_id DESC LIMIT $8 OFFSET $9`,
-    [...params, page.limit, page.offset],
-  );
-  const [count] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM alerts WHERE ${FILTER}`, params);
-  return { rows, total: count?.n ?? 0 };
+  return listPage<Alert>(db, { columns: COLUMNS, from: 'alerts', where: FILTER, orderBy: 'opened_at DESC, alert_id DESC' }, params, page);
 }
 
 export async function getAlert(db: Queryable, tenantId: string, alertId: string): Promise<Alert | undefined> {

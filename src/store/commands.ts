@@ -1,4 +1,5 @@
 import type { Page, Queryable } from './db.js';
+import { listPage } from './list-page.js';
 
 /** A command as stored (migration 0010); `progress` is the firmware or diagnostics status reports it started. */
 export interface CommandRow {
@@ -104,12 +105,7 @@ export async function listCommands(db: Queryable, tenantId: string, f: CommandFi
     AND ($4::text IS NULL OR c.status = $4) AND ($5::timestamptz IS NULL OR c.created_at >= $5) AND ($6::timestamptz IS NULL OR c.created_at < $6)
     AND ($7::text IS NULL OR c.bulk_id = $7)`;
   const params = [tenantId, f.chargePointId ?? null, f.command ?? null, f.status ?? null, f.from ?? null, f.to ?? null, f.bulkId ?? null];
-  const rows = await db.query<CommandRow>(
-    `SELECT ${COLUMNS} FROM commands c WHERE ${where} ORDER BY c.created_at DESC, c.command_id DESC LIMIT $8 OFFSET $9`,
-    [...params, page.limit, page.offset],
-  );
-  const [count] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM commands c WHERE ${where}`, params);
-  return { rows, total: count?.n ?? 0 };
+  return listPage<CommandRow>(db, { columns: COLUMNS, from: 'commands c', where, orderBy: 'c.created_at DESC, c.command_id DESC' }, params, page);
 }
 
 /** A fresh OCPP 2.x remoteStartId / requestId. */

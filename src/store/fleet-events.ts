@@ -47,6 +47,9 @@ const ENVELOPE_SQL = `'{"id":"' || e.id::text || '","event":' || to_json(e.event
   || ',"created_at":"' || dynamo_ts(e.created_at)
   || '","tenant_id":' || to_json(e.tenant_id)::text || ',"data":' || e.data::text || '}'`;
 
+/** A FleetEventRow from `fleet_events e`. */
+const ROW_COLUMNS = `e.id::text AS id, e.event, e.created_at, e.tenant_id, e.site_id, e.charge_point_id, ${ENVELOPE_SQL} AS envelope`;
+
 /** The id of the last event a reader can see now: a new reader (a stream, a webhook endpoint) starts after it. */
 export const FLEET_EVENTS_HEAD_SQL = `(SELECT coalesce(max(id), 0) FROM fleet_events WHERE ${READABLE})`;
 
@@ -70,7 +73,7 @@ export interface FleetEventRow extends FleetEvent {
 /** The next readable events after a position, in log order. */
 export async function readFleetEvents(db: Queryable, f: EventFilter): Promise<FleetEventRow[]> {
   return db.query<FleetEventRow>(
-    `SELECT e.id::text AS id, e.event, e.created_at, e.tenant_id, e.site_id, e.charge_point_id, ${ENVELOPE_SQL} AS envelope
+    `SELECT ${ROW_COLUMNS}
        FROM fleet_events e
       WHERE e.id > $2::bigint AND ${READABLE}
         AND ($1::text IS NULL OR e.tenant_id = $1)
@@ -98,7 +101,7 @@ export interface FeedPage {
  */
 export async function readFeedPage(db: Queryable, after: string, limit: number): Promise<FeedPage> {
   const rows = await db.query<FleetEventRow & { held: boolean }>(
-    `SELECT h.held, e.id::text AS id, e.event, e.created_at, e.tenant_id, e.site_id, e.charge_point_id, ${ENVELOPE_SQL} AS envelope
+    `SELECT h.held, ${ROW_COLUMNS}
        FROM (SELECT EXISTS (SELECT 1 FROM fleet_events WHERE NOT (${READABLE})) AS held) h
        LEFT JOIN LATERAL (
          SELECT * FROM fleet_events WHERE id > $1::bigint AND ${READABLE} ORDER BY fleet_events.id LIMIT $2

@@ -1,4 +1,5 @@
 import type { Page, Queryable } from './db.js';
+import { listPage } from './list-page.js';
 
 /** A charging session as the Sessions API shows it (docs/api.md). */
 export interface SessionRow {
@@ -31,10 +32,10 @@ const COLUMNS = `'ses_' || z.session_id AS session_id, z.charge_point_id, c.site
          z.started_at, z.stopped_at, z.stop_reason,
          round((dynamo_session_energy_wh(z.meter_start_wh, z.meter_stop_wh, z.last_meter_wh, z.energy_excluded) / 1000)::numeric, 3)::double precision AS energy_kwh,
          CASE WHEN z.stopped_at IS NULL THEN 'active' ELSE 'completed' END AS status`;
-const FROM = `FROM sessions z JOIN chargers c USING (charge_point_id)`;
+const FROM = 'sessions z JOIN chargers c USING (charge_point_id)';
 const SELECT = `
   SELECT ${COLUMNS}
-    ${FROM}`;
+    FROM ${FROM}`;
 
 // A session is in [from, to) when it overlaps it: started before `to`, not stopped before `from`.
 const WHERE = `c.tenant_id = $1 AND ($2::text IS NULL OR z.charge_point_id = $2) AND ($3::text IS NULL OR c.site_id = $3)
@@ -44,19 +45,7 @@ const WHERE = `c.tenant_id = $1 AND ($2::text IS NULL OR z.charge_point_id = $2)
 /** Active sessions first, then the most recently started. */
 export async function listSessions(db: Queryable, tenantId: string, f: SessionFilter, page: Page): Promise<{ rows: SessionRow[]; total: number }> {
   const params = [tenantId, f.chargePointId ?? null, f.siteId ?? null, f.status ?? null, f.from ?? null, f.to ?? null];
-  // The page and its total in one statement, so one snapshot: as two, a session committed between
-  // them was counted but not listed (total 1, no session), which a test caught under load.
-  const counted = await db.query<SessionRow & { total: number }>(
-    `SELECT ${COLUMNS}, (SELECT count(*)::int ${FROM} WHERE ${WHERE}) AS total
-       ${FROM} WHERE ${WHERE} ORDER BY (z.stopped_at IS NULL) DESC, z.started_at DESC, z.session_id DESC LIMIT $7 OFFSET $8`,
-    [...params, page.limit, page.offset],
-  );
-  const rows = counted.map(({ total: _, ...r }) => r);
-  if (counted.length > 0) return { rows, total: counted[0]!.total };
-  if (page.offset === 0) return { rows, total: 0 };
-  // A page past the end: counted on its own.
-  const [count] = await db.query<{ n: number }>(`SELECT count(*)::int AS n ${FROM} WHERE ${WHERE}`, params);
-  return { rows, total: count?.n ?? 0 };
+  return listPage<SessionRow>(db, { columns: COLUMNS, from: FROM, where: WHERE, orderBy: '(z.stopped_at IS NULL) DESC, z.started_at DESC, z.session_id DESC' }, params, page);
 }
 
 export async function getSession(db: Queryable, tenantId: string, sessionId: string): Promise<SessionRow | undefined> {

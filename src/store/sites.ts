@@ -1,4 +1,5 @@
 import type { Page, Queryable } from './db.js';
+import { listPage } from './list-page.js';
 import { newId } from '../ids.js';
 
 export interface Site {
@@ -35,12 +36,7 @@ export async function getSite(db: Queryable, tenantId: string, siteId: string): 
 }
 
 export async function listSites(db: Queryable, tenantId: string, page: Page): Promise<{ rows: Site[]; total: number }> {
-  const rows = await db.query<Site>(
-    `SELECT ${COLUMNS} FROM sites WHERE tenant_id = $1 ORDER BY created_at, site_id LIMIT $2 OFFSET $3`,
-    [tenantId, page.limit, page.offset],
-  );
-  const [count] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sites WHERE tenant_id = $1', [tenantId]);
-  return { rows, total: count?.n ?? 0 };
+  return listPage<Site>(db, { columns: COLUMNS, from: 'sites', where: 'tenant_id = $1', orderBy: 'created_at, site_id' }, [tenantId], page);
 }
 
 /** Only the fields present in `patch` change; null clears an optional field. */

@@ -1,4 +1,5 @@
 import type { Page, Queryable } from './db.js';
+import { listPage } from './list-page.js';
 import { newId } from '../ids.js';
 
 export interface Tenant {
@@ -18,12 +19,7 @@ export async function createTenant(db: Queryable, name: string): Promise<Tenant>
 }
 
 export async function listTenants(db: Queryable, page: Page): Promise<{ rows: Tenant[]; total: number }> {
-  const rows = await db.query<Tenant>(
-    'SELECT tenant_id, name, created_at, message_log FROM tenants ORDER BY created_at, tenant_id LIMIT $1 OFFSET $2',
-    [page.limit, page.offset],
-  );
-  const [count] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants');
-  return { rows, total: count?.n ?? 0 };
+  return listPage<Tenant>(db, { columns: 'tenant_id, name, created_at, message_log', from: 'tenants', where: 'true', orderBy: 'created_at, tenant_id' }, [], page);
 }
 
 export async function getTenant(db: Queryable, tenantId: string): Promise<Tenant | undefined> {

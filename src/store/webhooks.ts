@@ -1,4 +1,5 @@
 import type { Db, Page, Queryable } from './db.js';
+import { listPage } from './list-page.js';
 import { FLEET_EVENTS_HEAD_SQL, emitFleetEvent } from './fleet-events.js';
 import { newId } from '../ids.js';
 import { wireInstant } from '../instant.js';
@@ -83,12 +84,7 @@ export async function getEndpoint(db: Queryable, tenantId: string, endpointId: s
 }
 
 export async function listEndpoints(db: Queryable, tenantId: string, page: Page): Promise<{ rows: WebhookEndpoint[]; total: number }> {
-  const rows = await db.query<WebhookEndpoint>(
-    `SELECT ${ENDPOINT} FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY created_at, endpoint_id LIMIT $2 OFFSET $3`,
-    [tenantId, page.limit, page.offset],
-  );
-  const [count] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_endpoints WHERE tenant_id = $1', [tenantId]);
-  return { rows, total: count?.n ?? 0 };
+  return listPage<WebhookEndpoint>(db, { columns: ENDPOINT, from: 'webhook_endpoints', where: 'tenant_id = $1', orderBy: 'created_at, endpoint_id' }, [tenantId], page);
 }
 
 export interface EndpointPatch {
@@ -133,16 +129,17 @@ export async function listDeliveries(
   endpointId: string,
   f: Page & { status?: DeliveryStatus },
 ): Promise<{ rows: WebhookDelivery[]; total: number }> {
-  const rows = await db.query<WebhookDelivery>(
-    `SELECT ${DELIVERY} FROM webhook_deliveries WHERE endpoint_id = $1 AND ($2::text IS NULL OR status = $2)
-      ORDER BY webhook_deliveries.created_at DESC, webhook_deliveries.event_id DESC NULLS LAST, delivery_id DESC LIMIT $3 OFFSET $4`,
-    [endpointId, f.status ?? null, f.limit, f.offset],
-  );
-  const [count] = await db.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1 AND ($2::text IS NULL OR status = $2)',
+  return listPage<WebhookDelivery>(
+    db,
+    {
+      columns: DELIVERY,
+      from: 'webhook_deliveries',
+      where: 'endpoint_id = $1 AND ($2::text IS NULL OR status = $2)',
+      orderBy: 'webhook_deliveries.created_at DESC, webhook_deliveries.event_id DESC NULLS LAST, delivery_id DESC',
+    },
     [endpointId, f.status ?? null],
+    f,
   );
-  return { rows, total: count?.n ?? 0 };
 }
 
 // ---- The delivering side (src/events/webhooks) ----
