@@ -40,4 +40,39 @@ describe(`migrations on an existing database (${dbKind})`, () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('0018 carries each charger status from charger_state to chargers as it was, and computes the missing ones', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dynamo-migrate-'));
+    const pg = await freshPostgresUrl();
+    const { db, release } = await openDatabase({ databaseUrl: pg?.url, dataDir: dir, poolSize: 2 });
+    try {
+      await migrate(db);
+      await db.query(`INSERT INTO tenants (tenant_id, name) VALUES ('ten_S', 'S')`);
+      await db.query(`INSERT INTO sites (site_id, tenant_id, name) VALUES ('site_a', 'ten_S', 'A')`);
+      await db.query(`INSERT INTO chargers (charge_point_id, tenant_id, site_id) VALUES ('CP-KEPT', 'ten_S', 'site_a'), ('CP-NEW', 'ten_S', 'site_a')`);
+      // The schema as 0017 left it: the status in charger_state. 'Charging' is not what the rule
+      // would compute for a charger with no connection, so it shows the value is carried, not recomputed.
+      await db.query('ALTER TABLE chargers DROP COLUMN reported_status');
+      await db.query('ALTER TABLE charger_state ADD COLUMN reported_status text');
+      await db.query(`INSERT INTO charger_state (charge_point_id, reported_status) VALUES ('CP-KEPT', 'Charging')`);
+      await db.query('DELETE FROM schema_migrations WHERE version >= 18');
+      expect((await migrate(db)).applied.map((m) => m.version)).toEqual([18]);
+      const statuses = await db.query<{ charge_point_id: string; reported_status: string }>(
+        'SELECT charge_point_id, reported_status FROM chargers ORDER BY charge_point_id');
+      expect(statuses).toEqual([
+        { charge_point_id: 'CP-KEPT', reported_status: 'Charging' },
+        { charge_point_id: 'CP-NEW', reported_status: 'Offline' },
+      ]);
+      const left = await db.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'charger_state' AND column_name = 'reported_status'`);
+      expect(left).toHaveLength(0);
+      // Applied again (an upgrade path that replays it), it changes nothing.
+      await db.query('DELETE FROM schema_migrations WHERE version >= 18');
+      await migrate(db);
+      expect(await db.query('SELECT charge_point_id, reported_status FROM chargers ORDER BY charge_point_id')).toEqual(statuses);
+    } finally {
+      await release();
+      await pg?.drop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -13,14 +13,14 @@
 export const DOWN_STATUSES = `('Faulted', 'Unavailable')`;
 
 /**
- * A charger's one status, from its row `st` of charger_state (left-joined: a charger never heard
- * from has none, and is Offline): the status ingest keeps in charger_state.reported_status, written
+ * A charger's one status, from its row `c` of chargers (a charger never heard from has none, and
+ * is Offline): the status ingest keeps in chargers.reported_status, written
  * by dynamo_sync_charger_status() (src/store/functions/events.sql) in the transaction of every
  * message that can change it, and by crash recovery. The rule itself is dynamo_charger_status()
  * there: Offline without an open connection; down now (connector 0 down, or every reported
  * connector 1…n down) ranks above Charging and Available, so a charger listed Available or
  * Charging is never counted down by uptime (uptime.ts applies the same rule to history). Reading
- * one column keeps the summary and the chargers list flat in the size of the fleet
- * (docs/benchmarks.md).
+ * one column of the table that scopes a fleet keeps the summary and the chargers list flat in the
+ * size of the fleet (migration 0018, docs/benchmarks.md).
  */
-export const chargerStatusOf = (st: string) => `coalesce(${st}.reported_status, 'Offline')`;
+export const chargerStatusOf = (c: string) => `coalesce(${c}.reported_status, 'Offline')`;

@@ -37,7 +37,7 @@ export interface FleetCharger {
  * drops the join.
  */
 const FILTERED = `listed AS (
-  SELECT c.charge_point_id, c.site_id, ${chargerStatusOf('st')} AS status,
+  SELECT c.charge_point_id, c.site_id, ${chargerStatusOf('c')} AS status,
          coalesce(st.vendor, c.vendor) AS vendor, coalesce(st.model, c.model) AS model,
          coalesce(st.firmware_version, c.firmware_version) AS firmware_version,
          st.ocpp_version, st.last_seen, st.last_heartbeat
@@ -47,10 +47,17 @@ const FILTERED = `listed AS (
 filtered AS (
   SELECT * FROM listed
    WHERE ($4::text IS NULL
-          OR ($4 = 'online' AND status <> 'Offline')
-          OR lower(status) = $4)
+          OR ($4 = 'Online' AND status <> 'Offline')
+          OR status = $4)
      AND ($5::text IS NULL
           OR charge_point_id ILIKE $5 OR vendor ILIKE $5 OR model ILIKE $5 OR firmware_version ILIKE $5))`;
+
+/**
+ * The filter as the stored value, compared as is: the planner then estimates it from the
+ * statistics on the status (migration 0018) and walks the default order's index when most
+ * chargers match, instead of joining and sorting the whole fleet.
+ */
+const STATUS_VALUES: Record<StatusFilter, string> = { online: 'Online', offline: 'Offline', charging: 'Charging', available: 'Available', faulted: 'Faulted' };
 
 const TIME_SORTS: ChargerSort[] = ['last_heartbeat', 'last_seen'];
 
@@ -90,7 +97,7 @@ export async function fleetChargers(
   page: { limit: number; offset: number },
 ): Promise<{ chargers: FleetCharger[]; total: number }> {
   const search = opts.search?.trim();
-  const params = [...scopeParams(scope), opts.status ?? null, search ? containsPattern(search) : null];
+  const params = [...scopeParams(scope), opts.status ? STATUS_VALUES[opts.status] : null, search ? containsPattern(search) : null];
   const sql = pageSql(orderBy(opts.sort ?? 'charge_point_id', opts.order ?? 'asc'));
   const chargers = await db.query<FleetCharger>(sql, [...params, page.limit, page.offset]);
   const total = await pageTotal(chargers.length, page, async () => (await db.query<{ total: number }>(COUNT_SQL, params))[0]?.total ?? 0);

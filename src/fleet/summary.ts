@@ -38,11 +38,10 @@ energy AS (
                                 ORDER BY m.sampled_at DESC LIMIT 1), z.meter_start_wh) END, 0)) AS wh
     FROM relevant z, today
    WHERE z.energy_excluded IS NULL),
--- Read from chargers directly (not a scope CTE, which three references would materialise first).
+-- Read from chargers alone (not a scope CTE, which three references would materialise first; the
+-- status is kept there, so no join).
 charger_status AS (
-  SELECT ${chargerStatusOf('st')} AS status
-    FROM chargers c LEFT JOIN charger_state st ON st.charge_point_id = c.charge_point_id
-   WHERE ${scopeWhere('c')})
+  SELECT ${chargerStatusOf('c')} AS status FROM chargers c WHERE ${scopeWhere('c')})
 SELECT count(*)::int AS total_chargers,
        count(*) FILTER (WHERE status <> 'Offline')::int AS online,
        count(*) FILTER (WHERE status = 'Offline')::int AS offline,

@@ -93,9 +93,7 @@ SELECT 'evt_' || id.time_part || id.random_part, cp, 0, code,
 INSERT INTO connectors (charge_point_id, connector_id, status, error_code, status_at)
 SELECT charge_point_id, k, 'Available', 'NoError', now() FROM chargers, generate_series(0, 2) k WHERE tenant_id = :tenant;
 
--- The status the fleet API reads (charger_state.reported_status), as ingest would have kept it.
-INSERT INTO charger_state (charge_point_id, reported_status)
-SELECT charge_point_id, dynamo_charger_status(charge_point_id) FROM chargers WHERE tenant_id = :tenant
-ON CONFLICT (charge_point_id) DO UPDATE SET reported_status = excluded.reported_status;
+-- The status the fleet API reads (chargers.reported_status), as ingest would have kept it.
+UPDATE chargers SET reported_status = dynamo_charger_status(charge_point_id) WHERE tenant_id = :tenant;
 
 ANALYZE;

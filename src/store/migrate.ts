@@ -73,15 +73,11 @@ export async function migrate(db: Db): Promise<MigrationReport> {
         [file, version],
       );
     }
-    // The fleet API reads each charger's status from charger_state.reported_status, which ingest
+    // The fleet API reads each charger's status from chargers.reported_status, which ingest
     // keeps. Chargers it was never written for (a database from before migration 0008, a charger
     // never heard from) get it here, computed by the same rule; once written it is left to ingest.
     await tx.query(
-      `INSERT INTO charger_state (charge_point_id, reported_status)
-       SELECT c.charge_point_id, dynamo_charger_status(c.charge_point_id)
-         FROM chargers c LEFT JOIN charger_state s ON s.charge_point_id = c.charge_point_id
-        WHERE s.reported_status IS NULL
-       ON CONFLICT (charge_point_id) DO UPDATE SET reported_status = excluded.reported_status`,
+      `UPDATE chargers SET reported_status = dynamo_charger_status(charge_point_id) WHERE reported_status IS NULL`,
     );
   });
   return { applied, version: Math.max(latest, 0) };

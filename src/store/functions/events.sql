@@ -1,4 +1,4 @@
--- functions-version: 4
+-- functions-version: 5
 -- Writing the fleet event log (migration 0008, docs/events.md). Called inside the transaction
 -- that makes the change, so a change and its event are durable together or not at all.
 
@@ -42,7 +42,7 @@ BEGIN
 END $$;
 
 -- The charger status of the fleet API (docs/metrics.md "Charger status"), for one charger: the one
--- rule. Kept per charger in charger_state.reported_status (below), which the summary, the chargers
+-- rule. Kept per charger in chargers.reported_status (below), which the summary, the chargers
 -- list and its status filter read (src/fleet/charger-status.ts).
 CREATE OR REPLACE FUNCTION dynamo_charger_status(p_cp text) RETURNS text LANGUAGE sql STABLE AS $$
   SELECT CASE
@@ -67,17 +67,17 @@ DECLARE
   v_before text;
 BEGIN
   -- Lock first, then read the status: two transactions changing one charger (ingest and crash
-  -- recovery) then tell its changes in the order they commit, never a stale one last.
-  SELECT reported_status INTO v_before FROM charger_state WHERE charge_point_id = p_cp FOR UPDATE;
-  v_now := dynamo_charger_status(p_cp);
+  -- recovery) then tell its changes in the order they commit, never a stale one last. NO KEY
+  -- UPDATE: rows inserted for this charger elsewhere (their foreign keys take KEY SHARE) go on.
+  SELECT reported_status INTO v_before FROM chargers WHERE charge_point_id = p_cp FOR NO KEY UPDATE;
   IF NOT FOUND THEN
-    INSERT INTO charger_state (charge_point_id, reported_status) VALUES (p_cp, v_now)
-    ON CONFLICT (charge_point_id) DO UPDATE SET reported_status = excluded.reported_status;
-  ELSIF v_before IS NOT DISTINCT FROM v_now THEN
     RETURN;
-  ELSE
-    UPDATE charger_state SET reported_status = v_now WHERE charge_point_id = p_cp;
   END IF;
+  v_now := dynamo_charger_status(p_cp);
+  IF v_before IS NOT DISTINCT FROM v_now THEN
+    RETURN;
+  END IF;
+  UPDATE chargers SET reported_status = v_now WHERE charge_point_id = p_cp;
   PERFORM dynamo_emit(p_cp, 'charge_point.status_changed',
     jsonb_build_object('status', v_now, 'previous_status', v_before, 'at', dynamo_ts(p_at)));
 END $$;
