@@ -56,7 +56,7 @@ describe(`migrations on an existing database (${dbKind})`, () => {
       await db.query('ALTER TABLE charger_state ADD COLUMN reported_status text');
       await db.query(`INSERT INTO charger_state (charge_point_id, reported_status) VALUES ('CP-KEPT', 'Charging')`);
       await db.query('DELETE FROM schema_migrations WHERE version >= 18');
-      expect((await migrate(db)).applied.map((m) => m.version)).toEqual([18]);
+      expect((await migrate(db)).applied.map((m) => m.version)).toContain(18);
       const statuses = await db.query<{ charge_point_id: string; reported_status: string }>(
         'SELECT charge_point_id, reported_status FROM chargers ORDER BY charge_point_id');
       expect(statuses).toEqual([

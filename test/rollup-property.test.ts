@@ -124,24 +124,27 @@ describe(`rollups equal the direct computation (${dbKind}, ${SEEDS} seeds from $
     for (const [a, b] of windows) {
       const from = new Date(Math.round(a));
       const to = new Date(Math.round(b));
-      const [viaRollups] = await uptimeSeconds(db, scope, from, to);
-      const [direct] = await uptimeSeconds(db, scope, from, to, true);
-      const where = `${stage}: uptime ${from.toISOString()} – ${to.toISOString()}`;
-      expect(Math.abs(viaRollups!.window_s - direct!.window_s), where).toBeLessThan(0.001);
-      expect(Math.abs(viaRollups!.down_s - direct!.down_s), `${where} down ${viaRollups!.down_s} vs ${direct!.down_s}`).toBeLessThan(0.001);
-      expect(Math.abs(viaRollups!.excluded_s - direct!.excluded_s), `${where} excluded`).toBeLessThan(0.001);
-      n += 3;
       const granularity = rnd.pick(GRANULARITIES);
-      const u = await utilisationSeconds(db, scope, from, to, granularity);
-      const ud = await utilisationSeconds(db, scope, from, to, granularity, true);
-      expect(u.map((r) => r.period_start.getTime()), `${where} buckets`).toEqual(ud.map((r) => r.period_start.getTime()));
-      u.forEach((r, i) => {
-        const d = ud[i]!;
-        const w = `${stage}: utilisation ${granularity} bucket ${r.period_start.toISOString()} of ${from.toISOString()} – ${to.toISOString()}`;
-        expect(Math.abs(r.online_s - d.online_s), `${w} online ${r.online_s} vs ${d.online_s}`).toBeLessThan(0.001);
-        expect(Math.abs(r.charging_s - d.charging_s), `${w} charging ${r.charging_s} vs ${d.charging_s}`).toBeLessThan(0.001);
-        n += 2;
-      });
+      // Both ways of reading the rows (rollup.ts ReadPath): the one a fleet takes and the one a few chargers take.
+      for (const path of ['fleet', 'charger'] as const) {
+        const [viaRollups] = await uptimeSeconds(db, scope, from, to, false, path);
+        const [direct] = await uptimeSeconds(db, scope, from, to, true, 'charger'); // every row of the charger: the definition
+        const where = `${stage}: uptime (${path}) ${from.toISOString()} – ${to.toISOString()}`;
+        expect(Math.abs(viaRollups!.window_s - direct!.window_s), where).toBeLessThan(0.001);
+        expect(Math.abs(viaRollups!.down_s - direct!.down_s), `${where} down ${viaRollups!.down_s} vs ${direct!.down_s}`).toBeLessThan(0.001);
+        expect(Math.abs(viaRollups!.excluded_s - direct!.excluded_s), `${where} excluded`).toBeLessThan(0.001);
+        n += 3;
+        const u = await utilisationSeconds(db, scope, from, to, granularity, false, path);
+        const ud = await utilisationSeconds(db, scope, from, to, granularity, true);
+        expect(u.map((r) => r.period_start.getTime()), `${where} buckets`).toEqual(ud.map((r) => r.period_start.getTime()));
+        u.forEach((r, i) => {
+          const d = ud[i]!;
+          const w = `${stage}: utilisation (${path}) ${granularity} bucket ${r.period_start.toISOString()} of ${from.toISOString()} – ${to.toISOString()}`;
+          expect(Math.abs(r.online_s - d.online_s), `${w} online ${r.online_s} vs ${d.online_s}`).toBeLessThan(0.001);
+          expect(Math.abs(r.charging_s - d.charging_s), `${w} charging ${r.charging_s} vs ${d.charging_s}`).toBeLessThan(0.001);
+          n += 2;
+        });
+      }
     }
     return n;
   }

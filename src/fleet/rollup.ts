@@ -26,7 +26,17 @@ const measure = ([total, set]: (typeof MEASURES)[number]) => `
                    + dynamo_us(rh.${set} * tstzmultirange(tstzrange(m.b, m.h)))
               ELSE dynamo_us(ra.${set} * tstzmultirange(tstzrange(m.l, m.h))) END AS ${total}`;
 
-export const ROLLUP_CTES = `
+/**
+ * How a query reads a fleet's rows: `auto` chooses by the size of the scope against the whole
+ * table (below); `fleet` and `charger` force one way, so that the tests check both against the
+ * direct computation whatever the table statistics say.
+ */
+export type ReadPath = 'auto' | 'fleet' | 'charger';
+
+/** `auto`'s rule, or the forced choice: SQL that is true when the fleet-wide way is taken. */
+export const widePath = (path: ReadPath, auto: string) => (path === 'auto' ? auto : path === 'fleet' ? 'true' : 'false');
+
+export const rollupCtes = (path: ReadPath) => `
 cov AS (
   SELECT r.charge_point_id AS cp, r.first_hour AS f,
          least(r.rolled_until, date_trunc('hour', d.since, 'UTC')) AS r
@@ -38,11 +48,22 @@ marks AS MATERIALIZED (
     FROM wins w JOIN cov c ON c.cp = w.cp
    CROSS JOIN LATERAL (SELECT greatest(w.lo, c.f) AS l, least(w.hi, c.r) AS h) x
    WHERE x.l < x.h),
--- The few hours the windows need, read set-based (usually the same two or three hours for every
--- charger: one range scan of the hour-major key each) and joined by hash, not probed per window.
+-- The few hours the windows need (usually the same two or three for every charger), read
+-- set-based, not probed per window. Two ways, of which one runs (a one-time filter): a scope that
+-- is a large part of the chargers reads those hours for every charger (one range scan of the
+-- hour-major key per hour; other tenants' rows fall away at the join on the charger), a smaller
+-- one probes its own chargers by the charger-major key, so a small tenant never reads a large
+-- one's rows. The switch is at one charger in six: reading an hour costs about a sixth of a probe
+-- per charger (docs/benchmarks.md, issue #15).
+hours AS (
+  SELECT (SELECT array_agg(x) FROM (SELECT DISTINCT x FROM marks m, unnest(ARRAY[m.a - interval '1 hour', m.b - interval '1 hour', m.b]) AS x) d) AS hs,
+         ${widePath(path, `(SELECT count(*) FROM cov) * 6 > (SELECT reltuples FROM pg_class WHERE oid = 'rollup_chargers'::regclass)`)} AS wide),
 needed AS MATERIALIZED (
   SELECT rh.* FROM rollup_hours rh
-   WHERE rh.hour = ANY ((SELECT array_agg(DISTINCT x) FROM marks m, unnest(ARRAY[m.a - interval '1 hour', m.b - interval '1 hour', m.b]) AS x)::timestamptz[])
+   WHERE (SELECT wide FROM hours) AND rh.hour = ANY ((SELECT hs FROM hours)::timestamptz[])
+  UNION ALL
+  SELECT rh.* FROM rollup_hours rh
+   WHERE NOT (SELECT wide FROM hours) AND rh.hour = ANY ((SELECT hs FROM hours)::timestamptz[])
      AND rh.charge_point_id IN (SELECT cp FROM marks)),
 rolled AS (
   SELECT m.cp, m.k,${MEASURES.map(measure).join(',')}

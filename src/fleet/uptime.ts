@@ -1,7 +1,7 @@
 import type { Queryable } from '../store/db.js';
 import { SCOPE_CTE, oneDecimal, scopeParams, seconds, type Scope } from './scope.js';
 import { DOWN_STATUSES } from './charger-status.js';
-import { ROLLUP_CTES, directFrom } from './rollup.js';
+import { directFrom, rollupCtes, widePath, type ReadPath } from './rollup.js';
 
 export interface ChargerUptime {
   charge_point_id: string;
@@ -13,20 +13,38 @@ export interface ChargerUptime {
 }
 
 /**
+ * The rows of `table` (alias `t`, end column `ended`, `cond` on the row) that may overlap some
+ * charger's w. Two ways, of which one runs (a one-time filter), as the rollup hours are read
+ * (rollup.ts): for a large part of the fleet, one range scan of the rows ending after the earliest
+ * w starts (migration 0019; after the rollup watermark that is about one row per charger, the open
+ * one); for a few chargers, each charger's own rows by its key (a month of history is some dozens
+ * of rows per charger, hence the switch at one charger in fifty).
+ */
+const overlapping = (table: string, t: string, ended: string, cond: string) => `(
+    SELECT ${t}.* FROM ${table} ${t}
+     WHERE (SELECT wide FROM since) AND ${cond} AND coalesce(${t}.${ended}, 'infinity'::timestamptz) > (SELECT t FROM since)
+    UNION ALL
+    SELECT ${t}.* FROM ${table} ${t}
+     WHERE NOT (SELECT wide FROM since) AND ${cond} AND ${t}.charge_point_id IN (SELECT charge_point_id FROM win))`;
+
+/**
  * Down time and excluded down time per charger of `win(charge_point_id, site_id, w, …)`, w the
  * part of its window to compute from the intervals (empty: nothing to compute). Only intervals
  * that overlap w are read; everything is clipped to w.
  */
-const DOWN_CTES = `online AS (
+const downCtes = (path: ReadPath) => `since AS (
+  SELECT min(lower(w)) AS t,
+         ${widePath(path, `count(*) * 50 > (SELECT reltuples FROM pg_class WHERE oid = 'chargers'::regclass)`)} AS wide
+    FROM win WHERE NOT isempty(w)),
+online AS (
   SELECT k.charge_point_id, range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, now()))) AS mr
-    FROM connections k JOIN win USING (charge_point_id)
+    FROM ${overlapping('connections', 'k', 'disconnected_at', 'true')} k JOIN win USING (charge_point_id)
    WHERE NOT isempty(win.w) AND coalesce(k.disconnected_at, 'infinity'::timestamptz) > lower(win.w) AND k.connected_at < upper(win.w)
    GROUP BY 1),
 down_by_connector AS (
   SELECT i.charge_point_id, i.connector_id, range_agg(tstzrange(i.started_at, coalesce(i.ended_at, 'infinity'))) AS mr
-    FROM connector_status_intervals i JOIN win USING (charge_point_id)
-   WHERE NOT isempty(win.w) AND i.status IN ${DOWN_STATUSES}
-     AND coalesce(i.ended_at, 'infinity'::timestamptz) > lower(win.w) AND i.started_at < upper(win.w)
+    FROM ${overlapping('connector_status_intervals', 'i', 'ended_at', `i.status IN ${DOWN_STATUSES}`)} i JOIN win USING (charge_point_id)
+   WHERE NOT isempty(win.w) AND coalesce(i.ended_at, 'infinity'::timestamptz) > lower(win.w) AND i.started_at < upper(win.w)
    GROUP BY 1, 2),
 known_connectors AS (
   SELECT x.charge_point_id, count(*) AS n FROM connectors x JOIN win USING (charge_point_id) WHERE x.connector_id > 0 AND NOT isempty(win.w) GROUP BY 1),
@@ -60,7 +78,7 @@ down AS (
  * Excluded downtime = down ∩ completed maintenance windows [scheduled_at, completed_at].
  * Parameters: $1–$3 scope, $4 from, $5 to.
  */
-const DIRECT_SQL = `
+const directSql = (path: ReadPath) => `
 WITH ${SCOPE_CTE},
 win AS (
   SELECT s.charge_point_id, s.site_id,
@@ -68,7 +86,7 @@ win AS (
               THEN tstzrange(greatest($4::timestamptz, s.registered_at), least($5::timestamptz, now()))
               ELSE 'empty'::tstzrange END AS w
     FROM scope s),
-${DOWN_CTES}
+${downCtes(path)}
 SELECT charge_point_id, site_id,
        ${seconds('tstzmultirange(w)')} AS window_s,
        ${seconds('mr')} AS down_s,
@@ -81,17 +99,17 @@ SELECT charge_point_id, site_id,
  * above for the rest of it (the hours after the rollup watermark, or all of it without rollups);
  * the intervals read for that part are only those ending after it starts.
  */
-const SQL = `
+const rollupSql = (path: ReadPath) => `
 WITH ${SCOPE_CTE},
 wins AS (
   SELECT s.charge_point_id AS cp, 0 AS k, s.site_id, greatest($4::timestamptz, s.registered_at) AS lo, least($5::timestamptz, now()) AS hi
     FROM scope s),
-${ROLLUP_CTES},
+${rollupCtes(path)},
 win AS (
   SELECT w.cp AS charge_point_id, w.site_id, w.lo, w.hi,
          CASE WHEN ${directFrom('w', 'c')} < w.hi THEN tstzrange(${directFrom('w', 'c')}, w.hi) ELSE 'empty'::tstzrange END AS w
     FROM wins w LEFT JOIN cov c ON c.cp = w.cp),
-${DOWN_CTES}
+${downCtes(path)}
 SELECT d.charge_point_id, d.site_id,
        CASE WHEN d.lo < d.hi THEN extract(epoch FROM d.hi - d.lo) ELSE 0 END::double precision AS window_s,
        ((coalesce(r.down_us, 0) + dynamo_us(d.mr)) / 1e6)::double precision AS down_s,
@@ -101,19 +119,23 @@ SELECT d.charge_point_id, d.site_id,
 
 type Row = { charge_point_id: string; site_id: string; window_s: number; down_s: number; excluded_s: number };
 
+const byPath = (sql: (path: ReadPath) => string): Record<ReadPath, string> => ({ auto: sql('auto'), fleet: sql('fleet'), charger: sql('charger') });
+const SQL = byPath(rollupSql);
+const DIRECT_SQL = byPath(directSql);
+
 /** Uptime per charger of the scope over [from, to] (docs/metrics.md), from the rollups where they cover it. */
 export async function fleetUptime(db: Queryable, scope: Scope, from: Date, to: Date): Promise<ChargerUptime[]> {
-  return (await db.query<Row>(SQL, [...scopeParams(scope), from, to])).map(toUptime);
+  return (await db.query<Row>(SQL.auto, [...scopeParams(scope), from, to])).map(toUptime);
 }
 
 /** The same, computed from the intervals alone: the definition the rollups must agree with (the property test, the API bench floor). */
 export async function fleetUptimeDirect(db: Queryable, scope: Scope, from: Date, to: Date): Promise<ChargerUptime[]> {
-  return (await db.query<Row>(DIRECT_SQL, [...scopeParams(scope), from, to])).map(toUptime);
+  return (await db.query<Row>(DIRECT_SQL.auto, [...scopeParams(scope), from, to])).map(toUptime);
 }
 
-/** Raw seconds (for the property test: the rollups must agree to the millisecond, before any rounding). */
-export async function uptimeSeconds(db: Queryable, scope: Scope, from: Date, to: Date, direct = false): Promise<Row[]> {
-  return db.query<Row>(direct ? DIRECT_SQL : SQL, [...scopeParams(scope), from, to]);
+/** Raw seconds (for the property test: the rollups must agree to the millisecond, before any rounding, whichever way the rows are read). */
+export async function uptimeSeconds(db: Queryable, scope: Scope, from: Date, to: Date, direct = false, path: ReadPath = 'auto'): Promise<Row[]> {
+  return db.query<Row>((direct ? DIRECT_SQL : SQL)[path], [...scopeParams(scope), from, to]);
 }
 
 function toUptime(r: Row): ChargerUptime {

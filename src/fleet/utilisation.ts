@@ -1,6 +1,6 @@
 import type { Queryable } from '../store/db.js';
 import { SCOPE_CTE, oneDecimal, scopeParams, type Scope } from './scope.js';
-import { ROLLUP_CTES, directFrom } from './rollup.js';
+import { directFrom, rollupCtes, type ReadPath } from './rollup.js';
 
 export type Granularity = 'hour' | 'day' | 'week' | 'month';
 
@@ -74,7 +74,7 @@ SELECT s.charge_point_id, b.bstart AS period_start, coalesce(c.online_s, 0) AS o
  * computation above for the rest of the period (after the rollup watermark, or all of it without
  * rollups), which reads only the intervals ending after that part starts.
  */
-const SQL = `
+const rollupSql = (path: ReadPath) => `
 WITH ${SCOPE_CTE},
 buckets AS (
   SELECT b AT TIME ZONE 'UTC' AS bstart, (b + ('1 ' || $6::text)::interval) AT TIME ZONE 'UTC' AS bend
@@ -85,7 +85,7 @@ buckets AS (
 wins AS (
   SELECT s.charge_point_id AS cp, b.bstart AS k, greatest($4::timestamptz, b.bstart) AS lo, least($5::timestamptz, b.bend) AS hi
     FROM scope s CROSS JOIN buckets b),
-${ROLLUP_CTES},
+${rollupCtes(path)},
 direct_from AS (
   SELECT s.charge_point_id, ${directFrom('w', 'c')} AS dlo
     FROM scope s
@@ -121,9 +121,11 @@ SELECT w.cp AS charge_point_id, w.k AS period_start,
 
 type Row = { charge_point_id: string; period_start: Date; online_s: number; charging_s: number };
 
-/** Raw seconds per charger and bucket (for the property test: the rollups must agree to the millisecond, before any rounding). */
-export async function utilisationSeconds(db: Queryable, scope: Scope, from: Date, to: Date, granularity: Granularity | null, direct = false): Promise<Row[]> {
-  return db.query<Row>(direct ? DIRECT_SQL : SQL, [...scopeParams(scope), from, to, granularity]);
+const SQL: Record<ReadPath, string> = { auto: rollupSql('auto'), fleet: rollupSql('fleet'), charger: rollupSql('charger') };
+
+/** Raw seconds per charger and bucket (for the property test: the rollups must agree to the millisecond, before any rounding, whichever way the rows are read). */
+export async function utilisationSeconds(db: Queryable, scope: Scope, from: Date, to: Date, granularity: Granularity | null, direct = false, path: ReadPath = 'auto'): Promise<Row[]> {
+  return db.query<Row>(direct ? DIRECT_SQL : SQL[path], [...scopeParams(scope), from, to, granularity]);
 }
 
 export interface ChargerUtilisation {
