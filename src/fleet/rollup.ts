@@ -48,23 +48,31 @@ marks AS MATERIALIZED (
     FROM wins w JOIN cov c ON c.cp = w.cp
    CROSS JOIN LATERAL (SELECT greatest(w.lo, c.f) AS l, least(w.hi, c.r) AS h) x
    WHERE x.l < x.h),
--- The few hours the windows need (usually the same two or three for every charger), read
--- set-based, not probed per window. Two ways, of which one runs (a one-time filter): a scope that
--- is a large part of the chargers reads those hours for every charger (one range scan of the
--- hour-major key per hour; other tenants' rows fall away at the join on the charger), a smaller
--- one probes its own chargers by the charger-major key, so a small tenant never reads a large
--- one's rows. The switch is at one charger in six: reading an hour costs about a sixth of a probe
--- per charger (docs/benchmarks.md, issue #15).
+-- The stored hours each window reads, exactly as rolled joins them below: the running total
+-- before its first whole hour (a − 1), the one at its last (b − 1), and the set of the partial
+-- hour at its end (b). Consecutive day buckets share their boundary hour.
+wants AS MATERIALIZED (
+  SELECT DISTINCT m.cp, x.hour
+    FROM marks m
+   CROSS JOIN LATERAL (VALUES (m.a - interval '1 hour', m.a > m.f),
+                              (m.b - interval '1 hour', m.b > m.f AND m.a <= m.b),
+                              (m.b, m.b < m.h AND m.a <= m.b)) AS x(hour, used)
+   WHERE x.used),
+-- Read set-based, not probed per window, in one of two ways (a one-time filter picks): a scope
+-- that is a large part of the chargers reads the hours it wants for every charger (a range scan of
+-- the hour-major key per hour, usually the same two or three hours; other tenants' rows fall away
+-- at the join on the charger); a smaller one probes each (charger, hour) it wants, so a small
+-- tenant never reads a large one's rows. The switch is at one charger in six: reading an hour
+-- costs about a sixth of a probe per charger (docs/benchmarks.md, issue #15).
 hours AS (
-  SELECT (SELECT array_agg(x) FROM (SELECT DISTINCT x FROM marks m, unnest(ARRAY[m.a - interval '1 hour', m.b - interval '1 hour', m.b]) AS x) d) AS hs,
+  SELECT (SELECT array_agg(DISTINCT hour) FROM wants) AS hs,
          ${widePath(path, `(SELECT count(*) FROM cov) * 6 > (SELECT reltuples FROM pg_class WHERE oid = 'rollup_chargers'::regclass)`)} AS wide),
 needed AS MATERIALIZED (
   SELECT rh.* FROM rollup_hours rh
    WHERE (SELECT wide FROM hours) AND rh.hour = ANY ((SELECT hs FROM hours)::timestamptz[])
   UNION ALL
-  SELECT rh.* FROM rollup_hours rh
-   WHERE NOT (SELECT wide FROM hours) AND rh.hour = ANY ((SELECT hs FROM hours)::timestamptz[])
-     AND rh.charge_point_id IN (SELECT cp FROM marks)),
+  SELECT rh.* FROM wants w JOIN rollup_hours rh ON rh.hour = w.hour AND rh.charge_point_id = w.cp
+   WHERE NOT (SELECT wide FROM hours)),
 rolled AS (
   SELECT m.cp, m.k,${MEASURES.map(measure).join(',')}
     FROM marks m
