@@ -1,5 +1,5 @@
 import type { Queryable } from '../store/db.js';
-import { pageTotal, scopeParams, scopeWhere, type Scope } from './scope.js';
+import { scopeParams, scopeWhere, type Scope } from './scope.js';
 import { chargerStatusOf } from './charger-status.js';
 
 export type StatusFilter = 'online' | 'offline' | 'charging' | 'available' | 'faulted';
@@ -75,10 +75,13 @@ function orderBy(sort: ChargerSort, order: 'asc' | 'desc'): string {
   return (sort === 'charge_point_id' ? id : [...exprs(sort).map((e) => `${e} ${dir} ${nulls}`), ...id]).join(', ');
 }
 
+// The page and the total from one statement, so one snapshot and one round trip. `filtered` is
+// read twice and inlined each time (NOT MATERIALIZED): the page walks the default order's index and
+// stops at the limit, the count drops the join when nothing filters on the charger's state.
 const pageSql = (order: string) => `
-WITH ${FILTERED},
+WITH ${FILTERED.replace('filtered AS (', 'filtered AS NOT MATERIALIZED (')},
 page AS (SELECT * FROM filtered ORDER BY ${order} LIMIT $6 OFFSET $7)
-SELECT p.*,
+SELECT p.*, (SELECT count(*)::int FROM filtered) AS list_total,
        coalesce((SELECT json_agg(json_build_object('connector_id', x.connector_id, 'type', x.connector_type,
                                                    'status', x.status, 'error_code', x.error_code) ORDER BY x.connector_id)
                    FROM connectors x WHERE x.charge_point_id = p.charge_point_id AND x.connector_id > 0), '[]') AS connectors
@@ -99,7 +102,8 @@ export async function fleetChargers(
   const search = opts.search?.trim();
   const params = [...scopeParams(scope), opts.status ? STATUS_VALUES[opts.status] : null, search ? containsPattern(search) : null];
   const sql = pageSql(orderBy(opts.sort ?? 'charge_point_id', opts.order ?? 'asc'));
-  const chargers = await db.query<FleetCharger>(sql, [...params, page.limit, page.offset]);
-  const total = await pageTotal(chargers.length, page, async () => (await db.query<{ total: number }>(COUNT_SQL, params))[0]?.total ?? 0);
-  return { chargers, total };
+  const rows = await db.query<FleetCharger & { list_total: number }>(sql, [...params, page.limit, page.offset]);
+  // A page past the end has no row to carry the total: counted on its own.
+  const total = rows[0]?.list_total ?? (page.offset === 0 ? 0 : ((await db.query<{ total: number }>(COUNT_SQL, params))[0]?.total ?? 0));
+  return { chargers: rows.map(({ list_total: _, ...charger }) => charger), total };
 }
