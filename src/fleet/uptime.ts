@@ -47,7 +47,10 @@ down_by_connector AS (
    WHERE NOT isempty(win.w) AND coalesce(i.ended_at, 'infinity'::timestamptz) > lower(win.w) AND i.started_at < upper(win.w)
    GROUP BY 1, 2),
 known_connectors AS (
-  SELECT x.charge_point_id, count(*) AS n FROM connectors x JOIN win USING (charge_point_id) WHERE x.connector_id > 0 AND NOT isempty(win.w) GROUP BY 1),
+  -- Counted only where some connector 1…n was down: elsewhere "every connector down" cannot hold.
+  SELECT x.charge_point_id, count(*) AS n FROM connectors x
+   WHERE x.connector_id > 0 AND x.charge_point_id IN (SELECT charge_point_id FROM down_by_connector WHERE connector_id > 0)
+   GROUP BY 1),
 all_down AS (
   SELECT d.charge_point_id, range_intersect_agg(d.mr) AS mr, count(*) AS n
     FROM down_by_connector d WHERE d.connector_id > 0 GROUP BY 1),
@@ -59,9 +62,12 @@ maintenance AS (
    GROUP BY 1),
 down AS (
   SELECT w.*,
-         ((tstzmultirange(w.w) - coalesce(o.mr, '{}'))
-          + coalesce(c0.mr, '{}')
-          + CASE WHEN a.n = kc.n THEN a.mr ELSE '{}'::tstzmultirange END) * tstzmultirange(w.w) AS mr,
+         -- Offline time is inside w already; only the connectors' down time needs clipping to it
+         -- (and most chargers have none in w).
+         CASE WHEN c0.mr IS NULL AND a.mr IS NULL THEN tstzmultirange(w.w) - coalesce(o.mr, '{}')
+              ELSE ((tstzmultirange(w.w) - coalesce(o.mr, '{}'))
+                    + coalesce(c0.mr, '{}')
+                    + CASE WHEN a.n = kc.n THEN a.mr ELSE '{}'::tstzmultirange END) * tstzmultirange(w.w) END AS mr,
          coalesce(mt.mr, '{}') AS maint
     FROM win w
     LEFT JOIN online o USING (charge_point_id)
