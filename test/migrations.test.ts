@@ -5,14 +5,26 @@ import { join } from 'node:path';
 import { dbKind, freshPostgresUrl } from './support/database.js';
 import { openDatabase } from '../src/store/open.js';
 import { migrate } from '../src/store/migrate.js';
+import type { Db } from '../src/store/db.js';
+
+/** A fresh, migrated database of the kind under test for one test, dropped afterwards. */
+async function withDatabase(test: (db: Db) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'dynamo-migrate-'));
+  const pg = await freshPostgresUrl();
+  const { db, release } = await openDatabase({ databaseUrl: pg?.url, dataDir: dir, poolSize: 2 });
+  try {
+    await migrate(db);
+    await test(db);
+  } finally {
+    await release();
+    await pg?.drop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 describe(`migrations on an existing database (${dbKind})`, () => {
-  it('a key that had every scope gains the scopes added later; a narrower key does not', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'dynamo-migrate-'));
-    const pg = await freshPostgresUrl();
-    const { db, release } = await openDatabase({ databaseUrl: pg?.url, dataDir: dir, poolSize: 2 });
-    try {
-      await migrate(db);
+  it('a key that had every scope gains the scopes added later; a narrower key does not', () =>
+    withDatabase(async (db) => {
       await db.query(`INSERT INTO tenants (tenant_id, name) VALUES ('ten_M', 'M')`);
       // Every scope there was before the commands, sessions and message-log routes (migration 0016).
       const before = ['read:charge_points', 'write:charge_points', 'read:sites', 'write:sites', 'read:maintenance', 'write:maintenance',
@@ -34,19 +46,10 @@ describe(`migrations on an existing database (${dbKind})`, () => {
       await db.query('DELETE FROM schema_migrations WHERE version >= 16');
       await migrate(db);
       expect((await db.query<{ scopes: string[] }>(`SELECT scopes FROM api_keys WHERE key_id = 'key_full'`))[0]!.scopes).toHaveLength(14);
-    } finally {
-      await release();
-      await pg?.drop();
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('0018 carries each charger status from charger_state to chargers as it was, and computes the missing ones', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'dynamo-migrate-'));
-    const pg = await freshPostgresUrl();
-    const { db, release } = await openDatabase({ databaseUrl: pg?.url, dataDir: dir, poolSize: 2 });
-    try {
-      await migrate(db);
+  it('0018 carries each charger status from charger_state to chargers as it was, and computes the missing ones', () =>
+    withDatabase(async (db) => {
       await db.query(`INSERT INTO tenants (tenant_id, name) VALUES ('ten_S', 'S')`);
       await db.query(`INSERT INTO sites (site_id, tenant_id, name) VALUES ('site_a', 'ten_S', 'A')`);
       await db.query(`INSERT INTO chargers (charge_point_id, tenant_id, site_id) VALUES ('CP-KEPT', 'ten_S', 'site_a'), ('CP-NEW', 'ten_S', 'site_a')`);
@@ -69,10 +72,5 @@ describe(`migrations on an existing database (${dbKind})`, () => {
       await db.query('DELETE FROM schema_migrations WHERE version >= 18');
       await migrate(db);
       expect(await db.query('SELECT charge_point_id, reported_status FROM chargers ORDER BY charge_point_id')).toEqual(statuses);
-    } finally {
-      await release();
-      await pg?.drop();
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
