@@ -102,6 +102,10 @@ describe.each(['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'] as Protocol[])(`fleet dashboar
     expect((await t.api('GET', '/api/v1/cpo/fleet/chargers?status=offline')).body.chargers.map((c: any) => c.charge_point_id)).toEqual([ids.offline]);
     expect((await t.api('GET', '/api/v1/cpo/fleet/chargers?status=charging')).body.chargers[0].charge_point_id).toBe(ids.charging);
     expect((await t.api('GET', '/api/v1/cpo/fleet/chargers?status=available')).body.chargers[0].charge_point_id).toBe(ids.available);
+    // A full page counts the list; a short one (the last) and a page past the end are told apart.
+    const full = await t.api('GET', '/api/v1/cpo/fleet/chargers?limit=2&offset=2');
+    expect(full.body).toMatchObject({ total: 5, limit: 2, offset: 2 });
+    expect(full.body.chargers).toHaveLength(2);
     const page = await t.api('GET', '/api/v1/cpo/fleet/chargers?limit=2&offset=4');
     expect(page.body).toMatchObject({ total: 5, limit: 2, offset: 4 });
     expect(page.body.chargers).toHaveLength(1);

@@ -75,13 +75,18 @@ function orderBy(sort: ChargerSort, order: 'asc' | 'desc'): string {
   return (sort === 'charge_point_id' ? id : [...exprs(sort).map((e) => `${e} ${dir} ${nulls}`), ...id]).join(', ');
 }
 
-// The page and the total from one statement, so one snapshot and one round trip. `filtered` is
-// read twice and inlined each time (NOT MATERIALIZED): the page walks the default order's index and
-// stops at the limit, the count drops the join when nothing filters on the charger's state.
+// The page and the total from one statement, so one snapshot and one round trip. The total is
+// known from the page when it is the last one (a short page, or an empty first page); only a full
+// page (or one past the end) counts the list. `filtered` is inlined where it is read (NOT
+// MATERIALIZED): the page walks the default order's index and stops at the limit; the count drops
+// the join when nothing filters on the charger's state.
 const pageSql = (order: string) => `
 WITH ${FILTERED.replace('filtered AS (', 'filtered AS NOT MATERIALIZED (')},
-page AS (SELECT * FROM filtered ORDER BY ${order} LIMIT $6 OFFSET $7)
-SELECT p.*, (SELECT count(*)::int FROM filtered) AS list_total,
+page AS (SELECT * FROM filtered ORDER BY ${order} LIMIT $6 OFFSET $7),
+listed_n AS (SELECT count(*)::int AS n FROM page)
+SELECT p.*,
+       CASE WHEN (SELECT n FROM listed_n) BETWEEN 1 AND $6 - 1 THEN $7 + (SELECT n FROM listed_n)
+            ELSE (SELECT count(*)::int FROM filtered) END AS list_total,
        coalesce((SELECT json_agg(json_build_object('connector_id', x.connector_id, 'type', x.connector_type,
                                                    'status', x.status, 'error_code', x.error_code) ORDER BY x.connector_id)
                    FROM connectors x WHERE x.charge_point_id = p.charge_point_id AND x.connector_id > 0), '[]') AS connectors
