@@ -109,18 +109,18 @@ describe(`ingest writer: one OCPP message is one commit (${dbKind})`, () => {
     await writer.submit(status(cp, 'Available', 60));
     await writer.submit(status(other, 'Available', 60));
     let applied: Promise<unknown> = Promise.resolve();
-    // This transaction holds one charger's state row and then asks for the other's, while a batch
-    // holds the second and waits for the first: a lock cycle. It waits longer than the batch before
+    // This transaction holds one charger's row (a status change locks it, dynamo_sync_charger_status)
+    // and then asks for the other's, while a batch holds the second and waits for the first: a lock cycle. It waits longer than the batch before
     // checking for deadlocks, so PostgreSQL picks the batch as the victim.
     await svc.service.db.transaction(async (tx) => {
       await tx.query("SET LOCAL deadlock_timeout = '20s'");
-      await tx.query('SELECT 1 FROM charger_state WHERE charge_point_id = $1 FOR UPDATE', [cp]);
+      await tx.query('SELECT 1 FROM chargers WHERE charge_point_id = $1 FOR NO KEY UPDATE', [cp]);
       applied = Promise.all([writer.submit(status(other, 'Unavailable', 61)), writer.submit(status(cp, 'Unavailable', 61))]);
       await eventually(
         async () => (await svc.service.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%dynamo_apply_batch%'"))[0]!.n,
         (n) => n === 1,
       );
-      await tx.query('SELECT 1 FROM charger_state WHERE charge_point_id = $1 FOR UPDATE', [other]);
+      await tx.query('SELECT 1 FROM chargers WHERE charge_point_id = $1 FOR NO KEY UPDATE', [other]);
     });
     await expect(applied).resolves.toHaveLength(2);
     expect(await transient()).toBe(1);
