@@ -1,4 +1,5 @@
 import type { Queryable } from '../store/db.js';
+import { listPage } from '../store/list-page.js';
 import { scopeParams, scopeWhere, type Scope } from './scope.js';
 import { chargerStatusOf } from './charger-status.js';
 
@@ -34,7 +35,8 @@ export interface FleetCharger {
  * (scope.ts), $4 status filter, $5 search pattern, then limit and offset. What the charger reported
  * at boot (charger_state) wins over what was registered. One join, from chargers, so that the
  * default order walks chargers_tenant_list_order (migration 0017) and a count without filters
- * drops the join.
+ * drops the join. `filtered` is inlined where it is read (NOT MATERIALIZED): by the page, which
+ * stops at the limit, and by the count.
  */
 const FILTERED = `listed AS (
   SELECT c.charge_point_id, c.site_id, ${chargerStatusOf('c')} AS status,
@@ -44,7 +46,7 @@ const FILTERED = `listed AS (
     FROM chargers c
     LEFT JOIN charger_state st ON st.charge_point_id = c.charge_point_id
    WHERE ${scopeWhere('c')}),
-filtered AS (
+filtered AS NOT MATERIALIZED (
   SELECT * FROM listed
    WHERE ($4::text IS NULL
           OR ($4 = 'Online' AND status <> 'Offline')
@@ -75,25 +77,10 @@ function orderBy(sort: ChargerSort, order: 'asc' | 'desc'): string {
   return (sort === 'charge_point_id' ? id : [...exprs(sort).map((e) => `${e} ${dir} ${nulls}`), ...id]).join(', ');
 }
 
-// The page and the total from one statement, so one snapshot and one round trip. The total is
-// known from the page when it is the last one (a short page, or an empty first page); only a full
-// page (or one past the end) counts the list. `filtered` is inlined where it is read (NOT
-// MATERIALIZED): the page walks the default order's index and stops at the limit; the count drops
-// the join when nothing filters on the charger's state.
-const pageSql = (order: string) => `
-WITH ${FILTERED.replace('filtered AS (', 'filtered AS NOT MATERIALIZED (')},
-page AS (SELECT * FROM filtered ORDER BY ${order} LIMIT $6 OFFSET $7),
-listed_n AS (SELECT count(*)::int AS n FROM page)
-SELECT p.*,
-       CASE WHEN (SELECT n FROM listed_n) BETWEEN 1 AND $6 - 1 THEN $7 + (SELECT n FROM listed_n)
-            ELSE (SELECT count(*)::int FROM filtered) END AS list_total,
-       coalesce((SELECT json_agg(json_build_object('connector_id', x.connector_id, 'type', x.connector_type,
-                                                   'status', x.status, 'error_code', x.error_code) ORDER BY x.connector_id)
-                   FROM connectors x WHERE x.charge_point_id = p.charge_point_id AND x.connector_id > 0), '[]') AS connectors
-  FROM page p
- ORDER BY ${order}`;
-
-const COUNT_SQL = `WITH ${FILTERED} SELECT count(*)::int AS total FROM filtered`;
+/** A page charger's connectors (1…n), computed for the rows of the page only. */
+const CONNECTORS = `coalesce((SELECT json_agg(json_build_object('connector_id', x.connector_id, 'type', x.connector_type,
+                                                     'status', x.status, 'error_code', x.error_code) ORDER BY x.connector_id)
+                     FROM connectors x WHERE x.charge_point_id = page.charge_point_id AND x.connector_id > 0), '[]') AS connectors`;
 
 /** A LIKE pattern that matches the text literally anywhere (%, _ and \ escaped). */
 export const containsPattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -106,9 +93,12 @@ export async function fleetChargers(
 ): Promise<{ chargers: FleetCharger[]; total: number }> {
   const search = opts.search?.trim();
   const params = [...scopeParams(scope), opts.status ? STATUS_VALUES[opts.status] : null, search ? containsPattern(search) : null];
-  const sql = pageSql(orderBy(opts.sort ?? 'charge_point_id', opts.order ?? 'asc'));
-  const rows = await db.query<FleetCharger & { list_total: number }>(sql, [...params, page.limit, page.offset]);
-  // A page past the end has no row to carry the total: counted on its own.
-  const total = rows[0]?.list_total ?? (page.offset === 0 ? 0 : ((await db.query<{ total: number }>(COUNT_SQL, params))[0]?.total ?? 0));
-  return { chargers: rows.map(({ list_total: _, ...charger }) => charger), total };
+  const orderByColumns = orderBy(opts.sort ?? 'charge_point_id', opts.order ?? 'asc');
+  const { rows, total } = await listPage<FleetCharger>(
+    db,
+    { with: FILTERED, columns: '*', from: 'filtered', where: 'true', orderBy: orderByColumns, pageColumns: CONNECTORS },
+    params,
+    page,
+  );
+  return { chargers: rows, total };
 }

@@ -33,8 +33,16 @@ const measure = ([total, set]: (typeof MEASURES)[number]) => `
  */
 export type ReadPath = 'auto' | 'fleet' | 'charger';
 
-/** `auto`'s rule, or the forced choice: SQL that is true when the fleet-wide way is taken. */
-export const widePath = (path: ReadPath, auto: string) => (path === 'auto' ? auto : path === 'fleet' ? 'true' : 'false');
+/**
+ * SQL that is true when the fleet-wide way is taken: forced, or (`auto`) when `scopeRows` (a count
+ * over the scope) times `ratio` exceeds the rows of `table` as the statistics know them (never
+ * analysed: -1, so the fleet-wide way).
+ */
+export const widePath = (path: ReadPath, scopeRows: string, ratio: number, table: string) =>
+  path === 'auto' ? `${scopeRows} * ${ratio} > (SELECT reltuples FROM pg_class WHERE oid = '${table}'::regclass)` : path === 'fleet' ? 'true' : 'false';
+
+/** A statement in each of its read paths, built once. */
+export const byPath = (sql: (path: ReadPath) => string): Record<ReadPath, string> => ({ auto: sql('auto'), fleet: sql('fleet'), charger: sql('charger') });
 
 export const rollupCtes = (path: ReadPath) => `
 cov AS (
@@ -66,7 +74,7 @@ wants AS MATERIALIZED (
 -- costs about a sixth of a probe per charger (docs/benchmarks.md, issue #15).
 hours AS (
   SELECT (SELECT array_agg(DISTINCT hour) FROM wants) AS hs,
-         ${widePath(path, `(SELECT count(*) FROM cov) * 6 > (SELECT reltuples FROM pg_class WHERE oid = 'rollup_chargers'::regclass)`)} AS wide),
+         ${widePath(path, '(SELECT count(*) FROM cov)', 6, 'rollup_chargers')} AS wide),
 needed AS MATERIALIZED (
   SELECT rh.* FROM rollup_hours rh
    WHERE (SELECT wide FROM hours) AND rh.hour = ANY ((SELECT hs FROM hours)::timestamptz[])

@@ -1,7 +1,7 @@
 import type { Queryable } from '../store/db.js';
 import { SCOPE_CTE, oneDecimal, scopeParams, seconds, type Scope } from './scope.js';
 import { DOWN_STATUSES } from './charger-status.js';
-import { directFrom, rollupCtes, widePath, type ReadPath } from './rollup.js';
+import { byPath, directFrom, rollupCtes, widePath, type ReadPath } from './rollup.js';
 
 export interface ChargerUptime {
   charge_point_id: string;
@@ -17,8 +17,9 @@ export interface ChargerUptime {
  * charger's w. Two ways, of which one runs (a one-time filter), as the rollup hours are read
  * (rollup.ts): for a large part of the fleet, one range scan of the rows ending after the earliest
  * w starts (migration 0019; after the rollup watermark that is about one row per charger, the open
- * one); for a few chargers, each charger's own rows by its key (a month of history is some dozens
- * of rows per charger, hence the switch at one charger in fifty).
+ * one); for a few chargers, each charger's own rows by its key. The switch at one charger in
+ * fifty is that ratio estimated (a month of history holds some dozens of rows per charger against
+ * about one recent row), not a measured break-even; both ways give the same answer.
  */
 const overlapping = (table: string, t: string, ended: string, cond: string) => `(
     SELECT ${t}.* FROM ${table} ${t}
@@ -34,7 +35,7 @@ const overlapping = (table: string, t: string, ended: string, cond: string) => `
  */
 const downCtes = (path: ReadPath) => `since AS (
   SELECT min(lower(w)) AS t,
-         ${widePath(path, `count(*) * 50 > (SELECT reltuples FROM pg_class WHERE oid = 'chargers'::regclass)`)} AS wide
+         ${widePath(path, 'count(*)', 50, 'chargers')} AS wide
     FROM win WHERE NOT isempty(w)),
 online AS (
   SELECT k.charge_point_id, range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, now()))) AS mr
@@ -125,7 +126,6 @@ SELECT d.charge_point_id, d.site_id,
 
 type Row = { charge_point_id: string; site_id: string; window_s: number; down_s: number; excluded_s: number };
 
-const byPath = (sql: (path: ReadPath) => string): Record<ReadPath, string> => ({ auto: sql('auto'), fleet: sql('fleet'), charger: sql('charger') });
 const SQL = byPath(rollupSql);
 const DIRECT_SQL = byPath(directSql);
 

@@ -1,6 +1,6 @@
 import type { Queryable } from '../store/db.js';
 import { SCOPE_CTE, oneDecimal, scopeParams, type Scope } from './scope.js';
-import { directFrom, rollupCtes, type ReadPath } from './rollup.js';
+import { byPath, directFrom, rollupCtes, type ReadPath } from './rollup.js';
 
 export type Granularity = 'hour' | 'day' | 'week' | 'month';
 
@@ -121,7 +121,7 @@ SELECT w.cp AS charge_point_id, w.k AS period_start,
 
 type Row = { charge_point_id: string; period_start: Date; online_s: number; charging_s: number };
 
-const SQL: Record<ReadPath, string> = { auto: rollupSql('auto'), fleet: rollupSql('fleet'), charger: rollupSql('charger') };
+const SQL = byPath(rollupSql);
 
 /** Raw seconds per charger and bucket (for the property test: the rollups must agree to the millisecond, before any rounding, whichever way the rows are read). */
 export async function utilisationSeconds(db: Queryable, scope: Scope, from: Date, to: Date, granularity: Granularity | null, direct = false, path: ReadPath = 'auto'): Promise<Row[]> {
