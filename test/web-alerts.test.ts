@@ -241,6 +241,22 @@ describe('web dashboard: alerts, rules and webhooks', { timeout: 120_000 }, () =
     await context.close();
   });
 
+  it('shows the list when every answer is slower than the live refresh: a refresh never cancels a load under way', async () => {
+    const { context, page, problems } = await openPage(browser);
+    // No stream, so the page refreshes every 5 s (POLL_MS); each answer of the list takes 6 s.
+    await page.route('**/api/v1/cpo/events*', (route) => route.abort());
+    await page.route('**/api/v1/cpo/alerts?*', async (route) => {
+      await new Promise((r) => setTimeout(r, 6_000));
+      await route.continue().catch(() => {}); // the page may have moved on
+    });
+    await signIn(page, svc.url, tenant.key);
+    await page.goto(`${svc.url}/#/alerts`);
+    await page.getByTestId('alert-list').locator('tbody tr').first().waitFor({ timeout: 20_000 });
+    // The aborted stream is logged by the browser as a failed request; nothing else may be.
+    expect(problems.filter((p) => !/api\/v1\/cpo\/events|ERR_FAILED/.test(p))).toEqual([]);
+    await context.close();
+  });
+
   it('a key that may only read alerts sees the rules but no controls to change them, and why; webhooks say which scope they need', async () => {
     const reader = await aTenantKey(['read:alerts', 'read:charge_points', 'read:sites']);
     const { context, page, problems } = await openPage(browser);

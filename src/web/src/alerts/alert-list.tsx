@@ -70,7 +70,8 @@ export function AlertList({ filters, rules }: { filters: AlertFilters; rules: Ru
           signal,
         }),
       ),
-    [filters.status, filters.rule, filters.charger, filters.site, filters.offset, tick],
+    [filters.status, filters.rule, filters.charger, filters.site, filters.offset],
+    tick,
   );
   const rows = list.data?.alerts ?? [];
   const ruleOptions = [{ value: '', label: 'All rules' }, ...rules.map((r) => ({ value: r.rule_id, label: r.name }))];

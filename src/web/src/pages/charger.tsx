@@ -17,12 +17,12 @@ export default function Charger({ params }: PageProps) {
   const tick = useLiveTick((e) => (e.data as { charge_point_id?: string } | null)?.charge_point_id === id);
   useEffect(() => void (document.title = `${id} · Dynamo CSMS`), [id]);
   const path = { charge_point_id: id };
-  const diag = useApi((signal) => api.ok(api.GET('/api/v1/cpo/chargers/{charge_point_id}/diagnostics', { params: { path }, signal })), [id, tick]);
+  const diag = useApi((signal) => api.ok(api.GET('/api/v1/cpo/chargers/{charge_point_id}/diagnostics', { params: { path }, signal })), [id], tick);
   // The one charger status and the connectors' error codes come from the fleet list.
   const live = useApi(async (signal) => {
     const r = await api.ok(api.GET('/api/v1/cpo/fleet/chargers', { params: { query: { search: id, limit: 100 } }, signal }));
     return r.chargers.find((c) => c.charge_point_id === id) ?? null;
-  }, [id, tick]);
+  }, [id], tick);
 
   if (diag.error?.status === 404) {
     return (

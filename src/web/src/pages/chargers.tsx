@@ -74,7 +74,8 @@ export default function Chargers({ query }: PageProps) {
           signal,
         }),
       ),
-    [status, site, search, sort, order, offset, tick],
+    [status, site, search, sort, order, offset],
+    tick,
   );
   const rows = list.data?.chargers ?? [];
 

@@ -26,7 +26,7 @@ export function OpenAlerts({ site, tick }: { site: string; tick: number }) {
   const alerts = useApi(async (signal) => {
     const q = new URLSearchParams({ status: 'open', limit: '10', ...(site ? { site_id: site } : {}) });
     return (await api.raw('GET', `/api/v1/cpo/alerts?${q}`, undefined, signal)) as { alerts?: AlertRow[]; total?: number };
-  }, [site, tick]);
+  }, [site], tick);
   const rows = alerts.data?.alerts ?? [];
   return (
     <Panel title="Open alerts" id="open-alerts" error={alerts.error} loading={alerts.loading && !alerts.data} actions={<a href={href('/alerts', { status: 'open', site })}>All open alerts</a>}>

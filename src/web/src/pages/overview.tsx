@@ -26,7 +26,7 @@ export default function Overview({ query }: PageProps) {
   const tick = useLiveTick(isFleetChange);
   const siteId = site || undefined;
 
-  const summary = useApi((signal) => api.ok(api.GET('/api/v1/cpo/fleet/summary', { params: { query: { site_id: siteId } }, signal })), [site, tick]);
+  const summary = useApi((signal) => api.ok(api.GET('/api/v1/cpo/fleet/summary', { params: { query: { site_id: siteId } }, signal })), [site], tick);
   const { name: siteName } = useSites();
   const window = useMemo(() => periodWindow(period), [period, site]);
   const uptime = useApi(
@@ -40,7 +40,8 @@ export default function Overview({ query }: PageProps) {
   );
   const errors = useApi(
     (signal) => api.ok(api.GET('/api/v1/cpo/fleet/errors', { params: { query: { site_id: siteId, resolved: false, limit: 10 } }, signal })),
-    [site, tick],
+    [site],
+    tick,
   );
 
   const s = summary.data;

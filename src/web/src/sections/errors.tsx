@@ -17,7 +17,8 @@ export default function ErrorHistory({ chargePointId: id }: SectionProps) {
   const data = useApi(
     (signal) =>
       api.ok(api.GET('/api/v1/cpo/chargers/{charge_point_id}/error-history', { params: { path: { charge_point_id: id }, query: { limit: PAGE, offset } }, signal })),
-    [id, offset, tick],
+    [id, offset],
+    tick,
   );
   const rows = data.data?.errors ?? [];
   return (

@@ -41,7 +41,8 @@ export default function Messages({ chargePointId: id }: SectionProps) {
         }),
       ),
     // Older pages do not change: only the newest one follows the charger.
-    [id, action, direction, cursor, cursor ? 0 : tick],
+    [id, action, direction, cursor],
+    cursor ? 0 : tick,
   );
   const rows = data.data?.messages ?? [];
   return (

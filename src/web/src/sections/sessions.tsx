@@ -29,7 +29,7 @@ export default function Sessions({ chargePointId: id }: SectionProps) {
   const data = useApi(async (signal) => {
     const q = new URLSearchParams({ charge_point_id: id, limit: String(PAGE), offset: String(offset) });
     return (await api.raw('GET', `/api/v1/cpo/sessions?${q}`, undefined, signal)) as { sessions: SessionRow[]; total: number };
-  }, [id, offset, tick]);
+  }, [id, offset], tick);
   const rows = data.data?.sessions ?? [];
   return (
     <Panel title="Sessions" id="sessions" error={data.error} loading={data.loading && !data.data}>
