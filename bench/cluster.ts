@@ -15,9 +15,7 @@ import pg from 'pg';
 import { benchDatabase, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
 import { openDatabase } from '../src/store/open.js';
 import { migrate } from '../src/store/migrate.js';
-import { createTenant } from '../src/store/tenants.js';
-import { createSite } from '../src/store/sites.js';
-import { insertCharger } from '../src/store/chargers.js';
+import { registerBenchFleet } from './bench-fleet.js';
 import { benchArgs } from './args.js';
 import { writeResult } from './results.js';
 
@@ -79,11 +77,7 @@ async function run(scenario: 'one node' | 'three nodes'): Promise<ClusterResult>
   process.stderr.write(`[${scenario}] preparing ${N} chargers…\n`);
   const { db, release } = await openDatabase({ databaseUrl, dataDir, poolSize: 2 });
   await migrate(db);
-  const tenant = await createTenant(db, 'Bench');
-  const site = await createSite(db, tenant.tenant_id, { name: 'Bench site' });
-  await db.transaction(async (tx) => {
-    for (let i = 0; i < N; i++) await insertCharger(tx, { chargePointId: `BENCH-${i}`, tenantId: tenant.tenant_id, siteId: site.site_id, passwordHash: null });
-  });
+  await registerBenchFleet(db, N);
   await release();
 
   // One node runs as today (bus in process); three share NATS under a subject prefix of their own.

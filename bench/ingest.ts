@@ -13,9 +13,7 @@ import { reachable } from './throwaway-database.js';
 import { benchDatabase, cpuTimes, rssMiB, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
 import { openDatabase } from '../src/store/open.js';
 import { migrate } from '../src/store/migrate.js';
-import { createTenant } from '../src/store/tenants.js';
-import { createSite } from '../src/store/sites.js';
-import { insertCharger } from '../src/store/chargers.js';
+import { registerBenchFleet } from './bench-fleet.js';
 import { insertApiKey } from '../src/store/api-keys.js';
 import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
 import { benchArgs } from './args.js';
@@ -103,13 +101,9 @@ async function prepare(target: 'pglite' | 'postgres', dataDir: string): Promise<
   const { databaseUrl, env, drop } = await benchDatabase(target, dataDir, PG_URL);
   const { db, release } = await openDatabase({ databaseUrl, dataDir, poolSize: 2 });
   await migrate(db);
-  const tenant = await createTenant(db, 'Bench');
-  const site = await createSite(db, tenant.tenant_id, { name: 'Bench site' });
+  const { tenantId } = await registerBenchFleet(db, N);
   const { key, prefix } = generateApiKey('tenant');
-  await insertApiKey(db, { tenantId: tenant.tenant_id, name: 'bench', prefix, keyHash: hashApiKey(key), scopes: ['read:charge_points', 'write:webhooks', 'read:events'] });
-  await db.transaction(async (tx) => {
-    for (let i = 0; i < N; i++) await insertCharger(tx, { chargePointId: `BENCH-${i}`, tenantId: tenant.tenant_id, siteId: site.site_id, passwordHash: null });
-  });
+  await insertApiKey(db, { tenantId, name: 'bench', prefix, keyHash: hashApiKey(key), scopes: ['read:charge_points', 'write:webhooks', 'read:events'] });
   await release();
   return { env, key, drop };
 }
