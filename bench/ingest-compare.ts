@@ -30,6 +30,9 @@ const THIS_SERVER = join(ROOT, 'dist/src/cli/main.js');
 // after this one, so the baseline is measured in the same run (its store modules prepare its database).
 const COMPARE = args.get('compare') ? resolve(args.get('compare')!) : undefined;
 const REPEAT = Number(args.get('repeat') ?? 1);
+// --half-rate R: the open-loop phases at R msg/s for every build (default: half of each run's own maximum),
+// so two builds' latencies are compared at one load.
+const HALF_RATE = args.get('half-rate');
 // --cpu-prof <dir>: the server runs with node --cpu-prof (one .cpuprofile per thread, PGlite's worker included).
 const CPU_PROF = args.get('cpu-prof') ? resolve(args.get('cpu-prof')!) : undefined;
 
@@ -80,6 +83,8 @@ interface Result {
   errors: number;
   stormSeconds: number;
   stormFailed: number;
+  /** Storm attempts refused or failed and retried after a backoff (chargers retry, as real ones do). */
+  stormRetries: number;
   /** CPU per durable message in the closed-loop phase, µs: the server process (PGlite's worker included), the PostgreSQL backends of its database, the load generator. */
   cpuUsPerMessage: { server: number; database: number; generator: number };
 }
@@ -120,7 +125,7 @@ async function run(target: string, serverPath: string, repetition: number): Prom
   const pid = server.child.pid!;
   const rssBefore = await rssMiB(pid);
   const wsUrl = target === 'echo' ? server.url.replace('http', 'ws') : `${server.url.replace('http', 'ws')}/ocpp`;
-  const gen = spawn(process.execPath, [join(ROOT, 'dist/bench/load-generator.js'), '--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const gen = spawn(process.execPath, [join(ROOT, 'dist/bench/load-generator.js'), '--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP, ...(HALF_RATE ? ['--half-rate', HALF_RATE] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const phases: Record<string, any> = {};
   let rssConnected = 0;
   let cpuAtConnected: { server: number; generator: number; db: Map<number, number> } | undefined;
@@ -187,6 +192,7 @@ async function run(target: string, serverPath: string, repetition: number): Prom
     errors: (phases.max?.errors ?? 0) + (phases.half?.errors ?? 0) + (phases['half-dashboard']?.errors ?? 0),
     stormSeconds: phases.storm?.seconds,
     stormFailed: phases.storm?.failed,
+    stormRetries: phases.storm?.retries ?? 0,
     cpuUsPerMessage,
   };
 }
@@ -210,10 +216,10 @@ async function main() {
     `Ingest benchmark, ${new Date().toISOString()}: builds ${[THIS_SERVER, ...(COMPARE ? [COMPARE] : [])].map((p) => `${p} (${commitOf(p) ?? '?'})`).join(' vs ')}, ${REPEAT} repetition(s); ${N} chargers speaking OCPP ${OCPP === 'mixed' ? '1.6, 2.0.1 and 2.1 (a third each)' : OCPP}, ${MAX_SECONDS} s closed loop, then ${HALF_SECONDS} s at half that rate alone and ${HALF_SECONDS} s more beside a dashboard loop (GET /api/v1/cpo/chargers?limit=1000, back to back).`,
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load generator on the same machine.`,
     '',
-    '| target | build | rep | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors | storm: all back s (failed) | CPU µs/msg at max: server / database / generator |',
+    '| target | build | rep | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors | storm: all back s (failed; retried attempts) | CPU µs/msg at max: server / database / generator |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map((r) =>
-      `| ${r.target} | ${r.build ?? '—'} | ${r.repetition} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echoOf(r) ? f(r.maxRate / echoOf(r)!.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} | ${f(r.stormSeconds, 1)} (${r.stormFailed}) | ${f(r.cpuUsPerMessage.server)} / ${f(r.cpuUsPerMessage.database)} / ${f(r.cpuUsPerMessage.generator)} |`,
+      `| ${r.target} | ${r.build ?? '—'} | ${r.repetition} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echoOf(r) ? f(r.maxRate / echoOf(r)!.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} | ${f(r.stormSeconds, 1)} (${r.stormFailed}; ${r.stormRetries}) | ${f(r.cpuUsPerMessage.server)} / ${f(r.cpuUsPerMessage.database)} / ${f(r.cpuUsPerMessage.generator)} |`,
     ),
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -91,6 +91,8 @@ interface Result {
   errors: number;
   stormSeconds: number;
   stormFailed: number;
+  /** Storm attempts refused or failed and retried after a backoff (chargers retry, as real ones do). */
+  stormRetries: number;
   /** Frames the message log wrote and shed during the run (from /metrics), so "on" is shown to have logged. */
   logWritten: number;
   logShed: number;
@@ -242,6 +244,7 @@ async function run(target: string, listening = false): Promise<Result | undefine
     errors: (phases.max?.errors ?? 0) + (phases.half?.errors ?? 0) + (phases['half-dashboard']?.errors ?? 0),
     stormSeconds: phases.storm?.seconds,
     stormFailed: phases.storm?.failed,
+    stormRetries: phases.storm?.retries ?? 0,
     logWritten,
     logShed,
   };
@@ -264,10 +267,10 @@ async function main() {
     `Ingest benchmark, ${new Date().toISOString()}: ${N} chargers speaking OCPP ${OCPP === 'mixed' ? '1.6, 2.0.1 and 2.1 (a third each)' : OCPP}, ${MAX_SECONDS} s closed loop, then ${HALF_SECONDS} s at half that rate alone and ${HALF_SECONDS} s more beside a dashboard loop (GET /api/v1/cpo/chargers?limit=1000, back to back).`,
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load generator on the same machine.`,
     '',
-    '| target | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors | storm: all back s (failed) |',
+    '| target | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors | storm: all back s (failed; retried attempts) |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map((r) =>
-      `| ${r.target}${r.webhooks ? ` + ${r.webhooks} webhooks` : ''}${r.sse ? ` + ${r.sse} SSE` : ''} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echo ? f(r.maxRate / echo.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} | ${f(r.stormSeconds, 1)} (${r.stormFailed}) |`,
+      `| ${r.target}${r.webhooks ? ` + ${r.webhooks} webhooks` : ''}${r.sse ? ` + ${r.sse} SSE` : ''} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echo ? f(r.maxRate / echo.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} | ${f(r.stormSeconds, 1)} (${r.stormFailed}; ${r.stormRetries}) |`,
     ),
   ];
   if (LISTENING) lines.push('', ...listenerTable(results));

@@ -48,6 +48,26 @@ describe(`OCPP 1.6J central system: messages (${dbKind})`, () => {
       expect(stored.map((c) => c.ocpp_version)).toEqual(['1.6', '1.6']);
     });
 
+    it('answers each upgrade of a burst on its own: lookups batched together never mix up identities, and nothing is cached', async () => {
+      const ids = await Promise.all(Array.from({ length: 40 }, () => aCharger(t.api, site)));
+      const guarded = await aCharger(t.api, site, { password: 'burst-password-123' });
+      const basic = (p: string) => ({ authorization: `Basic ${Buffer.from(`${guarded}:${p}`).toString('base64')}` });
+      const unknown = [uniqueId('GHOST'), uniqueId('GHOST')];
+      // All at once, the same identity twice among them, so several land in one lookup.
+      const burst = [
+        ...ids.map((id) => upgradeStatus(`${svc.wsUrl}/${id}`, ['ocpp1.6'])),
+        ...unknown.map((id) => upgradeStatus(`${svc.wsUrl}/${id}`, ['ocpp1.6'])),
+        upgradeStatus(`${svc.wsUrl}/${unknown[0]}`, ['ocpp1.6']),
+        upgradeStatus(`${svc.wsUrl}/${guarded}`, ['ocpp1.6'], basic('wrong-password-123')),
+        upgradeStatus(`${svc.wsUrl}/${guarded}`, ['ocpp1.6'], basic('burst-password-123')),
+      ];
+      expect(await Promise.all(burst)).toEqual([...ids.map(() => 101), 404, 404, 404, 401, 101]);
+      // A charger deleted just now is refused at its next connection: admission reads, never remembers.
+      expect((await t.api('DELETE', `/api/v1/cpo/chargers/${ids[0]}`)).status).toBe(204);
+      expect(await upgradeStatus(`${svc.wsUrl}/${ids[0]}`, ['ocpp1.6'])).toBe(404);
+      expect(await upgradeStatus(`${svc.wsUrl}/${ids[1]}`, ['ocpp1.6'])).toBe(101);
+    });
+
     it('drops a connection when its password is changed', async () => {
       const { id, c } = await charger({ password: 'first-password-1' });
       const closed = new Promise((r) => c.once('close', r));

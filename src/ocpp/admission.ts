@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '../store/db.js';
-import { autoRegisterCharger, findChargerForAdmission, type ChargerAdmission } from '../store/chargers.js';
+import { autoRegisterCharger, type ChargerAdmission } from '../store/chargers.js';
+import { AdmissionLookup } from './admission-lookup.js';
 import { verifyPassword } from '../security/secrets.js';
 import { PasswordBackoff } from './password-backoff.js';
 
@@ -21,11 +22,14 @@ export class Admission {
   // Remembers a digest of the last verified password for each stored hash.
   private readonly verified = new Map<string, { passwordHash: string; digest: Buffer }>();
   private readonly backoff = new PasswordBackoff();
+  private readonly lookup: AdmissionLookup;
 
   constructor(
     private readonly db: Queryable,
     private readonly autoRegisterSiteId: string | undefined,
-  ) {}
+  ) {
+    this.lookup = new AdmissionLookup(db);
+  }
 
   /**
    * `clientCertCn` is the subject CN of a client certificate the TLS layer verified
@@ -37,7 +41,7 @@ export class Admission {
     if (!IDENTITY.test(identity)) return { ok: false, status: 400, reason: 'identity is not a valid OCPP identifier' };
     const waitMs = this.backoff.waitMs(identity, remoteAddress);
     if (waitMs > 0) return { ok: false, status: 429, reason: 'too many wrong passwords; retry later', retryAfterSec: Math.ceil(waitMs / 1000) };
-    let charger = await findChargerForAdmission(this.db, identity);
+    let charger = await this.lookup.find(identity);
     if (!charger && this.autoRegisterSiteId) charger = await autoRegisterCharger(this.db, identity, this.autoRegisterSiteId);
     if (!charger) return { ok: false, status: 404, reason: 'unknown charger' };
     if (clientCertCn === identity) return { ok: true, charger };

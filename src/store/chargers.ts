@@ -150,6 +150,14 @@ export async function findChargerForAdmission(db: Queryable, id: string): Promis
   return row;
 }
 
+/** The admission facts of many identities in one statement (a reconnect storm's lookups, batched). */
+export async function findChargersForAdmission(db: Queryable, ids: readonly string[]): Promise<ChargerAdmission[]> {
+  return db.query<ChargerAdmission>(
+    'SELECT charge_point_id, tenant_id, site_id, password_hash, lenient, client_cert_required FROM chargers WHERE charge_point_id = ANY($1::text[])',
+    [ids],
+  );
+}
+
 /** Auto-registration (DYNAMO_AUTO_REGISTER): admits an unknown identity into the given site. */
 export async function autoRegisterCharger(db: Queryable, id: string, siteId: string): Promise<ChargerAdmission | undefined> {
   await db.query(
