@@ -2,6 +2,7 @@
 // For each database: generate N chargers × D days of history, start `dynamo serve` on it,
 // time each endpoint over real HTTP (sequential requests, p50/p99), and time a raw scan of
 // the history rows in the same run as the floor to compare with.
+import { BENCH_PG_URL as PG_URL } from './bench-fleet.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -23,7 +24,6 @@ const N = Number(args.get('chargers') ?? 10_000);
 const DAYS = Number(args.get('days') ?? 30);
 const SAMPLES = Number(args.get('samples') ?? 20);
 const TARGETS = (args.get('targets') ?? 'postgres,pglite').split(',');
-const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROOT = new URL('../../', import.meta.url).pathname;
 
 // --phases direct,rollups (default): each endpoint is timed first with no rollups (every figure

@@ -6,6 +6,7 @@
 // own applyBatch in group-commit batches of B messages, on one connection. Reported per message:
 // wall time, the PostgreSQL backend's CPU (its /proc stat), WAL bytes (pg_current_wal_insert_lsn,
 // which counts every database of the server: run it when nothing else writes) and rows written.
+import { BENCH_PG_URL as PG_URL } from './bench-fleet.js';
 import { execFileSync } from 'node:child_process';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -22,7 +23,6 @@ const BATCH = Number(args.get('batch') ?? 100);
 const CYCLES = Number(args.get('cycles') ?? 3);
 const REPEAT = Number(args.get('repeat') ?? 2);
 const TARGETS = (args.get('targets') ?? 'postgres').split(',') as ('postgres' | 'pglite')[];
-const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const BUILDS = [join(ROOT, 'dist/src/cli/main.js'), ...(args.get('compare') ? [resolve(args.get('compare')!)] : [])];
 
 function commitOf(server: string): string {

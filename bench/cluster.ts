@@ -12,10 +12,8 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { benchDatabase, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
-import { openDatabase } from '../src/store/open.js';
-import { migrate } from '../src/store/migrate.js';
-import { registerBenchFleet } from './bench-fleet.js';
+import { SERVE_ENV, startProcess, stopProcess } from './server-process.js';
+import { BENCH_PG_URL as PG_URL, benchFleetDatabase } from './bench-fleet.js';
 import { benchArgs } from './args.js';
 import { writeResult } from './results.js';
 
@@ -23,7 +21,6 @@ const args = benchArgs();
 const N = Number(args.get('chargers') ?? 3_000);
 const MAX_SECONDS = Number(args.get('max-seconds') ?? 15);
 const HALF_SECONDS = Number(args.get('half-seconds') ?? 10);
-const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const NATS_URL = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
 const ROOT = new URL('../../', import.meta.url).pathname;
 const TICK = 100; // clock ticks per second in /proc/<pid>/stat (USER_HZ; 100 on Linux)
@@ -73,12 +70,8 @@ async function backendPids(dbName: string): Promise<number[]> {
 async function run(scenario: 'one node' | 'three nodes'): Promise<ClusterResult> {
   const count = scenario === 'one node' ? 1 : 3;
   const dataDir = await mkdtemp(join(tmpdir(), 'dynamo-bench-cluster-'));
-  const { databaseUrl, drop } = await benchDatabase('postgres', dataDir, PG_URL);
+  const { databaseUrl, drop } = await benchFleetDatabase('postgres', dataDir, N);
   process.stderr.write(`[${scenario}] preparing ${N} chargers…\n`);
-  const { db, release } = await openDatabase({ databaseUrl, dataDir, poolSize: 2 });
-  await migrate(db);
-  await registerBenchFleet(db, N);
-  await release();
 
   // One node runs as today (bus in process); three share NATS under a subject prefix of their own.
   const cluster: Record<string, string> = count > 1 ? { DYNAMO_NATS_URL: NATS_URL, DYNAMO_NATS_PREFIX: `bench_${randomBytes(4).toString('hex')}` } : {};

@@ -9,18 +9,15 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchArgs } from './args.js';
-import { benchDatabase, rssMiB, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
-import { registerBenchFleet } from './bench-fleet.js';
+import { rssMiB, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
+import { benchFleetDatabase } from './bench-fleet.js';
 import { SimCharger } from './sim-charger.js';
-import { openDatabase } from '../src/store/open.js';
-import { migrate } from '../src/store/migrate.js';
 import { writeResult } from './results.js';
 
 const args = benchArgs();
 const N = Number(args.get('chargers') ?? 3000);
 const REPEAT = Number(args.get('repeat') ?? 2);
 const TARGETS = (args.get('targets') ?? 'echo,postgres').split(',');
-const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROOT = new URL('../..', import.meta.url).pathname;
 
 interface Run {
@@ -60,7 +57,8 @@ async function snapshot(pid: number, dir: string): Promise<string> {
   const before = new Set(await readdir(dir));
   process.kill(pid, 'SIGUSR2');
   let lastSize = -1;
-  for (;;) {
+  for (const giveUp = Date.now() + 120_000; ; ) {
+    if (Date.now() > giveUp) throw new Error(`no heap snapshot from process ${pid} in ${dir} after 120 s`);
     await new Promise((r) => setTimeout(r, 500));
     const file = (await readdir(dir)).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
     if (!file) continue;
@@ -75,11 +73,7 @@ async function snapshot(pid: number, dir: string): Promise<string> {
 async function start(target: string, dir: string): Promise<{ server: Awaited<ReturnType<typeof startProcess>>; drop: () => Promise<void> }> {
   const nodeArgs = ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`];
   if (target === 'echo') return { server: await startProcess([...nodeArgs, join(ROOT, 'dist/bench/echo-server.js'), '0'], {}), drop: async () => {} };
-  const database = await benchDatabase('postgres', dir, PG_URL);
-  const { db, release } = await openDatabase({ databaseUrl: database.databaseUrl, dataDir: dir, poolSize: 2 });
-  await migrate(db);
-  await registerBenchFleet(db, N);
-  await release();
+  const database = await benchFleetDatabase('postgres', dir, N);
   return { server: await startProcess([...nodeArgs, join(ROOT, 'dist/src/cli/main.js'), 'serve'], { ...database.env, ...SERVE_ENV }), drop: database.drop };
 }
 

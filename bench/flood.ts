@@ -5,6 +5,7 @@
 // StatusNotification CALLs without waiting. Victims and flooder are two more processes
 // (bench/flood-generator.ts). --server points at another build's dist/src/cli/main.js to measure it
 // in the same way; the database is then prepared with that build's own store modules.
+import { BENCH_PG_URL as PG_URL } from './bench-fleet.js';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -24,7 +25,6 @@ const FLOOD = Number(args.get('flood') ?? 20_000);
 const FLOOD_TIMEOUT = Number(args.get('flood-timeout') ?? 120);
 const TARGETS = (args.get('targets') ?? 'pglite,postgres').split(',');
 const SERVER = resolve(args.get('server') ?? join(ROOT, 'dist/src/cli/main.js'));
-const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** The store modules of the build under test, so the schema is the one that build migrates to. */
 async function storeOf(server: string) {

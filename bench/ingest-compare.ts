@@ -5,6 +5,7 @@
 // starts the server as its own process, drives N chargers from a separate
 // load-generator process over real sockets, and reports connections held,
 // sustained durable messages/s, answer latency and RSS per connection.
+import { BENCH_PG_URL as PG_URL } from './bench-fleet.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -23,7 +24,6 @@ const MAX_SECONDS = Number(args.get('max-seconds') ?? 20);
 const HALF_SECONDS = Number(args.get('half-seconds') ?? 20);
 const TARGETS = (args.get('targets') ?? 'echo,pglite,postgres').split(',');
 const OCPP = args.get('ocpp') ?? '1.6';
-const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROOT = new URL('../../', import.meta.url).pathname;
 const THIS_SERVER = join(ROOT, 'dist/src/cli/main.js');
 // --compare <another build's dist/src/cli/main.js>: each Dynamo target runs on that build too, right

@@ -10,10 +10,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { reachable } from './throwaway-database.js';
-import { benchDatabase, cpuTimes, rssMiB, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
-import { openDatabase } from '../src/store/open.js';
-import { migrate } from '../src/store/migrate.js';
-import { registerBenchFleet } from './bench-fleet.js';
+import { cpuTimes, rssMiB, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
+import { BENCH_PG_URL as PG_URL, benchFleetDatabase } from './bench-fleet.js';
 import { insertApiKey } from '../src/store/api-keys.js';
 import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
 import { benchArgs } from './args.js';
@@ -40,7 +38,6 @@ const WEBHOOKS = Number(args.get('webhooks') ?? 0);
 const SSE = Number(args.get('sse') ?? 0);
 const LISTENING = WEBHOOKS > 0 || SSE > 0;
 const ROUNDS = Number(args.get('rounds') ?? 1);
-const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROOT = new URL('../../', import.meta.url).pathname;
 
 interface Result {
@@ -100,13 +97,11 @@ interface Result {
 
 /** A database with one tenant, one site and N registered chargers, made through the store layer. */
 async function prepare(target: 'pglite' | 'postgres', dataDir: string): Promise<{ env: Record<string, string>; key: string; drop: () => Promise<void> }> {
-  const { databaseUrl, env, drop } = await benchDatabase(target, dataDir, PG_URL);
-  const { db, release } = await openDatabase({ databaseUrl, dataDir, poolSize: 2 });
-  await migrate(db);
-  const { tenantId } = await registerBenchFleet(db, N);
-  const { key, prefix } = generateApiKey('tenant');
-  await insertApiKey(db, { tenantId, name: 'bench', prefix, keyHash: hashApiKey(key), scopes: ['read:charge_points', 'write:webhooks', 'read:events'] });
-  await release();
+  const { env, drop, extra: key } = await benchFleetDatabase(target, dataDir, N, async (db, { tenantId }) => {
+    const { key, prefix } = generateApiKey('tenant');
+    await insertApiKey(db, { tenantId, name: 'bench', prefix, keyHash: hashApiKey(key), scopes: ['read:charge_points', 'write:webhooks', 'read:events'] });
+    return key;
+  });
   return { env, key, drop };
 }
 

@@ -1,8 +1,11 @@
 import type { Queryable } from '../store/db.js';
 import { findChargersForAdmission, type ChargerAdmission } from '../store/chargers.js';
+import { Coalesced } from '../coalesced.js';
 
 /** The most identities one lookup statement carries. */
 const MAX_BATCH = 1_000;
+
+type Waiter = { resolve: (c: ChargerAdmission | undefined) => void; reject: (err: unknown) => void };
 
 /**
  * Looks chargers up for admission one statement at a time, each carrying every identity that
@@ -15,8 +18,9 @@ const MAX_BATCH = 1_000;
  * to the next connection at once.
  */
 export class AdmissionLookup {
-  private waiting = new Map<string, { resolve: (c: ChargerAdmission | undefined) => void; reject: (err: unknown) => void }[]>();
-  private running = false;
+  private waiting = new Map<string, Waiter[]>();
+  // One run at a time; asked again meanwhile, it runs once more (coalesced.ts).
+  private readonly drainer = new Coalesced(() => this.drain(), () => {});
 
   constructor(private readonly db: Queryable) {}
 
@@ -25,30 +29,24 @@ export class AdmissionLookup {
       const list = this.waiting.get(id);
       if (list) list.push({ resolve, reject });
       else this.waiting.set(id, [{ resolve, reject }]);
-      if (!this.running) void this.drain();
+      this.drainer.run();
     });
   }
 
   private async drain(): Promise<void> {
-    this.running = true;
-    try {
-      while (this.waiting.size > 0) {
-        const batch = new Map<string, { resolve: (c: ChargerAdmission | undefined) => void; reject: (err: unknown) => void }[]>();
-        for (const [id, list] of this.waiting) {
-          if (batch.size >= MAX_BATCH) break;
-          batch.set(id, list);
-        }
-        for (const id of batch.keys()) this.waiting.delete(id);
-        try {
-          const rows = await findChargersForAdmission(this.db, [...batch.keys()]);
-          const byId = new Map(rows.map((r) => [r.charge_point_id, r]));
-          for (const [id, list] of batch) for (const w of list) w.resolve(byId.get(id));
-        } catch (err) {
-          for (const list of batch.values()) for (const w of list) w.reject(err);
-        }
+    while (this.waiting.size > 0) {
+      const batch = new Map<string, Waiter[]>();
+      for (const [id, list] of this.waiting) {
+        if (batch.size >= MAX_BATCH) break;
+        batch.set(id, list);
+        this.waiting.delete(id);
       }
-    } finally {
-      this.running = false;
+      try {
+        const byId = new Map((await findChargersForAdmission(this.db, [...batch.keys()])).map((r) => [r.charge_point_id, r]));
+        for (const [id, list] of batch) for (const w of list) w.resolve(byId.get(id));
+      } catch (err) {
+        for (const list of batch.values()) for (const w of list) w.reject(err);
+      }
     }
   }
 }

@@ -142,12 +142,9 @@ export async function deleteCharger(db: Queryable, tenantId: string, id: string)
   return rows.length > 0;
 }
 
+/** One identity's admission facts (auto-registration reads back what it made). */
 export async function findChargerForAdmission(db: Queryable, id: string): Promise<ChargerAdmission | undefined> {
-  const [row] = await db.query<ChargerAdmission>(
-    'SELECT charge_point_id, tenant_id, site_id, password_hash, lenient, client_cert_required FROM chargers WHERE charge_point_id = $1',
-    [id],
-  );
-  return row;
+  return (await findChargersForAdmission(db, [id]))[0];
 }
 
 /** The admission facts of many identities in one statement (a reconnect storm's lookups, batched). */
