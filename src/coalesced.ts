@@ -7,6 +7,8 @@ export class Coalesced {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  /** Callers of settled() waiting for a run that has not begun yet. */
+  private waiters: (() => void)[] = [];
 
   constructor(
     private readonly task: () => Promise<void>,
@@ -19,10 +21,12 @@ export class Coalesced {
       this.again = true;
       return;
     }
+    const waiters = this.waiters.splice(0);
     this.running = this.task()
       .catch(this.onError)
       .finally(() => {
         this.running = undefined;
+        for (const done of waiters) done();
         if (this.again) {
           this.again = false;
           this.run();
@@ -30,10 +34,22 @@ export class Coalesced {
       });
   }
 
+  /**
+   * Like run(), and resolves once a run begun after this call has finished (failed runs too):
+   * for a caller that must know its change was seen, not only announced.
+   */
+  settled(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    const seen = new Promise<void>((resolve) => this.waiters.push(resolve));
+    this.run();
+    return seen;
+  }
+
   /** No further runs; resolves when the one under way (if any) has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.again = false;
     await this.running;
+    for (const done of this.waiters.splice(0)) done();
   }
 }

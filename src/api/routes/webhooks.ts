@@ -172,7 +172,7 @@ export async function webhookRoutes(app: App, deps: ApiDeps) {
         description: b.description ?? null,
         sealedSecret: webhooks.sealSecret(secret, endpointId),
       });
-      webhooks.changed();
+      await webhooks.changed();
       return reply.code(201).send({ ...view(e), secret });
     },
   );
@@ -224,7 +224,7 @@ export async function webhookRoutes(app: App, deps: ApiDeps) {
       await checkUrl(req.body.url);
       const e = await updateEndpoint(db, tenantId, req.params.endpoint_id, req.body);
       if (!e) throw notFound('webhook endpoint', 'endpoint_id');
-      webhooks.changed();
+      await webhooks.changed();
       return view(e);
     },
   );
@@ -237,7 +237,7 @@ export async function webhookRoutes(app: App, deps: ApiDeps) {
     },
     async (req, reply) => {
       if (!(await deleteEndpoint(db, tenantOf(req), req.params.endpoint_id))) throw notFound('webhook endpoint', 'endpoint_id');
-      webhooks.changed();
+      await webhooks.changed();
       return reply.code(204).send(null);
     },
   );

@@ -173,7 +173,7 @@ export class EndpointWorker {
     }
     await this.ctx.pacer.turn(this.signal);
     const body = event.envelope;
-    const release = await this.ctx.slots.acquire();
+    const release = await this.ctx.slots.acquire(this.signal);
     let result: Attempt;
     const at = new Date();
     try {

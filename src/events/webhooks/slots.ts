@@ -9,9 +9,24 @@ export class Slots {
     this.free = size;
   }
 
-  async acquire(): Promise<() => void> {
+  /** Waits for a slot; a caller stopped meanwhile (signal) leaves the queue and gets the signal's reason thrown. */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
     if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else {
+      await new Promise<void>((resolve, reject) => {
+        const granted = () => {
+          signal?.removeEventListener('abort', gaveUp);
+          resolve();
+        };
+        const gaveUp = () => {
+          this.waiting.splice(this.waiting.indexOf(granted), 1);
+          reject(signal!.reason);
+        };
+        this.waiting.push(granted);
+        signal?.addEventListener('abort', gaveUp, { once: true });
+      });
+    }
     let released = false;
     return () => {
       if (released) return;

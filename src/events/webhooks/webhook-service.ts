@@ -149,17 +149,21 @@ export class WebhookService {
       }
       if (this.secrets.needsSealing(s.secret)) await replaceStoredSecret(this.db, s.endpoint_id, s.secret, this.secrets.seal(secret, s.endpoint_id));
     }
-    this.timer = setInterval(() => this.changed(), this.renewMs);
+    this.timer = setInterval(() => this.claims.run(), this.renewMs);
     this.timer.unref();
     const prune = () => void this.prune();
     this.pruneTimer = setInterval(prune, 3_600_000);
     this.pruneTimer.unref();
-    this.changed();
+    this.claims.run();
   }
 
-  /** An endpoint was created, changed or deleted: take it up (or drop it) now rather than at the next renewal. */
-  changed(): void {
-    this.claims.run();
+  /**
+   * An endpoint was created, changed or deleted: take it up (or drop it) now rather than at the
+   * next renewal. Resolves once this node's workers match it (a paused or deleted endpoint's worker
+   * has stopped), so the API answers only when the change holds here.
+   */
+  changed(): Promise<void> {
+    return this.claims.settled();
   }
 
   async stop(): Promise<void> {
@@ -235,12 +239,14 @@ export class WebhookService {
     }
     if (this.stopped) return;
     const ids = new Set(held.map((e) => e.endpoint_id));
+    const stopping: Promise<void>[] = [];
     for (const [id, w] of this.workers) {
       if (!ids.has(id)) {
         this.workers.delete(id);
-        void w.stop();
+        stopping.push(w.stop());
       }
     }
+    await Promise.all(stopping);
     for (const e of held) {
       const running = this.workers.get(e.endpoint_id);
       if (running && running.endpoint.version === e.version) continue;
@@ -295,7 +301,7 @@ export class WebhookService {
       this.renewalWaiters.push(resolve);
       signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    this.changed();
+    this.claims.run();
     if (this.stopped) return false;
     await renewed;
     return !signal.aborted && Date.now() < this.leaseValidUntil && this.workers.has(endpointId);
