@@ -44,13 +44,19 @@ export const widePath = (path: ReadPath, scopeRows: string, ratio: number, table
 /** A statement in each of its read paths, built once. */
 export const byPath = (sql: (path: ReadPath) => string): Record<ReadPath, string> => ({ auto: sql('auto'), fleet: sql('fleet'), charger: sql('charger') });
 
-export const rollupCtes = (path: ReadPath) => `
-cov AS (
+/**
+ * cov(cp, f, r): each charger of the scope CTE with rollups and its covered hours [f, r): its first
+ * rollup hour, and the watermark lowered to the hour of the earliest change still in the dirty log.
+ */
+export const COVERED_HOURS = `
   SELECT r.charge_point_id AS cp, r.first_hour AS f,
          least(r.rolled_until, date_trunc('hour', d.since, 'UTC')) AS r
     FROM rollup_chargers r
     LEFT JOIN (SELECT charge_point_id, min(since) AS since FROM rollup_dirty GROUP BY 1) d ON d.charge_point_id = r.charge_point_id
-   WHERE r.first_hour IS NOT NULL AND r.charge_point_id IN (SELECT cp FROM wins)),
+   WHERE r.first_hour IS NOT NULL AND r.charge_point_id IN (SELECT charge_point_id FROM scope)`;
+
+export const rollupCtes = (path: ReadPath) => `
+cov AS (${COVERED_HOURS}),
 marks AS MATERIALIZED (
   SELECT w.cp, w.k, x.l, x.h, c.f, dynamo_ceil_hour(x.l) AS a, date_trunc('hour', x.h, 'UTC') AS b
     FROM wins w JOIN cov c ON c.cp = w.cp

@@ -1,6 +1,6 @@
 import type { Queryable } from '../store/db.js';
 import { SCOPE_CTE, oneDecimal, scopeParams, type Scope } from './scope.js';
-import { byPath, directFrom, rollupCtes, type ReadPath } from './rollup.js';
+import { COVERED_HOURS, directFrom } from './rollup.js';
 
 export type Granularity = 'hour' | 'day' | 'week' | 'month';
 
@@ -70,11 +70,19 @@ SELECT s.charge_point_id, b.bstart AS period_start, coalesce(c.online_s, 0) AS o
  ORDER BY s.charge_point_id, b.bstart`;
 
 /**
- * The same figures from the hourly rollups (rollup.ts) for each bucket's covered part, plus the
- * computation above for the rest of the period (after the rollup watermark, or all of it without
- * rollups), which reads only the intervals ending after that part starts.
+ * The same figures from the hourly rollups (rollup.ts, docs/metrics.md "Rollups") for the part of
+ * the period they cover, plus the computation above for the rest (after the rollup watermark, or
+ * all of it without rollups), which reads only the intervals ending after that part starts.
+ *
+ * In the covered span [lo, hi) of a charger every bucket is T(end) − T(start), T(p) the running
+ * total at instant p. So each charger's span is cut at its points — lo, every bucket start inside,
+ * hi — and each bucket is the difference of two neighbouring points (lead): one stored row per
+ * bucket boundary, not three rows per bucket. Every bucket start is a whole UTC hour, and for
+ * day, week and month the last hour before it is 23:00 UTC, whose rows a partial index holds
+ * (migration 0020): a charger's boundaries are one short range scan of it, not a probe each. Only
+ * lo and hi may fall inside an hour (`from` and `to`): T there adds that hour's stored set, clipped.
  */
-const rollupSql = (path: ReadPath) => `
+const rollupSql = `
 WITH ${SCOPE_CTE},
 buckets AS (
   SELECT b AT TIME ZONE 'UTC' AS bstart, (b + ('1 ' || $6::text)::interval) AT TIME ZONE 'UTC' AS bend
@@ -82,10 +90,47 @@ buckets AS (
    WHERE $6::text IS NOT NULL AND b AT TIME ZONE 'UTC' < $5::timestamptz
   UNION ALL
   SELECT $4::timestamptz, $5::timestamptz WHERE $6::text IS NULL),
+cov AS (${COVERED_HOURS}),
+span AS MATERIALIZED (
+  SELECT c.cp, c.f, greatest($4::timestamptz, c.f) AS lo, least($5::timestamptz, c.r) AS hi
+    FROM cov c WHERE greatest($4::timestamptz, c.f) < least($5::timestamptz, c.r)),
+-- T at the bucket starts strictly inside (lo, hi): the running total of the hour before each.
+inner_points AS (
+  SELECT s.cp, rh.hour + interval '1 hour' AS p, rh.online_us, rh.charging_us
+    FROM span s CROSS JOIN LATERAL (
+      SELECT rh.hour, rh.online_us, rh.charging_us FROM rollup_hours rh
+       WHERE $6::text = 'hour' AND rh.charge_point_id = s.cp
+         AND rh.hour > s.lo - interval '1 hour' AND rh.hour < s.hi - interval '1 hour'
+      UNION ALL
+      SELECT rh.hour, rh.online_us, rh.charging_us FROM rollup_hours rh
+       WHERE $6::text IN ('day', 'week', 'month') AND rh.charge_point_id = s.cp
+         AND extract(hour FROM rh.hour AT TIME ZONE 'UTC') = 23
+         AND rh.hour > s.lo - interval '1 hour' AND rh.hour < s.hi - interval '1 hour'
+         AND ($6::text = 'day'
+              OR date_trunc($6::text, (rh.hour + interval '1 hour') AT TIME ZONE 'UTC') = (rh.hour + interval '1 hour') AT TIME ZONE 'UTC')) rh),
+-- T at lo and hi: the running total before their hour (none in the first hour), and the part of
+-- their hour's set before them when they fall inside it.
+edges AS (
+  SELECT s.cp, s.f, x.p, date_trunc('hour', x.p, 'UTC') AS h0
+    FROM span s CROSS JOIN LATERAL (VALUES (s.lo), (s.hi)) AS x(p)),
+edge_points AS (
+  SELECT e.cp, e.p,
+         coalesce(rt.online_us, 0) + coalesce(dynamo_us(rs.online_mr * tstzmultirange(tstzrange(e.h0, e.p))), 0) AS online_us,
+         coalesce(rt.charging_us, 0) + coalesce(dynamo_us(rs.charging_mr * tstzmultirange(tstzrange(e.h0, e.p))), 0) AS charging_us
+    FROM edges e
+    LEFT JOIN rollup_hours rt ON rt.charge_point_id = e.cp AND rt.hour = e.h0 - interval '1 hour' AND e.h0 > e.f
+    LEFT JOIN rollup_hours rs ON rs.charge_point_id = e.cp AND rs.hour = e.h0 AND e.p > e.h0),
+points AS (
+  SELECT cp, p, online_us, charging_us FROM inner_points
+  UNION ALL
+  SELECT cp, p, online_us, charging_us FROM edge_points),
+rolled AS (
+  SELECT cp, CASE WHEN $6::text IS NULL THEN $4::timestamptz ELSE date_trunc($6::text, p AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' END AS k, online_us, charging_us
+    FROM (SELECT cp, p, lead(online_us) OVER w - online_us AS online_us, lead(charging_us) OVER w - charging_us AS charging_us
+            FROM points WINDOW w AS (PARTITION BY cp ORDER BY p)) d
+   WHERE online_us IS NOT NULL),
 wins AS (
-  SELECT s.charge_point_id AS cp, b.bstart AS k, greatest($4::timestamptz, b.bstart) AS lo, least($5::timestamptz, b.bend) AS hi
-    FROM scope s CROSS JOIN buckets b),
-${rollupCtes(path)},
+  SELECT s.charge_point_id AS cp, b.bstart AS k FROM scope s CROSS JOIN buckets b),
 direct_from AS (
   SELECT s.charge_point_id, ${directFrom('w', 'c')} AS dlo
     FROM scope s
@@ -121,11 +166,10 @@ SELECT w.cp AS charge_point_id, w.k AS period_start,
 
 type Row = { charge_point_id: string; period_start: Date; online_s: number; charging_s: number };
 
-const SQL = byPath(rollupSql);
 
 /** Raw seconds per charger and bucket (for the property test: the rollups must agree to the millisecond, before any rounding, whichever way the rows are read). */
-export async function utilisationSeconds(db: Queryable, scope: Scope, from: Date, to: Date, granularity: Granularity | null, direct = false, path: ReadPath = 'auto'): Promise<Row[]> {
-  return db.query<Row>(direct ? DIRECT_SQL : SQL[path], [...scopeParams(scope), from, to, granularity]);
+export async function utilisationSeconds(db: Queryable, scope: Scope, from: Date, to: Date, granularity: Granularity | null, direct = false): Promise<Row[]> {
+  return db.query<Row>(direct ? DIRECT_SQL : rollupSql, [...scopeParams(scope), from, to, granularity]);
 }
 
 export interface ChargerUtilisation {
