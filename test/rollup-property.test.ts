@@ -32,6 +32,28 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 const GRANULARITIES: (Granularity | null)[] = [null, 'hour', 'day', 'week', 'month'];
 
+/** The most recent UTC week or month start (`week`, `month`) at least `before` ms ago. */
+function lastStart(unit: 'week' | 'month', before: number): number {
+  const d = new Date(Date.now() - before);
+  const t = unit === 'month' ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+  return t;
+}
+
+/**
+ * Where a seed's history lies: one seed in three across the last month start, one across the last
+ * week start (so week and month buckets have a boundary inside the rolled-up hours on any date the
+ * test runs), the others ending a few hours ago; 20 to 60 hours long.
+ */
+function historySpan(rnd: Random, seed: number): { start: number; end: number } {
+  const unit = (['month', 'week', null] as const)[seed % 3];
+  if (unit) {
+    const anchor = lastStart(unit, 30 * HOUR);
+    return { start: anchor - rnd.between(4, 20) * HOUR, end: anchor + rnd.between(16, 26) * HOUR };
+  }
+  const end = Date.now() - 2 * HOUR - rnd.between(0, 3 * HOUR);
+  return { start: end - rnd.between(20, 60) * HOUR, end };
+}
+
 interface Delivery {
   events: ChargerEvent[];
   /** The connection it closes or opens, for Disconnected events, resolved at delivery. */
@@ -121,10 +143,9 @@ describe(`rollups equal the direct computation (${dbKind}, ${SEEDS} seeds from $
       const b = rnd.chance(0.2) ? a + rnd.between(0, 50) * MIN : rnd.between(a, end + HOUR);
       windows.push([a, b]);
     }
-    for (const [a, b] of windows) {
+    for (const [w, [a, b]] of windows.entries()) {
       const from = new Date(Math.round(a));
       const to = new Date(Math.round(b));
-      const granularity = rnd.pick(GRANULARITIES);
       // Both ways of reading the rows (rollup.ts ReadPath): the one a fleet takes and the one a few chargers take.
       for (const path of ['fleet', 'charger'] as const) {
         const [viaRollups] = await uptimeSeconds(db, scope, from, to, false, path);
@@ -135,18 +156,20 @@ describe(`rollups equal the direct computation (${dbKind}, ${SEEDS} seeds from $
         expect(Math.abs(viaRollups!.excluded_s - direct!.excluded_s), `${where} excluded`).toBeLessThan(0.001);
         n += 3;
       }
-      // Utilisation reads the rollups one way (a range of bucket boundaries per charger).
-      const u = await utilisationSeconds(db, scope, from, to, granularity);
-      const ud = await utilisationSeconds(db, scope, from, to, granularity, true);
-      const where = `${stage}: utilisation ${granularity} ${from.toISOString()} – ${to.toISOString()}`;
-      expect(u.map((r) => r.period_start.getTime()), `${where} buckets`).toEqual(ud.map((r) => r.period_start.getTime()));
-      u.forEach((r, i) => {
-        const d = ud[i]!;
-        const w = `${where}: bucket ${r.period_start.toISOString()}`;
-        expect(Math.abs(r.online_s - d.online_s), `${w} online ${r.online_s} vs ${d.online_s}`).toBeLessThan(0.001);
-        expect(Math.abs(r.charging_s - d.charging_s), `${w} charging ${r.charging_s} vs ${d.charging_s}`).toBeLessThan(0.001);
-        n += 2;
-      });
+      // Utilisation: the whole history in every granularity, the other windows in one each.
+      for (const granularity of w === 0 ? GRANULARITIES : [rnd.pick(GRANULARITIES)]) {
+        const u = await utilisationSeconds(db, scope, from, to, granularity);
+        const ud = await utilisationSeconds(db, scope, from, to, granularity, true);
+        const where = `${stage}: utilisation ${granularity} ${from.toISOString()} – ${to.toISOString()}`;
+        expect(u.map((r) => r.period_start.getTime()), `${where} buckets`).toEqual(ud.map((r) => r.period_start.getTime()));
+        u.forEach((r, i) => {
+          const d = ud[i]!;
+          const at = `${where}: bucket ${r.period_start.toISOString()}`;
+          expect(Math.abs(r.online_s - d.online_s), `${at} online ${r.online_s} vs ${d.online_s}`).toBeLessThan(0.001);
+          expect(Math.abs(r.charging_s - d.charging_s), `${at} charging ${r.charging_s} vs ${d.charging_s}`).toBeLessThan(0.001);
+          n += 2;
+        });
+      }
     }
     return n;
   }
@@ -164,8 +187,7 @@ describe(`rollups equal the direct computation (${dbKind}, ${SEEDS} seeds from $
     for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {
       const rnd = new Random(seed);
       const cp = `PROP-${seed}-${Math.random().toString(36).slice(2, 6)}`;
-      const end = Date.now() - 2 * HOUR - rnd.between(0, 3 * HOUR);
-      const start = end - rnd.between(20, 60) * HOUR;
+      const { start, end } = historySpan(rnd, seed);
       await insertCharger(db, { chargePointId: cp, tenantId, siteId, passwordHash: null, registeredAt: new Date(start - rnd.between(0, 3) * HOUR) });
       const { conn, reports } = randomHistory(rnd, cp, start, end);
       const statusOrder = shuffleLate(rnd, reports);

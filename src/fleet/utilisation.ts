@@ -97,7 +97,10 @@ SELECT string_agg((extract(epoch FROM bstart) * 1000)::bigint::text, ',' ORDER B
  * rollups). Totals are integer microseconds, exact as JavaScript numbers below 2^53 (285 years).
  */
 const ROLLUP_SQL = `
-WITH ${SCOPE_CTE}
+WITH ${SCOPE_CTE},
+-- The hour before each bucket start (whose running total is T at that start).
+boundaries AS (
+  SELECT array_agg(b.bstart - interval '1 hour') AS hs FROM (${bucketStarts('$4::timestamptz', '$5::timestamptz', '$6::text')}) b)
 SELECT s.charge_point_id, pt.ps, pt.ons, pt.chs, tl.ks, tl.ons AS tail_ons, tl.chs AS tail_chs
   FROM scope s
   -- The charger's covered hours [f, r): its first rollup hour, and the watermark lowered to the
@@ -123,11 +126,16 @@ SELECT s.charge_point_id, pt.ps, pt.ons, pt.chs, tl.ks, tl.ons AS tail_ons, tl.c
            AND rh.hour > sp.lo - interval '1 hour' AND rh.hour < sp.hi - interval '1 hour'
         UNION ALL
         SELECT rh.hour + interval '1 hour', rh.online_us, rh.charging_us FROM rollup_hours rh
-         WHERE $6::text IN ('day', 'week', 'month') AND sp.lo < sp.hi AND rh.charge_point_id = s.charge_point_id
+         WHERE $6::text = 'day' AND sp.lo < sp.hi AND rh.charge_point_id = s.charge_point_id
            AND extract(hour FROM rh.hour AT TIME ZONE 'UTC') = 23
            AND rh.hour > sp.lo - interval '1 hour' AND rh.hour < sp.hi - interval '1 hour'
-           AND ($6::text = 'day'
-                OR date_trunc($6::text, (rh.hour + interval '1 hour') AT TIME ZONE 'UTC') = (rh.hour + interval '1 hour') AT TIME ZONE 'UTC')
+        UNION ALL
+        -- Weeks and months: a few boundaries among many day ends, so each is looked up in that index.
+        SELECT rh.hour + interval '1 hour', rh.online_us, rh.charging_us FROM rollup_hours rh
+         WHERE $6::text IN ('week', 'month') AND sp.lo < sp.hi AND rh.charge_point_id = s.charge_point_id
+           AND extract(hour FROM rh.hour AT TIME ZONE 'UTC') = 23
+           AND rh.hour = ANY ((SELECT hs FROM boundaries)::timestamptz[])
+           AND rh.hour > sp.lo - interval '1 hour' AND rh.hour < sp.hi - interval '1 hour'
         UNION ALL
         -- At lo and hi, one stored row each: on a whole hour, the running total of the hour before
         -- (none in the charger's first hour); inside an hour, that hour's total less the part of its
