@@ -10,6 +10,14 @@ export interface UtilisationBucket {
   online_minutes: number;
 }
 
+/** The buckets (bstart, r: its range) that a range crosses; $4 from, $5 to, $6 granularity (NULL: one bucket, the period). */
+const bucketsCrossing = (range: string) => `
+      SELECT $4::timestamptz AS bstart, tstzrange($4::timestamptz, $5::timestamptz) AS r WHERE $6::text IS NULL
+      UNION ALL
+      SELECT g AT TIME ZONE 'UTC', tstzrange(g AT TIME ZONE 'UTC', (g + ('1 ' || $6::text)::interval) AT TIME ZONE 'UTC')
+        FROM generate_series(date_trunc($6::text, lower(${range}) AT TIME ZONE 'UTC'), (upper(${range}) AT TIME ZONE 'UTC') - interval '1 microsecond', ('1 ' || $6::text)::interval) AS g
+       WHERE $6::text IS NOT NULL`;
+
 /**
  * The online (`on_mr`) and charging-while-online (`ch_mr`) multiranges of `active`, cut at the
  * bucket boundaries each range crosses (usually one or two buckets). $4 from, $5 to, $6 granularity.
@@ -21,11 +29,7 @@ const CUT_AT_BUCKETS = `pieces AS (
 cut AS (
   SELECT p.charge_point_id, p.kind, bk.bstart, upper(p.x * bk.r) - lower(p.x * bk.r) AS d
     FROM pieces p CROSS JOIN LATERAL (
-      SELECT $4::timestamptz AS bstart, tstzrange($4::timestamptz, $5::timestamptz) AS r WHERE $6::text IS NULL
-      UNION ALL
-      SELECT g AT TIME ZONE 'UTC', tstzrange(g AT TIME ZONE 'UTC', (g + ('1 ' || $6::text)::interval) AT TIME ZONE 'UTC')
-        FROM generate_series(date_trunc($6::text, lower(p.x) AT TIME ZONE 'UTC'), (upper(p.x) AT TIME ZONE 'UTC') - interval '1 microsecond', ('1 ' || $6::text)::interval) AS g
-       WHERE $6::text IS NOT NULL) bk)`;
+${bucketsCrossing('p.x')}) bk)`;
 
 /**
  * The bucket starts of a period, in order (`from`, `to`, granularity or NULL for one bucket over
@@ -169,11 +173,7 @@ SELECT s.charge_point_id, pt.ps, pt.ons, pt.chs, tl.ks, tl.ons AS tail_ons, tl.c
          CROSS JOIN LATERAL (
            SELECT z.bstart, upper(pc.x * z.r) - lower(pc.x * z.r) AS d
              FROM (
-               SELECT $4::timestamptz AS bstart, tstzrange($4::timestamptz, $5::timestamptz) AS r WHERE $6::text IS NULL
-               UNION ALL
-               SELECT g AT TIME ZONE 'UTC', tstzrange(g AT TIME ZONE 'UTC', (g + ('1 ' || $6::text)::interval) AT TIME ZONE 'UTC')
-                 FROM generate_series(date_trunc($6::text, lower(pc.x) AT TIME ZONE 'UTC'), (upper(pc.x) AT TIME ZONE 'UTC') - interval '1 microsecond', ('1 ' || $6::text)::interval) AS g
-                WHERE $6::text IS NOT NULL) z) bk
+${bucketsCrossing('pc.x')}) z) bk
          GROUP BY bk.bstart) z) tl
  ORDER BY s.charge_point_id`;
 
