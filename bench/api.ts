@@ -2,7 +2,7 @@
 // For each database: generate N chargers × D days of history, start `dynamo serve` on it,
 // time each endpoint over real HTTP (sequential requests, p50/p99), and time a raw scan of
 // the history rows in the same run as the floor to compare with.
-import { BENCH_PG_URL as PG_URL } from './bench-fleet.js';
+import { BENCH_PG_URL as PG_URL, backfillBenchHistory, buildBenchRollups } from './bench-fleet.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -14,10 +14,9 @@ import { createTenant } from '../src/store/tenants.js';
 import { insertApiKey } from '../src/store/api-keys.js';
 import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
 import type { Db } from '../src/store/db.js';
-import { backfillHistory } from '../src/sim/backfill.js';
-import { refreshRollupsFully } from '../src/store/rollups.js';
 import { benchArgs } from './args.js';
 import { writeResult } from './results.js';
+import { percentile } from './sim-charger.js';
 
 const args = benchArgs();
 const N = Number(args.get('chargers') ?? 10_000);
@@ -42,10 +41,8 @@ const TARGET_MS: Record<string, number> = {
   diagnostics: 20,
 };
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-
 async function generate(db: Db, tenantId: string): Promise<Record<string, number>> {
-  await backfillHistory(db, { tenantId, days: DAYS, chargers: N, sites: 10, sitePrefix: 'site_bench_', chargerPrefix: 'CP-' });
+  await backfillBenchHistory(db, tenantId, N, DAYS);
   const [counts] = await db.query<Record<string, number>>(`SELECT
     (SELECT count(*)::int FROM connections) AS connections, (SELECT count(*)::int FROM sessions) AS sessions,
     (SELECT count(*)::int FROM connector_status_intervals) AS status_intervals, (SELECT count(*)::int FROM error_events) AS error_events`);
@@ -112,15 +109,8 @@ async function run(target: string) {
   for (const phase of PHASES) {
     if (phase === 'rollups') {
       process.stderr.write(`[${target}] building the rollups…\n`);
-      const r0 = performance.now();
-      const rows = await refreshRollupsFully(db, new Date(), 2000, 24 * 31);
-      const [size] = await db.query<{ mib: number }>(`SELECT (pg_total_relation_size('rollup_hours') / 1048576.0)::float8 AS mib`);
-      rollup = { seconds: (performance.now() - r0) / 1000, rows, sizeMiB: size!.mib };
+      rollup = await buildBenchRollups(db);
       process.stderr.write(`[${target}] rollups: ${JSON.stringify(rollup)}\n`);
-      // What autovacuum does after a build this size (migration 0020 sets it to run after 1 % new
-      // rows): the pages marked all-visible, so the day-end index is read without the heap.
-      await db.query('VACUUM ANALYZE rollup_hours');
-      await db.query('ANALYZE');
     }
     if (db.kind === 'pglite') await release();
     phases.push({ phase, results: await timeEndpoints(target, phase, databaseUrl, dataDir, key) });

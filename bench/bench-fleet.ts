@@ -7,6 +7,8 @@ import { createTenant } from '../src/store/tenants.js';
 import { createSite } from '../src/store/sites.js';
 import { insertCharger } from '../src/store/chargers.js';
 import { benchDatabase } from './server-process.js';
+import { backfillHistory } from '../src/sim/backfill.js';
+import { refreshRollupsFully } from '../src/store/rollups.js';
 
 /** The PostgreSQL server the benchmarks make their throwaway databases on. */
 export const BENCH_PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -46,4 +48,27 @@ export async function benchFleetDatabase<T = undefined>(
   } finally {
     await release();
   }
+}
+
+/**
+ * The history the API benchmarks read: `chargers` × `days` over 10 sites `site_bench_1` …, chargers
+ * `CP-00000` … (src/sim/backfill.ts), written by bulk SQL for the tenant.
+ */
+export function backfillBenchHistory(db: Db, tenantId: string, chargers: number, days: number): Promise<unknown> {
+  return backfillHistory(db, { tenantId, days, chargers, sites: 10, sitePrefix: 'site_bench_', chargerPrefix: 'CP-' });
+}
+
+/**
+ * Builds every rollup up to now, then leaves the table as autovacuum would after a build this size
+ * (migration 0020 has it run after 1 % new rows): pages all-visible, so the day-end index is read
+ * without the heap, and statistics fresh.
+ */
+export async function buildBenchRollups(db: Db): Promise<{ seconds: number; rows: number; sizeMiB: number }> {
+  const started = performance.now();
+  const rows = await refreshRollupsFully(db, new Date(), 2000, 24 * 31);
+  const [size] = await db.query<{ mib: number }>(`SELECT (pg_total_relation_size('rollup_hours') / 1048576.0)::float8 AS mib`);
+  const seconds = (performance.now() - started) / 1000;
+  await db.query('VACUUM ANALYZE rollup_hours');
+  await db.query('ANALYZE');
+  return { seconds, rows, sizeMiB: size!.mib };
 }

@@ -10,14 +10,13 @@
 //
 // An earlier build is read from its own dist: only its query functions are used, so it runs on a
 // database migrated by this build as long as the tables it reads are unchanged.
-import { benchFleetDatabase } from './bench-fleet.js';
+import { backfillBenchHistory, benchFleetDatabase, buildBenchRollups } from './bench-fleet.js';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchArgs } from './args.js';
 import { writeResult } from './results.js';
+import { percentile } from './sim-charger.js';
 import { openDatabase } from '../src/store/open.js';
-import { backfillHistory } from '../src/sim/backfill.js';
-import { refreshRollupsFully } from '../src/store/rollups.js';
 import type { Queryable } from '../src/store/db.js';
 import type { Scope } from '../src/fleet/scope.js';
 
@@ -53,18 +52,13 @@ async function database(): Promise<{ url: string; drop?: () => Promise<void>; ge
   const url = fleet.databaseUrl!;
   const { db, release } = await openDatabase({ databaseUrl: url, dataDir: '', poolSize: 2 });
   process.stderr.write(`generating ${N} chargers × ${DAYS} days in ${url}…\n`);
-  await backfillHistory(db, { tenantId: fleet.extra, days: DAYS, chargers: N, sites: 10, sitePrefix: 'site_bench_', chargerPrefix: 'CP-' });
-  const rows = await refreshRollupsFully(db, new Date(), 2000, 24 * 31);
-  // As bench:api: vacuumed once, as autovacuum would after a build this size (migration 0020).
-  await db.query('VACUUM ANALYZE rollup_hours');
-  await db.query('ANALYZE');
+  await backfillBenchHistory(db, fleet.extra, N, DAYS);
+  const rollups = await buildBenchRollups(db);
   await release();
-  const generated = { seconds: (performance.now() - started) / 1000, rollupRows: rows };
+  const generated = { seconds: (performance.now() - started) / 1000, rollups };
   process.stderr.write(`generated: ${JSON.stringify(generated)}${KEEP ? ` (kept: ${url})` : ''}\n`);
   return { url, drop: KEEP ? undefined : fleet.drop, generated };
 }
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function main() {
   const target = await database();

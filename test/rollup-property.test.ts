@@ -35,8 +35,7 @@ const GRANULARITIES: (Granularity | null)[] = [null, 'hour', 'day', 'week', 'mon
 /** The most recent UTC week or month start (`week`, `month`) at least `before` ms ago. */
 function lastStart(unit: 'week' | 'month', before: number): number {
   const d = new Date(Date.now() - before);
-  const t = unit === 'month' ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
-  return t;
+  return unit === 'month' ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
 }
 
 /**

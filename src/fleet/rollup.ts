@@ -94,5 +94,5 @@ rolled AS (
     LEFT JOIN needed rb ON rb.hour = m.b - interval '1 hour' AND rb.charge_point_id = m.cp AND m.b > m.f AND m.a <= m.b
     LEFT JOIN needed rh ON rh.hour = m.b AND rh.charge_point_id = m.cp AND m.b < m.h AND m.a <= m.b)`;
 
-/** Where the direct computation of a charger's window starts: after the covered hours, if any. */
-export const directFrom = (w: string, c: string) => `CASE WHEN ${c}.r IS NULL THEN ${w}.lo ELSE greatest(${w}.lo, ${c}.r) END`;
+/** Where the direct computation of a window starting at `lo` starts: after the covered hours of `c` (a cov row), if any. */
+export const directFrom = (lo: string, c: string) => `CASE WHEN ${c}.r IS NULL THEN ${lo} ELSE greatest(${lo}, ${c}.r) END`;

@@ -114,7 +114,7 @@ wins AS (
 ${rollupCtes(path)},
 win AS (
   SELECT w.cp AS charge_point_id, w.site_id, w.lo, w.hi,
-         CASE WHEN ${directFrom('w', 'c')} < w.hi THEN tstzrange(${directFrom('w', 'c')}, w.hi) ELSE 'empty'::tstzrange END AS w
+         CASE WHEN ${directFrom('w.lo', 'c')} < w.hi THEN tstzrange(${directFrom('w.lo', 'c')}, w.hi) ELSE 'empty'::tstzrange END AS w
     FROM wins w LEFT JOIN cov c ON c.cp = w.cp),
 ${downCtes(path)}
 SELECT d.charge_point_id, d.site_id,

@@ -1,5 +1,6 @@
 import type { Queryable } from '../store/db.js';
 import { SCOPE_CTE, oneDecimal, scopeParams, type Scope } from './scope.js';
+import { COVERED_HOURS, directFrom } from './rollup.js';
 
 export type Granularity = 'hour' | 'day' | 'week' | 'month';
 
@@ -9,6 +10,21 @@ export interface UtilisationBucket {
   charging_minutes: number;
   online_minutes: number;
 }
+
+/**
+ * For the charger `cp`, as two LATERAL joins: o.mr, its connections, and ch.mr, its Charging
+ * intervals, that overlap [`from`, $5) (open ones up to now). Both are found by their end
+ * (indexes of migrations 0012 and 0020), so only those ending after `from` are read.
+ */
+const onlineAndCharging = (cp: string, from: string) => `
+ CROSS JOIN LATERAL (
+    SELECT range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, now()))) AS mr FROM connections k
+     WHERE k.charge_point_id = ${cp} AND ${from} < $5::timestamptz
+       AND k.connected_at < $5 AND coalesce(k.disconnected_at, 'infinity'::timestamptz) > ${from}) o
+ CROSS JOIN LATERAL (
+    SELECT range_agg(tstzrange(i.started_at, coalesce(i.ended_at, now()))) AS mr FROM connector_status_intervals i
+     WHERE i.charge_point_id = ${cp} AND ${from} < $5::timestamptz AND i.status = 'Charging'
+       AND i.started_at < $5 AND coalesce(i.ended_at, 'infinity'::timestamptz) > ${from}) ch`;
 
 /** The buckets (bstart, r: its range) that a range crosses; $4 from, $5 to, $6 granularity (NULL: one bucket, the period). */
 const bucketsCrossing = (range: string) => `
@@ -58,15 +74,9 @@ buckets AS (${bucketStarts('$4::timestamptz', '$5::timestamptz', '$6::text')}),
 active AS (
   SELECT s.charge_point_id,
          coalesce(o.mr, '{}') * period.p AS on_mr,
-         coalesce(o.mr, '{}') * coalesce(c.mr, '{}') * period.p AS ch_mr
+         coalesce(o.mr, '{}') * coalesce(ch.mr, '{}') * period.p AS ch_mr
     FROM scope s CROSS JOIN period
-    CROSS JOIN LATERAL (
-      SELECT range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, now()))) AS mr FROM connections k
-       WHERE k.charge_point_id = s.charge_point_id AND k.connected_at < $5 AND coalesce(k.disconnected_at, 'infinity') > $4) o
-    CROSS JOIN LATERAL (
-      SELECT range_agg(tstzrange(i.started_at, coalesce(i.ended_at, now()))) AS mr FROM connector_status_intervals i
-       WHERE i.charge_point_id = s.charge_point_id AND i.status = 'Charging'
-         AND i.started_at < $5 AND coalesce(i.ended_at, 'infinity') > $4) c),
+${onlineAndCharging('s.charge_point_id', '$4::timestamptz')}),
 ${CUT_AT_BUCKETS},
 cells AS (
   SELECT charge_point_id, bstart,
@@ -102,20 +112,16 @@ SELECT string_agg((extract(epoch FROM bstart) * 1000)::bigint::text, ',' ORDER B
  */
 const ROLLUP_SQL = `
 WITH ${SCOPE_CTE},
+cov AS (${COVERED_HOURS}),
 -- The hour before each bucket start (whose running total is T at that start).
 boundaries AS (
   SELECT array_agg(b.bstart - interval '1 hour') AS hs FROM (${bucketStarts('$4::timestamptz', '$5::timestamptz', '$6::text')}) b)
 SELECT s.charge_point_id, pt.ps, pt.ons, pt.chs, tl.ks, tl.ons AS tail_ons, tl.chs AS tail_chs
   FROM scope s
-  -- The charger's covered hours [f, r): its first rollup hour, and the watermark lowered to the
-  -- hour of the earliest change still in the dirty log.
-  LEFT JOIN LATERAL (
-    SELECT rc.first_hour AS f,
-           least(rc.rolled_until, date_trunc('hour', (SELECT min(d.since) FROM rollup_dirty d WHERE d.charge_point_id = s.charge_point_id), 'UTC')) AS r
-      FROM rollup_chargers rc WHERE rc.charge_point_id = s.charge_point_id AND rc.first_hour IS NOT NULL) c ON true
+  LEFT JOIN cov c ON c.cp = s.charge_point_id
  CROSS JOIN LATERAL (
     SELECT greatest($4::timestamptz, c.f) AS lo, least($5::timestamptz, c.r) AS hi,
-           CASE WHEN c.r IS NULL THEN $4::timestamptz ELSE greatest($4::timestamptz, c.r) END AS dlo) sp
+           ${directFrom('$4::timestamptz', 'c')} AS dlo) sp
  -- Covered: T at every point of [lo, hi).
  CROSS JOIN LATERAL (
     -- In no particular order (assemble sorts them: three ordered aggregates cost three sorts per
@@ -153,14 +159,7 @@ SELECT s.charge_point_id, pt.ps, pt.ons, pt.chs, tl.ks, tl.ons AS tail_ons, tl.c
  -- Direct, [dlo, to): online, and Charging while online, from the intervals ending after dlo, cut at
  -- the buckets they cross.
  CROSS JOIN LATERAL (SELECT tstzmultirange(CASE WHEN sp.dlo < $5::timestamptz THEN tstzrange(sp.dlo, $5::timestamptz) ELSE 'empty' END) AS p) dp
- CROSS JOIN LATERAL (
-    SELECT range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, now()))) AS mr FROM connections k
-     WHERE k.charge_point_id = s.charge_point_id AND sp.dlo < $5::timestamptz
-       AND k.connected_at < $5 AND coalesce(k.disconnected_at, 'infinity'::timestamptz) > sp.dlo) o
- CROSS JOIN LATERAL (
-    SELECT range_agg(tstzrange(i.started_at, coalesce(i.ended_at, now()))) AS mr FROM connector_status_intervals i
-     WHERE i.charge_point_id = s.charge_point_id AND sp.dlo < $5::timestamptz AND i.status = 'Charging'
-       AND i.started_at < $5 AND coalesce(i.ended_at, 'infinity'::timestamptz) > sp.dlo) ch
+${onlineAndCharging('s.charge_point_id', 'sp.dlo')}
  CROSS JOIN LATERAL (
     SELECT string_agg((extract(epoch FROM z.k) * 1000)::bigint::text, ',') AS ks, string_agg(z.online_us::text, ',') AS ons, string_agg(z.charging_us::text, ',') AS chs
       FROM (
