@@ -28,6 +28,7 @@ import { LocalCommandTransport } from './ocpp/local-command-transport.js';
 import { MessageLogWriter } from './ingest/message-log-writer.js';
 import { frameRow, type CapturedFrame } from './ocpp/message-capture.js';
 import { RollupKeeper } from './fleet/rollup-keeper.js';
+import { VacuumKeeper } from './store/vacuum-keeper.js';
 import { hostname } from 'node:os';
 import { VERSION } from './version.js';
 import type { Bus } from './cluster/bus.js';
@@ -170,6 +171,12 @@ export async function startService(config: Config, log: Logger): Promise<Running
     const rollups = new RollupKeeper(db, log, metrics, { intervalMs: config.rollupIntervalSec * 1000, chargers: 500, hours: 24, maxSteps: 20 });
     if (config.rollupIntervalSec > 0) rollups.start();
     cleanups.push(() => rollups.stop());
+    // PostgreSQL vacuums itself (autovacuum); the embedded database does not.
+    if (db.kind === 'pglite' && config.vacuumIntervalSec > 0) {
+      const vacuum = new VacuumKeeper(db, log, metrics, config.vacuumIntervalSec * 1000);
+      vacuum.start();
+      cleanups.push(() => vacuum.stop());
+    }
 
     // With a CA, client certificates are requested but not enforced by TLS: admission decides
     // per charger (OCPP Security Profile 3), so Profile 1/2 chargers still connect.

@@ -62,6 +62,8 @@ export interface Config {
   messageLogBuffer: number;
   /** Seconds between rollup maintenance runs (docs/metrics.md "Rollups"); 0 turns it off. */
   rollupIntervalSec: number;
+  /** Seconds between the embedded database's vacuum passes (PGlite has no autovacuum); 0 = never. */
+  vacuumIntervalSec: number;
   /** The NATS bus of a cluster (docs/operations.md "Cluster"); unset = one node, bus in process. */
   natsUrl: string | undefined;
   /** First word of every NATS subject, so clusters sharing a NATS stay apart. */
@@ -194,6 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
     messageLogRetentionDays: int(env, 'DYNAMO_MESSAGE_LOG_RETENTION_DAYS', 7, 1, 3650),
     messageLogBuffer: int(env, 'DYNAMO_MESSAGE_LOG_BUFFER', 50_000, 100, 10_000_000),
     rollupIntervalSec: int(env, 'DYNAMO_ROLLUP_INTERVAL', 60, 0, 86_400),
+    vacuumIntervalSec: int(env, 'DYNAMO_VACUUM_INTERVAL', 300, 0, 86_400),
     natsUrl,
     natsPrefix,
   };
