@@ -4,7 +4,8 @@
 
 -- Instants in event data as the API writes them (src/api/schemas/timestamps.ts): UTC, whole seconds.
 -- STABLE, as to_char is: a function declared IMMUTABLE around a STABLE body is never inlined, and
--- called as a function it cost ~30 µs a call on the ingest path (docs/benchmarks.md, eighth session).
+-- called as a function it cost ~30 µs a call on the ingest path (docs/benchmarks.md, "The database's side
+-- of a message").
 CREATE OR REPLACE FUNCTION dynamo_ts(p_at timestamptz) RETURNS text LANGUAGE sql STABLE AS $$
   SELECT to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
 $$;
@@ -46,21 +47,32 @@ END $$;
 -- The charger status of the fleet API (docs/metrics.md "Charger status"), for one charger: the one
 -- rule. Kept per charger in chargers.reported_status (below), which the summary, the chargers
 -- list and its status filter read (src/fleet/charger-status.ts).
-CREATE OR REPLACE FUNCTION dynamo_charger_status(p_cp text) RETURNS text LANGUAGE sql STABLE AS $$
-  SELECT CASE
-      WHEN NOT EXISTS (SELECT 1 FROM connections k WHERE k.charge_point_id = p_cp AND k.disconnected_at IS NULL) THEN 'Offline'
-      WHEN x.faulted THEN 'Faulted'
-      WHEN x.connector0_down OR x.every_connector_down THEN 'Unavailable'
-      WHEN EXISTS (SELECT 1 FROM sessions z WHERE z.charge_point_id = p_cp AND z.stopped_at IS NULL) THEN 'Charging'
-      WHEN x.available THEN 'Available'
-      ELSE 'Unavailable' END
-    FROM (
-      SELECT coalesce(bool_or(c.status = 'Faulted'), false) AS faulted,
-             coalesce(bool_or(c.status IN ('Faulted', 'Unavailable')) FILTER (WHERE c.connector_id = 0), false) AS connector0_down,
-             coalesce(bool_and(c.status IN ('Faulted', 'Unavailable')) FILTER (WHERE c.connector_id > 0), false) AS every_connector_down,
-             coalesce(bool_or(c.status = 'Available') FILTER (WHERE c.connector_id > 0), false) AS available
-        FROM connectors c WHERE c.charge_point_id = p_cp) x
-$$;
+-- PL/pgSQL rather than SQL: a SQL function with a FROM is not inlined, and its statement is parsed
+-- and planned again in every transaction that calls it (an ingest batch is one); PL/pgSQL keeps
+-- its plans for the connection's life (docs/benchmarks.md, "The database's side of a message").
+CREATE OR REPLACE FUNCTION dynamo_charger_status(p_cp text) RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  x record;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM connections k WHERE k.charge_point_id = p_cp AND k.disconnected_at IS NULL) THEN
+    RETURN 'Offline';
+  END IF;
+  SELECT coalesce(bool_or(c.status = 'Faulted'), false) AS faulted,
+         coalesce(bool_or(c.status IN ('Faulted', 'Unavailable')) FILTER (WHERE c.connector_id = 0), false) AS connector0_down,
+         coalesce(bool_and(c.status IN ('Faulted', 'Unavailable')) FILTER (WHERE c.connector_id > 0), false) AS every_connector_down,
+         coalesce(bool_or(c.status = 'Available') FILTER (WHERE c.connector_id > 0), false) AS available
+    INTO x FROM connectors c WHERE c.charge_point_id = p_cp;
+  IF x.faulted THEN
+    RETURN 'Faulted';
+  END IF;
+  IF x.connector0_down OR x.every_connector_down THEN
+    RETURN 'Unavailable';
+  END IF;
+  IF EXISTS (SELECT 1 FROM sessions z WHERE z.charge_point_id = p_cp AND z.stopped_at IS NULL) THEN
+    RETURN 'Charging';
+  END IF;
+  RETURN CASE WHEN x.available THEN 'Available' ELSE 'Unavailable' END;
+END $$;
 
 -- Writes charge_point.status_changed when the charger's status differs from the one last written.
 CREATE OR REPLACE FUNCTION dynamo_sync_charger_status(p_cp text, p_at timestamptz) RETURNS void LANGUAGE plpgsql AS $$
