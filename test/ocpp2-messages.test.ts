@@ -82,6 +82,20 @@ describe.each(['ocpp2.0.1', 'ocpp2.1'])(`OCPP 2.x central system: %s (${dbKind})
     expect((await h.intervals(id, 1)).map((i) => i.status)).toEqual(['Available', 'Occupied', 'Charging', 'Charging', 'Occupied', 'Available']);
   });
 
+  it('a transaction started, or ended, by TransactionEvent alone changes the charger status the fleet view shows', async () => {
+    // No chargingState and no StatusNotification after it: the open session alone makes the charger
+    // Charging (docs/metrics.md "Charger status"), and its end makes it Available again.
+    const { id, c } = await charger();
+    await c.call('StatusNotification', { timestamp: new Date().toISOString(), connectorStatus: 'Available', evseId: 1, connectorId: 1 });
+    const status = async () => (await t.api('GET', `/api/v1/cpo/fleet/chargers?search=${id}`)).body.chargers[0]?.status;
+    expect(await status()).toBe('Available');
+    const tx = `TX-alone-${id}`;
+    await c.call('TransactionEvent', txEvent('Started', 0, tx, new Date(), { evse: { id: 1, connectorId: 1 }, idToken: { idToken: 'TOKEN1', type: 'ISO14443' } }));
+    expect(await status()).toBe('Charging');
+    await c.call('TransactionEvent', txEvent('Ended', 1, tx, new Date(), { transactionInfo: { stoppedReason: 'Local' } }));
+    expect(await status()).toBe('Available');
+  });
+
   it('TransactionEvent: duplicates skipped, out-of-order events settle, Ended without Started, offline replay', async () => {
     const { id, c } = await charger();
     const t0 = new Date(Date.now() - 60 * MIN);

@@ -1,4 +1,4 @@
--- functions-version: 9
+-- functions-version: 10
 -- The ingest path, in the database: the writer sends a whole group-commit batch
 -- as an array of messages (one JSON text each, a JSON array of that message's
 -- events) and gets one result per event back, grouped by message, so a batch
@@ -170,6 +170,7 @@ BEGIN
       ON CONFLICT (charge_point_id) DO UPDATE SET ocpp_version = excluded.ocpp_version,
         last_seen = greatest(charger_state.last_seen, excluded.last_seen);
       results := results || jsonb_build_array(jsonb_build_object('connectionId', v_id, 'previousHolder', v_previous));
+      v_sync := cp; v_sync_at := at;
 
     WHEN 'Disconnected' THEN
       FOR v_s IN UPDATE connections SET disconnected_at = greatest(connected_at, at), disconnect_reason = e->>'reason',
@@ -181,6 +182,7 @@ BEGIN
       END LOOP;
       PERFORM dynamo_release_charger(cp, (e->>'connectionId')::bigint);
       results := results || '[{}]'::jsonb;
+      v_sync := cp; v_sync_at := at;
 
     WHEN 'Booted' THEN
       INSERT INTO charger_state (charge_point_id, vendor, model, serial_number, box_serial_number, firmware_version,
@@ -208,6 +210,7 @@ BEGIN
       PERFORM dynamo_record_status(cp, (e->>'connectorId')::integer, (e->>'evseId')::integer, v_status, e->>'errorCode',
         e->>'info', e->>'vendorId', e->>'vendorErrorCode', (e->>'chargerTime')::timestamptz, received, at, e->>'eventId');
       results := results || '[{}]'::jsonb;
+      v_sync := cp; v_sync_at := at;
 
     WHEN 'SessionStarted' THEN
       v_wh := (e->>'meterStartWh')::double precision;
@@ -242,6 +245,11 @@ BEGIN
         IF FOUND AND v_s.inserted THEN
           PERFORM dynamo_emit_session_started(cp, to_jsonb(v_s));
         END IF;
+        -- A session opened (or moved to another connector) can change the status; a provisional
+        -- start that taught nothing, as every Updated of a known transaction is, cannot.
+        IF FOUND THEN
+          v_sync := cp; v_sync_at := at;
+        END IF;
         results := results || jsonb_build_array(jsonb_build_object('transactionId', e->>'transactionId'));
         CONTINUE;
       END IF;
@@ -265,6 +273,7 @@ BEGIN
         PERFORM dynamo_emit_session_ended(to_jsonb(v_row));
       END LOOP;
       results := results || jsonb_build_array(jsonb_build_object('transactionId', v_tx));
+      v_sync := cp; v_sync_at := at;
 
     WHEN 'MeterSampled' THEN
       -- No transactionId finds no row: every field of v_s is then NULL.
@@ -328,8 +337,10 @@ BEGIN
         IF v_evse > 0 AND v_state = 'Charging' AND (v_s.charging_state IS DISTINCT FROM 'Charging' OR NOT EXISTS (
              SELECT 1 FROM connectors WHERE charge_point_id = cp AND connector_id = v_evse AND status = 'Charging')) THEN
           PERFORM dynamo_record_status(cp, v_evse, v_evse, 'Charging', NULL, NULL, NULL, NULL, at, received, at, NULL);
+          v_sync := cp; v_sync_at := at;
         ELSIF v_evse > 0 AND v_s.charging_state = 'Charging' AND v_state IS DISTINCT FROM 'Charging' THEN
           PERFORM dynamo_record_status(cp, v_evse, v_evse, 'Occupied', NULL, NULL, NULL, NULL, at, received, at, NULL);
+          v_sync := cp; v_sync_at := at;
         END IF;
       END IF;
       results := results || '[{}]'::jsonb;
@@ -363,6 +374,7 @@ BEGIN
           jsonb_build_object('transactionId', e->>'transactionId', 'meterStopWh', e->'meterStopWh', 'reason', e->'reason'), at, received);
       END IF;
       results := results || jsonb_build_array(jsonb_build_object('unknownTransaction', v_s.session_id IS NULL));
+      v_sync := cp; v_sync_at := at;
 
     WHEN 'FirmwareStatus' THEN
       UPDATE charger_state SET firmware_status = e->>'status' WHERE charge_point_id = cp;
@@ -424,12 +436,10 @@ BEGIN
     ELSE
       RAISE EXCEPTION 'dynamo_apply: unknown event type %', e->>'type';
     END CASE;
-    IF e->>'type' IN ('Connected', 'Disconnected', 'StatusChanged', 'SessionStarted', 'SessionEnded', 'ChargingState') THEN
-      v_sync := cp;
-      v_sync_at := at;
-    END IF;
   END LOOP;
-  -- Once per message, after all its events: the charger status as the fleet API would show it now.
+  -- Once per message, after all its events, when one of them changed what the status is made of
+  -- (the open connection, a connector's status, an open session; dynamo_charger_status): the
+  -- charger status as the fleet API would show it now.
   IF v_sync IS NOT NULL THEN
     PERFORM dynamo_sync_charger_status(v_sync, v_sync_at);
   END IF;
