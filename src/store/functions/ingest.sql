@@ -133,6 +133,9 @@ DECLARE
   v_sync text;
   v_row record;
   v_sync_at timestamptz;
+  -- This event changed what the charger status is made of (the open connection, a connector's
+  -- status, an open session: dynamo_charger_status).
+  v_changes_status boolean;
   v_previous jsonb;
 BEGIN
   FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
@@ -150,6 +153,7 @@ BEGIN
       CONTINUE;
     END IF;
 
+    v_changes_status := e->>'type' IN ('Connected', 'Disconnected', 'StatusChanged', 'SessionEnded');
     CASE e->>'type'
     WHEN 'Connected' THEN
       -- One node per charger: claim the charger's hold first (holds.sql); the node that held it is told to let go.
@@ -170,7 +174,6 @@ BEGIN
       ON CONFLICT (charge_point_id) DO UPDATE SET ocpp_version = excluded.ocpp_version,
         last_seen = greatest(charger_state.last_seen, excluded.last_seen);
       results := results || jsonb_build_array(jsonb_build_object('connectionId', v_id, 'previousHolder', v_previous));
-      v_sync := cp; v_sync_at := at;
 
     WHEN 'Disconnected' THEN
       FOR v_s IN UPDATE connections SET disconnected_at = greatest(connected_at, at), disconnect_reason = e->>'reason',
@@ -182,7 +185,6 @@ BEGIN
       END LOOP;
       PERFORM dynamo_release_charger(cp, (e->>'connectionId')::bigint);
       results := results || '[{}]'::jsonb;
-      v_sync := cp; v_sync_at := at;
 
     WHEN 'Booted' THEN
       INSERT INTO charger_state (charge_point_id, vendor, model, serial_number, box_serial_number, firmware_version,
@@ -210,7 +212,6 @@ BEGIN
       PERFORM dynamo_record_status(cp, (e->>'connectorId')::integer, (e->>'evseId')::integer, v_status, e->>'errorCode',
         e->>'info', e->>'vendorId', e->>'vendorErrorCode', (e->>'chargerTime')::timestamptz, received, at, e->>'eventId');
       results := results || '[{}]'::jsonb;
-      v_sync := cp; v_sync_at := at;
 
     WHEN 'SessionStarted' THEN
       v_wh := (e->>'meterStartWh')::double precision;
@@ -242,38 +243,36 @@ BEGIN
            OR (sessions.connector_id = 0 AND excluded.connector_id <> 0)
            OR (sessions.id_tag IS NULL AND excluded.id_tag IS NOT NULL)
         RETURNING session_id, connector_id, id_tag, started_at, transaction_id, (xmax = 0) AS inserted INTO v_s;
-        IF FOUND AND v_s.inserted THEN
-          PERFORM dynamo_emit_session_started(cp, to_jsonb(v_s));
-        END IF;
         -- A session opened (or moved to another connector) can change the status; a provisional
         -- start that taught nothing, as every Updated of a known transaction is, cannot.
-        IF FOUND THEN
-          v_sync := cp; v_sync_at := at;
+        v_changes_status := FOUND;
+        IF v_changes_status AND v_s.inserted THEN
+          PERFORM dynamo_emit_session_started(cp, to_jsonb(v_s));
         END IF;
         results := results || jsonb_build_array(jsonb_build_object('transactionId', e->>'transactionId'));
-        CONTINUE;
+      ELSE
+        -- OCPP 1.6, idempotent: a start retried after a lost answer gets the id it got the first time.
+        INSERT INTO sessions (charge_point_id, transaction_id, connector_id, id_tag, started_at, meter_start_wh,
+                              last_meter_wh, last_meter_at, received_at, energy_excluded)
+        VALUES (cp, nextval('ocpp16_transaction_ids')::text, (e->>'connectorId')::integer,
+                e->>'idTag', at, v_wh, CASE WHEN v_verdict IS NULL THEN v_wh END, at, received, v_verdict)
+        ON CONFLICT (charge_point_id, connector_id, id_tag, meter_start_wh, started_at)
+          DO UPDATE SET received_at = sessions.received_at
+        RETURNING session_id, connector_id, id_tag, started_at, transaction_id, (xmax = 0) AS inserted INTO v_s;
+        v_tx := v_s.transaction_id;
+        v_session := v_s.session_id;
+        IF v_s.inserted THEN
+          PERFORM dynamo_emit_session_started(cp, to_jsonb(v_s));
+        END IF;
+        -- A session still open on that connector ended unseen: close it at this start.
+        FOR v_row IN UPDATE sessions SET stopped_at = greatest(started_at, at), meter_stop_wh = last_meter_wh, stop_reason = 'SupersededByNewSession'
+         WHERE charge_point_id = cp AND connector_id = (e->>'connectorId')::integer AND stopped_at IS NULL
+           AND session_id <> v_session AND started_at <= at RETURNING * LOOP
+          PERFORM dynamo_emit_session_ended(to_jsonb(v_row));
+        END LOOP;
+        results := results || jsonb_build_array(jsonb_build_object('transactionId', v_tx));
+        v_changes_status := true;
       END IF;
-      -- OCPP 1.6, idempotent: a start retried after a lost answer gets the id it got the first time.
-      INSERT INTO sessions (charge_point_id, transaction_id, connector_id, id_tag, started_at, meter_start_wh,
-                            last_meter_wh, last_meter_at, received_at, energy_excluded)
-      VALUES (cp, nextval('ocpp16_transaction_ids')::text, (e->>'connectorId')::integer,
-              e->>'idTag', at, v_wh, CASE WHEN v_verdict IS NULL THEN v_wh END, at, received, v_verdict)
-      ON CONFLICT (charge_point_id, connector_id, id_tag, meter_start_wh, started_at)
-        DO UPDATE SET received_at = sessions.received_at
-      RETURNING session_id, connector_id, id_tag, started_at, transaction_id, (xmax = 0) AS inserted INTO v_s;
-      v_tx := v_s.transaction_id;
-      v_session := v_s.session_id;
-      IF v_s.inserted THEN
-        PERFORM dynamo_emit_session_started(cp, to_jsonb(v_s));
-      END IF;
-      -- A session still open on that connector ended unseen: close it at this start.
-      FOR v_row IN UPDATE sessions SET stopped_at = greatest(started_at, at), meter_stop_wh = last_meter_wh, stop_reason = 'SupersededByNewSession'
-       WHERE charge_point_id = cp AND connector_id = (e->>'connectorId')::integer AND stopped_at IS NULL
-         AND session_id <> v_session AND started_at <= at RETURNING * LOOP
-        PERFORM dynamo_emit_session_ended(to_jsonb(v_row));
-      END LOOP;
-      results := results || jsonb_build_array(jsonb_build_object('transactionId', v_tx));
-      v_sync := cp; v_sync_at := at;
 
     WHEN 'MeterSampled' THEN
       -- No transactionId finds no row: every field of v_s is then NULL.
@@ -337,10 +336,10 @@ BEGIN
         IF v_evse > 0 AND v_state = 'Charging' AND (v_s.charging_state IS DISTINCT FROM 'Charging' OR NOT EXISTS (
              SELECT 1 FROM connectors WHERE charge_point_id = cp AND connector_id = v_evse AND status = 'Charging')) THEN
           PERFORM dynamo_record_status(cp, v_evse, v_evse, 'Charging', NULL, NULL, NULL, NULL, at, received, at, NULL);
-          v_sync := cp; v_sync_at := at;
+          v_changes_status := true;
         ELSIF v_evse > 0 AND v_s.charging_state = 'Charging' AND v_state IS DISTINCT FROM 'Charging' THEN
           PERFORM dynamo_record_status(cp, v_evse, v_evse, 'Occupied', NULL, NULL, NULL, NULL, at, received, at, NULL);
-          v_sync := cp; v_sync_at := at;
+          v_changes_status := true;
         END IF;
       END IF;
       results := results || '[{}]'::jsonb;
@@ -374,7 +373,6 @@ BEGIN
           jsonb_build_object('transactionId', e->>'transactionId', 'meterStopWh', e->'meterStopWh', 'reason', e->'reason'), at, received);
       END IF;
       results := results || jsonb_build_array(jsonb_build_object('unknownTransaction', v_s.session_id IS NULL));
-      v_sync := cp; v_sync_at := at;
 
     WHEN 'FirmwareStatus' THEN
       UPDATE charger_state SET firmware_status = e->>'status' WHERE charge_point_id = cp;
@@ -436,10 +434,13 @@ BEGIN
     ELSE
       RAISE EXCEPTION 'dynamo_apply: unknown event type %', e->>'type';
     END CASE;
+    IF v_changes_status THEN
+      v_sync := cp;
+      v_sync_at := at;
+    END IF;
   END LOOP;
-  -- Once per message, after all its events, when one of them changed what the status is made of
-  -- (the open connection, a connector's status, an open session; dynamo_charger_status): the
-  -- charger status as the fleet API would show it now.
+  -- Once per message, after all its events, when one of them changed what the status is made of:
+  -- the charger status as the fleet API would show it now.
   IF v_sync IS NOT NULL THEN
     PERFORM dynamo_sync_charger_status(v_sync, v_sync_at);
   END IF;
