@@ -197,6 +197,32 @@ describe('web dashboard: charger page', { timeout: 120_000 }, () => {
     }
   });
 
+  it('keeps the page when one section cannot be fetched or cannot render its answer: that section says why', async () => {
+    const { context, page, problems } = await openPage(browser);
+    // The commands section's code never arrives; the error history gets an answer it cannot draw.
+    await page.route(/\/assets\/commands-[^/]+\.js$/, (r) => r.abort('connectionfailed'));
+    await page.route(/\/error-history\?/, (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ errors: { length: 1 }, total: 1 }) }));
+    await signIn(page, svc.url, tenant.key);
+    await page.goto(`${svc.url}/#/chargers/PGH-00001`);
+    const section = (title: string) => page.locator('section.panel', { has: page.getByRole('heading', { level: 2, name: title }) });
+    await section('Commands').getByRole('alert').filter({ hasText: 'This section could not be loaded' }).waitFor();
+    await section('Error history').getByRole('alert').filter({ hasText: 'This section failed to show' }).waitFor();
+    // The rest of the page is there.
+    await page.getByTestId('uptime-30d').filter({ hasText: '%' }).waitFor();
+    await page.getByTestId('connectors').locator('li[data-connector="1"]').waitFor();
+    expect(await page.getByRole('button', { name: 'Soft reset' }).count()).toBe(0);
+
+    // Once the answer is one it can draw, trying again shows the section.
+    await page.unroute(/\/error-history\?/);
+    await section('Error history').getByRole('button', { name: 'Try again' }).click();
+    const errors = await tenant.api('GET', '/api/v1/cpo/chargers/PGH-00001/error-history?limit=20');
+    expect(errors.body.total).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('error-history').locator('tbody tr').count()).toBe(Math.min(errors.body.total, 20));
+    // The refused chunk is the one problem the browser reports.
+    expect(problems.filter((p) => !/ERR_CONNECTION_FAILED|commands-/.test(p))).toEqual([]);
+    await context.close();
+  });
+
   it('says when there is no such charger', async () => {
     const { context, page } = await openPage(browser);
     await signIn(page, svc.url, tenant.key);

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { onTestFailed } from 'vitest';
 import { eventually } from './history.js';
 
 /**
@@ -30,8 +31,23 @@ export async function openPage(browser: Browser, opts: { width?: number; height?
     // A CSP refusal or an uncaught error shows up here; 4xx answers the page expects do too, and are fine.
     if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
   });
+  page.on('crash', () => problems.push('page crashed'));
+  // A browser test that fails on a busy CI machine is seldom reproduced at a desk: say what the page
+  // showed and heard at that moment, and keep a screenshot of it.
+  onTestFailed(async ({ task }) => {
+    if (page.isClosed()) return;
+    const shot = join(FAILURE_DIR, `${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 80)}.png`);
+    await mkdir(FAILURE_DIR, { recursive: true });
+    const [text] = await Promise.all([
+      page.locator('body').innerText({ timeout: 2_000 }).catch((e) => `(no text: ${e})`),
+      page.screenshot({ path: shot, fullPage: true, timeout: 5_000 }).catch(() => undefined),
+    ]);
+    console.error(`browser test failed at ${page.url()}\nproblems: ${JSON.stringify(problems)}\npage text: ${text.slice(0, 2_000)}\nscreenshot: ${shot}`);
+  });
   return { context, page, problems };
 }
+
+const FAILURE_DIR = join(process.cwd(), 'test-results', 'failures');
 
 export async function signIn(page: Page, baseUrl: string, key: string): Promise<void> {
   await page.goto(`${baseUrl}/`);

@@ -1,5 +1,5 @@
 import type { ComponentType } from 'preact';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useErrorBoundary, useMemo, useRef, useState } from 'preact/hooks';
 import { SessionContext, useSessionState, type Session, type SessionState } from './api/session';
 import { Live, LiveContext } from './api/live';
 import { PAGES, available, type PageModule, type PageProps } from './modules';
@@ -80,6 +80,8 @@ function PageHost({ page, props, scopes }: { page: PageModule; props: PageProps;
   const [Component, setComponent] = useState<ComponentType<PageProps> | null>(null);
   const [failed, setFailed] = useState<string | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
+  // A page that throws while rendering says so under the header instead of leaving it blank.
+  const [renderFailure, retry] = useErrorBoundary();
   useEffect(() => {
     document.title = `${page.title} · Dynamo CSMS`;
     page.load().then(
@@ -98,6 +100,16 @@ function PageHost({ page, props, scopes }: { page: PageModule; props: PageProps;
     );
   }
   if (failed) return <p class="notice notice-error">This page could not be loaded ({failed}). Reload to try again.</p>;
+  if (renderFailure) {
+    return (
+      <p class="notice notice-error" role="alert">
+        This page failed to show ({String(renderFailure)}).{' '}
+        <button type="button" onClick={retry}>
+          Try again
+        </button>
+      </p>
+    );
+  }
   return Component ? <Component {...props} /> : <p aria-busy="true">Loading…</p>;
 }
 

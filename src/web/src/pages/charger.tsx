@@ -1,5 +1,5 @@
 import type { ComponentType } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useErrorBoundary, useState } from 'preact/hooks';
 import { useSignedIn } from '../api/session';
 import { useApi } from '../api/use-api';
 import { useLiveTick } from '../api/live';
@@ -119,18 +119,52 @@ export default function Charger({ params }: PageProps) {
   );
 }
 
+/**
+ * One section, loaded on demand. A section whose code cannot be fetched, or that throws while
+ * rendering, shows why in its own panel; the facts and the other sections stay on the page
+ * (without the boundary one section's error would unmount the whole dashboard).
+ */
 function SectionHost({ section, props }: { section: SectionModule; props: SectionProps }) {
   const { can } = useSignedIn();
   const [Component, setComponent] = useState<ComponentType<SectionProps> | null>(null);
+  const [loadFailure, setLoadFailure] = useState<string | null>(null);
+  const [renderFailure, retry] = useErrorBoundary();
   const allowed = !section.scope || can(section.scope);
   useEffect(() => {
-    if (allowed) void section.load().then((m) => setComponent(() => m.default));
+    if (!allowed) return;
+    let current = true;
+    section.load().then(
+      (m) => current && setComponent(() => m.default),
+      (err) => current && setLoadFailure(String(err)),
+    );
+    return () => void (current = false);
   }, [section, allowed]);
   if (!allowed) {
     return (
       <Panel title={section.title} id={section.id}>
         <p class="notice notice-scope" role="status">
           Your API key cannot show this: it lacks the scope <code>{section.scope}</code>.
+        </p>
+      </Panel>
+    );
+  }
+  if (loadFailure) {
+    return (
+      <Panel title={section.title} id={section.id}>
+        <p class="notice notice-error" role="alert">
+          This section could not be loaded ({loadFailure}). Reload the page to try again.
+        </p>
+      </Panel>
+    );
+  }
+  if (renderFailure) {
+    return (
+      <Panel title={section.title} id={section.id}>
+        <p class="notice notice-error" role="alert">
+          This section failed to show ({String(renderFailure)}).{' '}
+          <button type="button" onClick={retry}>
+            Try again
+          </button>
         </p>
       </Panel>
     );
