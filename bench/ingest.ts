@@ -15,7 +15,7 @@ import { BENCH_PG_URL as PG_URL, benchFleetDatabase } from './bench-fleet.js';
 import { insertApiKey } from '../src/store/api-keys.js';
 import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
 import { benchArgs } from './args.js';
-import { attachListeners, LISTENER_ENV, scrape, type Listeners } from './listeners.js';
+import { attachListeners, bucketDelta, LISTENER_ENV, scrape, scrapeBuckets, type Listeners } from './listeners.js';
 import { writeResult } from './results.js';
 
 const args = benchArgs();
@@ -81,6 +81,12 @@ interface Result {
   halfP99: number;
   dashP50: number;
   dashP99: number;
+  /** Of the half-rate phase's answers, the share the server gave within 50 ms of the CALL reaching its handler (dynamo_ocpp_answer_seconds). */
+  halfServerWithin50ms: number;
+  /** The upper bound of the server-side bucket that holds the half-rate phase's 99th percentile (s). */
+  halfServerP99Bound: number;
+  /** The load generator's own event-loop delay, p99 (ms), during the half-rate phase: latency it adds to every answer it times. */
+  halfGeneratorLoopP99: number;
   rssBeforeMiB: number;
   rssConnectedMiB: number;
   rssPerConnectionKiB: number;
@@ -171,6 +177,9 @@ async function run(target: string, listening = false): Promise<Result | undefine
     }
   };
   let dashboardRun: Promise<void> | undefined;
+  // The server's own answer times, scraped as the half-rate phase starts and ends, split the latency
+  // the generator sees into the server's part and the rest (the generator's loop, the sockets).
+  const answerBuckets: Record<string, Map<number, number>> = {};
   for await (const line of createInterface({ input: gen.stdout! })) {
     const m = JSON.parse(line);
     phases[m.phase] = m;
@@ -181,6 +190,7 @@ async function run(target: string, listening = false): Promise<Result | undefine
     const phase = m.phase === 'settled' ? 'connected' : m.phase;
     if (phase === 'connected' || phase === 'max') await cpuMark(phase);
     if (phase === 'connected' || phase === 'max' || phase === 'half' || phase === 'half-dashboard') await mark(phase);
+    if (target !== 'echo' && (m.phase === 'max' || m.phase === 'half')) answerBuckets[m.phase] = await scrapeBuckets(server.url, 'dynamo_ocpp_answer_seconds');
     if (m.phase === 'half') dashboardRun = dashboard();
     if (m.phase === 'half-dashboard') stopDashboard = true;
   }
@@ -232,6 +242,11 @@ async function run(target: string, listening = false): Promise<Result | undefine
     halfP99: phases.half?.p99,
     dashP50: phases['half-dashboard']?.p50,
     dashP99: phases['half-dashboard']?.p99,
+    ...(() => {
+      const d = answerBuckets.max && answerBuckets.half ? bucketDelta(answerBuckets.max, answerBuckets.half, 0.05) : undefined;
+      return { halfServerWithin50ms: d?.shareWithin ?? NaN, halfServerP99Bound: d?.p99Bound ?? NaN };
+    })(),
+    halfGeneratorLoopP99: phases.half?.loopP99,
     rssBeforeMiB: rssBefore,
     rssConnectedMiB: rssConnected,
     rssPerConnectionKiB: c.held ? ((rssConnected - rssBefore) * 1024) / c.held : NaN,
@@ -268,6 +283,14 @@ async function main() {
       `| ${r.target}${r.webhooks ? ` + ${r.webhooks} webhooks` : ''}${r.sse ? ` + ${r.sse} SSE` : ''} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echo ? f(r.maxRate / echo.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} | ${f(r.stormSeconds, 1)} (${r.stormFailed}; ${r.stormRetries}) |`,
     ),
   ];
+  lines.push(
+    '',
+    'Where the half-rate latency is spent: the generator times each CALL to its answer; the server times its own part (handler to answer, dynamo_ocpp_answer_seconds); the generator\'s event-loop delay is added to every answer it times.',
+    '',
+    '| target | p99 ms at half (generator) | generator event-loop delay p99 ms | server answers within 50 ms | server p99 at most, ms |',
+    '|---|---|---|---|---|',
+    ...results.map((r) => `| ${r.target} | ${f(r.halfP99, 1)} | ${f(r.halfGeneratorLoopP99, 1)} | ${Number.isFinite(r.halfServerWithin50ms) ? `${f(r.halfServerWithin50ms * 100, 2)} %` : 'n/a'} | ${f(r.halfServerP99Bound * 1000)} |`),
+  );
   if (LISTENING) lines.push('', ...listenerTable(results));
   // Repeat the two targets (--targets postgres-log-off,postgres,postgres-log-off,postgres) to average out drift.
   const mean = (t: string) => {

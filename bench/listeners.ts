@@ -126,3 +126,27 @@ export async function scrape(serverUrl: string, series: string): Promise<number>
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.slice(series.length + 1)) : 0;
 }
+
+/** A histogram's cumulative bucket counts from /metrics, by upper bound (seconds; Infinity for +Inf). */
+export async function scrapeBuckets(serverUrl: string, histogram: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${serverUrl}/metrics`)).text();
+  const buckets = new Map<number, number>();
+  for (const line of text.split('\n')) {
+    const m = new RegExp(`^${histogram}_bucket\\{le="([^"]+)"\\} (\\S+)$`).exec(line);
+    if (m) buckets.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  }
+  return buckets;
+}
+
+/**
+ * Between two scrapes of one histogram: how many observations, the share at or under `within`
+ * seconds, and the upper bound of the bucket holding the 99th percentile (buckets are coarse:
+ * a bound, not a measurement).
+ */
+export function bucketDelta(before: Map<number, number>, after: Map<number, number>, within: number): { count: number; shareWithin: number; p99Bound: number } {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const delta = bounds.map((le) => ({ le, n: after.get(le)! - (before.get(le) ?? 0) }));
+  const count = delta.at(-1)?.n ?? 0;
+  const at = delta.find((b) => b.le >= within);
+  return { count, shareWithin: count && at ? at.n / count : NaN, p99Bound: count ? delta.find((b) => b.n >= 0.99 * count)!.le : NaN };
+}

@@ -93,10 +93,18 @@ describe(`OCPP 1.6J central system: messages (${dbKind})`, () => {
     expect(api.body).toMatchObject({ vendor: 'ABB', model: 'Terra AC', firmware_version: '3.4.1' });
   });
 
+  const answersTimed = async () => {
+    const text = await (await fetch(`${svc.url}/metrics`)).text();
+    return Number(/^dynamo_ocpp_answer_seconds_count (\d+)/m.exec(text)?.[1] ?? 0);
+  };
+
   it('Heartbeat: answered at once; last_heartbeat and last_seen recorded within seconds', async () => {
     const { id, c } = await charger();
+    const timedBefore = await answersTimed();
     const before = Date.now();
     const res = await c.call('Heartbeat', {});
+    // The server's answer time is in /metrics for operators to watch.
+    expect(await answersTimed()).toBe(timedBefore + 1);
     expect(Date.parse(res.currentTime)).toBeGreaterThanOrEqual(before - 1000);
     const s = await eventually(() => h.state(id), (r) => r?.last_heartbeat != null, 6_000);
     expect(s!.last_heartbeat.getTime()).toBeGreaterThanOrEqual(before - 1000);

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { RPCServer, createRPCError } from 'ocpp-rpc';
 import { NOREPLY, RPCError } from './ocpp-rpc-cjs.js';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ApplyResult, ChargerEvent } from '../ingest/events.js';
 import type { SeenTracker } from '../ingest/seen-tracker.js';
 import type { DisconnectReason } from '../store/history/connections.js';
@@ -74,6 +74,7 @@ export class OcppGateway {
   private readonly messages: Counter;
   private readonly rejected: Counter;
   private readonly dropped: Counter;
+  private readonly answerSeconds: Histogram;
 
   constructor(private readonly deps: GatewayDeps) {
     this.enabled = SUPPORTED_PROTOCOLS.filter((p) => HANDLERS[p]);
@@ -109,6 +110,15 @@ export class OcppGateway {
     this.messages = new Counter({ name: 'dynamo_ocpp_messages_total', help: 'OCPP CALLs received, by action and outcome', labelNames: ['action', 'outcome'], registers: [deps.metrics] });
     this.rejected = new Counter({ name: 'dynamo_ocpp_admissions_rejected_total', help: 'Refused OCPP upgrades by HTTP status', labelNames: ['status'], registers: [deps.metrics] });
     this.dropped = new Counter({ name: 'dynamo_ocpp_meter_values_dropped_total', help: 'Sampled values not stored (measurand rule)', registers: [deps.metrics] });
+    // From the handler's call (after ocpp-rpc parsed and validated the frame) to its answer, the wait
+    // behind the connection's earlier CALLs and the commit of its events included: the server's part
+    // of the latency a charger sees (the network, parsing and the send are not in it).
+    this.answerSeconds = new Histogram({
+      name: 'dynamo_ocpp_answer_seconds',
+      help: 'Time from an OCPP CALL reaching its handler to its answer, queueing and commit included',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [deps.metrics],
+    });
     const live = this.live;
     new Gauge({ name: 'dynamo_ocpp_connections', help: 'Open OCPP connections on this node', registers: [deps.metrics], collect() { this.set(live.size); } });
   }
@@ -302,9 +312,14 @@ export class OcppGateway {
       // connection being closed (another node took the charger over) and while this node's lease
       // may have lapsed (another node may be recovering it): only the holder of a charger stores its frames.
       this.accepting && !conn.closeReason && (this.deps.holds?.leaseFresh() ?? true)
-        ? calls.run(() => this.handleCall(conn, method!, handlers[method!]!, params))
+        ? this.timed(calls.run(() => this.handleCall(conn, method!, handlers[method!]!, params)))
         : Promise.resolve(NOREPLY as never);
     for (const action of Object.keys(handlers)) conn.client.handle(action, onCall);
+  }
+
+  private timed<T>(answer: Promise<T>): Promise<T> {
+    const end = this.answerSeconds.startTimer();
+    return answer.finally(() => end());
   }
 
   /** One CALL: its events are submitted as one message (with its lenient-mode violation, if any), then answered. */
