@@ -33,6 +33,10 @@ const REPEAT = Number(args.get('repeat') ?? 1);
 // --half-rate R: the open-loop phases at R msg/s for every build (default: half of each run's own maximum),
 // so two builds' latencies are compared at one load.
 const HALF_RATE = args.get('half-rate');
+// --recover-seconds S: idle between the max phase and the open-loop ones (as in bench/ingest.ts).
+const RECOVER_SECONDS = args.get('recover-seconds');
+// --lockstep true: every simulated charger starts its cycle at the first step (the generator before 2026-12-03).
+const LOCKSTEP = args.get('lockstep') === 'true';
 // --cpu-prof <dir>: the server runs with node --cpu-prof (one .cpuprofile per thread, PGlite's worker included).
 const CPU_PROF = args.get('cpu-prof') ? resolve(args.get('cpu-prof')!) : undefined;
 
@@ -125,7 +129,7 @@ async function run(target: string, serverPath: string, repetition: number): Prom
   const pid = server.child.pid!;
   const rssBefore = await rssMiB(pid);
   const wsUrl = target === 'echo' ? server.url.replace('http', 'ws') : `${server.url.replace('http', 'ws')}/ocpp`;
-  const gen = spawn(process.execPath, [join(ROOT, 'dist/bench/load-generator.js'), '--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP, ...(HALF_RATE ? ['--half-rate', HALF_RATE] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const gen = spawn(process.execPath, [join(ROOT, 'dist/bench/load-generator.js'), '--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP, ...(HALF_RATE ? ['--half-rate', HALF_RATE] : []), ...(RECOVER_SECONDS ? ['--recover-seconds', RECOVER_SECONDS] : []), '--lockstep', String(LOCKSTEP)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const phases: Record<string, any> = {};
   let rssConnected = 0;
   let cpuAtConnected: { server: number; generator: number; db: Map<number, number> } | undefined;
@@ -213,7 +217,7 @@ async function main() {
   const echoOf = (r: Result) => results.find((e) => e.target === 'echo' && e.repetition === r.repetition);
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const lines = [
-    `Ingest benchmark, ${new Date().toISOString()}: builds ${[THIS_SERVER, ...(COMPARE ? [COMPARE] : [])].map((p) => `${p} (${commitOf(p) ?? '?'})`).join(' vs ')}, ${REPEAT} repetition(s); ${N} chargers speaking OCPP ${OCPP === 'mixed' ? '1.6, 2.0.1 and 2.1 (a third each)' : OCPP}, ${MAX_SECONDS} s closed loop, then ${HALF_SECONDS} s at half that rate alone and ${HALF_SECONDS} s more beside a dashboard loop (GET /api/v1/cpo/chargers?limit=1000, back to back).`,
+    `Ingest benchmark, ${new Date().toISOString()}: builds ${[THIS_SERVER, ...(COMPARE ? [COMPARE] : [])].map((p) => `${p} (${commitOf(p) ?? '?'})`).join(' vs ')}, ${REPEAT} repetition(s); ${N} chargers speaking OCPP ${OCPP === 'mixed' ? '1.6, 2.0.1 and 2.1 (a third each)' : OCPP}, ${MAX_SECONDS} s closed loop${LOCKSTEP ? ' (chargers in lockstep)' : ''}, then${RECOVER_SECONDS ? ` after ${RECOVER_SECONDS} s idle` : ""} ${HALF_SECONDS} s at ${HALF_RATE ? `${HALF_RATE} msg/s` : "half that rate"} alone and ${HALF_SECONDS} s more beside a dashboard loop (GET /api/v1/cpo/chargers?limit=1000, back to back).`,
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load generator on the same machine.`,
     '',
     '| target | build | rep | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors | storm: all back s (failed; retried attempts) | CPU µs/msg at max: server / database / generator |',

@@ -26,6 +26,11 @@ const HALF_SECONDS = Number(args.get('half-seconds') ?? 20);
 // (events of 2,000 boots to stream and deliver) settles, so no phase starts with more of either
 // than another (--settle-seconds; 0 starts the max phase at once).
 const SETTLE_SECONDS = Number(args.get('settle-seconds') ?? 5);
+// Between the max phase and the half-rate ones (--recover-seconds; 0, the default, starts them at once,
+// while the server still works off what the saturated phase left behind).
+const RECOVER_SECONDS = Number(args.get('recover-seconds') ?? 0);
+// --lockstep true: every simulated charger starts its cycle at the first step, as the generator did before 2026-12-03.
+const LOCKSTEP = args.get('lockstep') === 'true';
 // postgres-log-off: the same as postgres with the raw message log off (DYNAMO_MESSAGE_LOG=false), the
 // baseline of the log's cost measured in the same run (docs/benchmarks.md).
 const TARGETS = (args.get('targets') ?? 'echo,pglite,postgres-log-off,postgres').split(',');
@@ -161,7 +166,7 @@ async function run(target: string, listening = false): Promise<Result | undefine
     cpuAt[phase] = { server: t.user + t.system, serverSystem: t.system, here: (u.user + u.system) / 1e6 };
   };
   const wsUrl = target === 'echo' ? server.url.replace('http', 'ws') : `${server.url.replace('http', 'ws')}/ocpp`;
-  const gen = spawn(process.execPath, [join(ROOT, 'dist/bench/load-generator.js'), '--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP, '--settle-seconds', String(SETTLE_SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const gen = spawn(process.execPath, [join(ROOT, 'dist/bench/load-generator.js'), '--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP, '--settle-seconds', String(SETTLE_SECONDS), '--recover-seconds', String(RECOVER_SECONDS), '--lockstep', String(LOCKSTEP)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const phases: Record<string, any> = {};
   let rssConnected = 0;
   let dashboardQueries = 0;
@@ -274,7 +279,7 @@ async function main() {
   const echo = results.find((r) => r.target === 'echo');
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const lines = [
-    `Ingest benchmark, ${new Date().toISOString()}: ${N} chargers speaking OCPP ${OCPP === 'mixed' ? '1.6, 2.0.1 and 2.1 (a third each)' : OCPP}, ${MAX_SECONDS} s closed loop, then ${HALF_SECONDS} s at half that rate alone and ${HALF_SECONDS} s more beside a dashboard loop (GET /api/v1/cpo/chargers?limit=1000, back to back).`,
+    `Ingest benchmark, ${new Date().toISOString()}: ${N} chargers speaking OCPP ${OCPP === 'mixed' ? '1.6, 2.0.1 and 2.1 (a third each)' : OCPP}, ${MAX_SECONDS} s closed loop${LOCKSTEP ? ' (chargers in lockstep)' : ''}, then${RECOVER_SECONDS ? ` after ${RECOVER_SECONDS} s idle` : ''} ${HALF_SECONDS} s at half that rate alone and ${HALF_SECONDS} s more beside a dashboard loop (GET /api/v1/cpo/chargers?limit=1000, back to back).`,
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load generator on the same machine.`,
     '',
     '| target | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors | storm: all back s (failed; retried attempts) |',

@@ -22,6 +22,10 @@ interface Options {
   phases: Set<string>;
   /** A pause between connecting and the max phase, announced by a 'settled' line. */
   settleSeconds: number;
+  /** A pause between the max phase and the half-rate ones: what saturation left behind (backlogs, vacuum) is worked off first. */
+  recoverSeconds: number;
+  /** Every charger starts its cycle at the first step (the generator before 2026-12-03): the fleet's message mix sweeps through the cycle. */
+  lockstep: boolean;
 }
 
 function parseArgs(): Options {
@@ -37,6 +41,8 @@ function parseArgs(): Options {
     ocpp: a.get('ocpp') ?? '1.6',
     phases: new Set((a.get('phases') ?? 'max,half,half-dashboard,storm').split(',')),
     settleSeconds: Number(a.get('settle-seconds') ?? 0),
+    recoverSeconds: Number(a.get('recover-seconds') ?? 0),
+    lockstep: a.get('lockstep') === 'true',
   };
 }
 
@@ -72,8 +78,22 @@ async function main() {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   const connectSeconds = (performance.now() - t0) / 1000;
+
+  // A real fleet is not in step. Chargers that all begin their cycle at its first step and are driven
+  // at one pace send the same message at the same time: at half rate the fleet sent only session starts
+  // and status changes for a couple of seconds, then only meter values, and the latency came in waves
+  // (docs/benchmarks.md). Charger i first goes through i mod CYCLE steps, unmeasured.
+  const tPreroll = performance.now();
+  if (!o.lockstep) {
+    await Promise.all(
+      chargers.map(async (c, i) => {
+        for (let k = 0; k < i % SimCharger.CYCLE; k++) await c.next([]).catch(() => undefined);
+      }),
+    );
+  }
+  const prerollSeconds = (performance.now() - tPreroll) / 1000;
   const held = chargers.filter((c) => c.ws?.readyState === WebSocket.OPEN).length;
-  process.stdout.write(JSON.stringify({ phase: 'connected', held, failed, connectSeconds }) + '\n');
+  process.stdout.write(JSON.stringify({ phase: 'connected', held, failed, connectSeconds, prerollSeconds }) + '\n');
   if (o.settleSeconds > 0) {
     await new Promise((r) => setTimeout(r, o.settleSeconds * 1000));
     process.stdout.write(JSON.stringify({ phase: 'settled', seconds: o.settleSeconds }) + '\n');
@@ -105,6 +125,7 @@ async function main() {
   // Phase 3 and 4: open loop at a fixed rate (default: half the measured maximum); latency at that
   // load, first alone, then while the orchestrator runs a dashboard query loop against the server.
   const rate = o.halfRate ?? maxRate / 2;
+  if (o.recoverSeconds > 0) await new Promise((r) => setTimeout(r, o.recoverSeconds * 1000));
   for (const name of ['half', 'half-dashboard'].filter((p) => o.phases.has(p))) {
     const lat: number[] = [];
     let sent = 0;
@@ -117,7 +138,10 @@ async function main() {
     // This process's own stalls delay every answer it times: reported beside the latencies.
     const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     loop.enable();
+    // Answers are pushed as they arrive: where the count stood at each whole second splits them by second.
+    const secondMarks: number[] = [0];
     while (performance.now() < end) {
+      if (performance.now() - start >= secondMarks.length * 1000) secondMarks.push(lat.length);
       const due = Math.floor(((performance.now() - start) / 1000) * rate);
       while (sent + skipped < due) {
         const c = chargers[cursor++ % chargers.length]!;
@@ -138,10 +162,13 @@ async function main() {
     }
     await Promise.all(inflight);
     loop.disable();
+    secondMarks.push(lat.length);
+    // The tail second by second: a few bad seconds (something periodic) or spread evenly (steady queueing).
+    const p99BySecond = secondMarks.slice(1).map((to, i) => Math.round(percentile(lat.slice(secondMarks[i], to).sort((a, b) => a - b), 99)));
     lat.sort((a, b) => a - b);
     // The histogram holds each tick's interval, the resolution included: the delay is what is past it.
     const loopP99 = Math.max(0, loop.percentile(99) / 1e6 - LOOP_RESOLUTION_MS);
-    process.stdout.write(JSON.stringify({ phase: name, target: rate, achieved: lat.length / o.halfSeconds, p50: percentile(lat, 50), p99: percentile(lat, 99), loopP99, skipped, errors: errs }) + '\n');
+    process.stdout.write(JSON.stringify({ phase: name, target: rate, achieved: lat.length / o.halfSeconds, p50: percentile(lat, 50), p99: percentile(lat, 99), loopP99, p99BySecond, skipped, errors: errs }) + '\n');
   }
 
   if (!o.phases.has('storm')) {

@@ -2,6 +2,8 @@
 // connects over a real socket, sends one CALL at a time and measures each answer's latency.
 import WebSocket from 'ws';
 
+const CALL_TIMEOUT_MS = 30_000;
+
 export const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
 
 /** One simulated charger over a real socket: one CALL at a time, as OCPP-J asks. */
@@ -98,23 +100,37 @@ export class SimCharger {
     const id = String(++this.seq);
     return new Promise((resolve, reject) => {
       const sentAt = performance.now();
+      // As a charger does (OCPP-J message timeout): a CALL left unanswered fails, and the bench counts it
+      // as an error instead of waiting for it forever.
+      const timer = setTimeout(() => {
+        if (this.pending?.id !== id) return;
+        this.pending = undefined;
+        reject(new Error(`${action}: no answer within ${CALL_TIMEOUT_MS / 1000} s`));
+      }, CALL_TIMEOUT_MS);
       this.pending = {
         id,
         sentAt,
         resolve: (v) => {
+          clearTimeout(timer);
           latencies.push(performance.now() - sentAt);
           resolve(v);
         },
-        reject,
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       };
       this.ws!.send(JSON.stringify([2, id, action, payload]));
     });
   }
 
+  /** Steps in a charger's cycle (a session and its meter values, status changes, heartbeats). */
+  static readonly CYCLE = 20;
+
   /** The next message of a realistic charger life: status, heartbeats, sessions with meter values, faults, reconnects. */
   async next(latencies: number[]): Promise<number> {
     const now = new Date().toISOString();
-    const s = this.step++ % 20;
+    const s = this.step++ % SimCharger.CYCLE;
     if (this.v2) return this.nextV2(s, latencies);
     if (s === 0) {
       await this.call('Heartbeat', {}, latencies);

@@ -35,6 +35,7 @@ import type { Bus } from './cluster/bus.js';
 import { InProcessBus } from './cluster/in-process-bus.js';
 import { NatsBus } from './cluster/nats-bus.js';
 import { ChargerRouter } from './cluster/charger-router.js';
+import { FLEET_EVENTS_CHANNEL, WakeNotifier } from './events/wake-notifier.js';
 
 export interface RunningService {
   readonly url: string;
@@ -89,15 +90,26 @@ export async function startService(config: Config, log: Logger): Promise<Running
     const seen = new SeenTracker(db, log);
 
     // Events out (docs/events.md): this node's reader of the durable log. On PostgreSQL every
-    // transaction that writes events notifies every node at commit (NOTIFY, its own included); the
-    // embedded database has one process, whose writers wake it directly. A slow poll covers a lost
-    // wake-up, so one only delays.
+    // transaction that writes events notifies every node at commit (NOTIFY, its own included),
+    // except ingest batches: their writer wakes this node's feed and, by a NOTIFY of its own after
+    // the commit, every other node's (wake-notifier.ts). The embedded database has one process,
+    // whose writers wake it directly. A slow poll covers a lost wake-up, so one only delays.
     const feed = new EventFeed(db, log, metrics, { pageSize: 1000, pollIntervalMs: config.eventsPollMs });
     await feed.start();
     cleanups.push(() => feed.stop());
     const wakeFeed = db.listen ? () => {} : () => feed.wake();
-    if (db.listen) cleanups.push(await db.listen('dynamo_fleet_events', () => feed.wake()));
-    else writer.onCommit(wakeFeed);
+    if (db.listen) {
+      cleanups.push(await db.listen(FLEET_EVENTS_CHANNEL, () => feed.wake()));
+      const others = new WakeNotifier(db, log);
+      cleanups.push(() => others.stop());
+      writer.onCommit((eventsWritten) => {
+        if (eventsWritten === 0) return;
+        feed.wake();
+        others.wake();
+      });
+    } else {
+      writer.onCommit((eventsWritten) => eventsWritten > 0 && feed.wake());
+    }
     const retention = new EventRetention(db, log, config.eventsRetentionDays);
     retention.start();
     cleanups.push(() => retention.stop());

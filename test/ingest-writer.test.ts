@@ -147,6 +147,36 @@ describe(`ingest writer: one OCPP message is one commit (${dbKind})`, () => {
     expect((await h.messages(other, 'BatchFallbackProbe')).map((m) => m.payload)).toEqual([{ n: 2 }]);
   });
 
+  it.skipIf(dbKind !== 'postgres')('a batch that writes fleet events sends no NOTIFY from inside its transaction: the writer reports how many it wrote, after the commit', async () => {
+    const { writer } = aWriter(500);
+    const db = svc.service.db;
+    let notified = 0;
+    const unlisten = await db.listen!('dynamo_fleet_events', () => notified++);
+    // A listener is called once as it starts listening (what was notified before is read then).
+    const atStart = notified;
+    const written: number[] = [];
+    writer.onCommit((n) => written.push(n));
+    try {
+      await writer.submit([
+        { type: 'StatusChanged', cp, connectorId: 2, evseId: null, status: 'Preparing', errorCode: 'NoError', info: null, vendorId: null, vendorErrorCode: null, chargerTime: null, at: at(200), receivedAt: at(200) },
+      ]);
+      await writer.submit([
+        { type: 'MeterSampled', cp, connectorId: 2, transactionId: null, receivedAt: at(201), samples: [{ sampledAt: at(201), measurand: 'Power.Active.Import', phase: null, value: 0, unit: 'W', context: null }] },
+      ]);
+      expect(written).toHaveLength(2);
+      expect(written[0]).toBeGreaterThan(0);
+      expect(written[1]).toBe(0);
+      // A NOTIFY arrives within milliseconds of its commit: half a second of silence means none was sent.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(notified - atStart).toBe(0);
+      // Any other transaction that writes an event still wakes every node at its commit.
+      await db.query(`SELECT dynamo_emit($1, 'connector.status_changed', '{}'::jsonb)`, [cp]);
+      await eventually(async () => notified - atStart, (n) => n === 1);
+    } finally {
+      await unlisten();
+    }
+  });
+
   it('never cuts a message at the batch size: a 4-event message with maxBatch 3 commits whole, in its own batch', async () => {
     const { writer, batches } = aWriter(3);
     const first = writer.submit(aTransactionEventMessage(cp, 'TX-BIG', 1, 100, 40));

@@ -176,7 +176,7 @@ describe(`rollups equal the direct computation (${dbKind}, ${SEEDS} seeds from $
   async function deliver(cp: string, ds: Delivery[], openConnection: { id: number }) {
     for (const d of ds) {
       const events = d.events.map((e) => (e.type === 'Disconnected' ? { ...e, connectionId: openConnection.id } : e));
-      const [results] = await applyBatch(db, [events]);
+      const [results] = (await applyBatch(db, [events])).results;
       if (events[0]!.type === 'Connected') openConnection.id = results![0]!.connectionId!;
     }
   }

@@ -38,7 +38,7 @@ export class IngestWriter {
   private readonly busy: boolean[];
   private readonly idle: (() => void)[] = [];
   private closed = false;
-  private readonly committed: (() => void)[] = [];
+  private readonly committed: ((eventsWritten: number) => void)[] = [];
   private readonly batchSize: Histogram;
   private readonly commitSeconds: Histogram;
   private readonly failures: Counter;
@@ -79,8 +79,8 @@ export class IngestWriter {
     return this.queues.reduce((n, q) => n + q.length, 0);
   }
 
-  /** Called after every committed batch (readers of the event log wake up). */
-  onCommit(listener: () => void): void {
+  /** Called after every committed batch with the number of fleet events it wrote (readers of the event log wake up). */
+  onCommit(listener: (eventsWritten: number) => void): void {
     this.committed.push(listener);
   }
 
@@ -123,11 +123,11 @@ export class IngestWriter {
       const started = process.hrtime.bigint();
       try {
         // One statement, so one transaction: the whole batch commits or none of it does.
-        const results = await applyBatch(this.db, batch.map((p) => p.events));
+        const { results, eventsWritten } = await applyBatch(this.db, batch.map((p) => p.events));
         this.batchSize.observe(batch.reduce((n, p) => n + p.events.length, 0));
         this.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
         batch.forEach((p, i) => p.resolve(results[i]!));
-        for (const listener of this.committed) listener();
+        for (const listener of this.committed) listener(eventsWritten);
         return;
       } catch (err) {
         if (isTransientFailure(err) && transientTries < MAX_TRANSIENT_TRIES) {

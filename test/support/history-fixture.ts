@@ -9,7 +9,7 @@ import type { ChargerEvent } from '../../src/ingest/events.js';
  */
 export function historyFixture(db: Db, tenantId: string, siteId: string) {
   /** The events of one message, committed together. */
-  const apply = async (...events: ChargerEvent[]) => (await applyBatch(db, [events]))[0]!;
+  const apply = async (...events: ChargerEvent[]) => (await applyBatch(db, [events])).results[0]!;
   return {
     async charger(id: string, registeredAt: Date) {
       await insertCharger(db, { chargePointId: id, tenantId, siteId, passwordHash: null, registeredAt });

@@ -1,4 +1,4 @@
--- functions-version: 7
+-- functions-version: 8
 -- Writing the fleet event log (migration 0008, docs/events.md). Called inside the transaction
 -- that makes the change, so a change and its event are durable together or not at all.
 
@@ -8,6 +8,20 @@
 -- of a message").
 CREATE OR REPLACE FUNCTION dynamo_ts(p_at timestamptz) RETURNS text LANGUAGE sql STABLE AS $$
   SELECT to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+$$;
+
+-- An ingest batch says so first (dynamo_apply_batch, dynamo_apply): its events then send no NOTIFY,
+-- and its writer wakes the readers once the batch has committed (src/events/wake-notifier.ts). A
+-- NOTIFY takes one lock for the whole database from its commit until that commit's WAL is flushed,
+-- so every commit lane that wrote an event waited for every other one's flush in turn
+-- (docs/benchmarks.md, "The NOTIFY lock, measured again with a fleet out of step").
+CREATE OR REPLACE FUNCTION dynamo_wake_after_commit() RETURNS void LANGUAGE sql AS $$
+  SELECT set_config('dynamo.wake_after_commit', 'on', true);
+$$;
+
+-- How many events the current transaction has written.
+CREATE OR REPLACE FUNCTION dynamo_events_written() RETURNS integer LANGUAGE sql STABLE AS $$
+  SELECT coalesce(nullif(current_setting('dynamo.event_ordinal', true), '')::integer, 0)
 $$;
 
 -- One event in the current transaction, ordered after every event it wrote before.
@@ -24,8 +38,9 @@ BEGIN
   v_id := (pg_current_xact_id()::text::bigint << 20) | v_n;
   INSERT INTO fleet_events (id, tenant_id, event, charge_point_id, site_id, data)
   VALUES (v_id, p_tenant, p_event, p_cp, p_site, p_data);
-  -- Wakes the log's readers on every node at commit: once per transaction (its first event).
-  IF v_n = 1 THEN
+  -- Wakes the log's readers on every node at commit: once per transaction (its first event),
+  -- unless the transaction is an ingest batch, whose writer wakes them after the commit instead.
+  IF v_n = 1 AND current_setting('dynamo.wake_after_commit', true) IS DISTINCT FROM 'on' THEN
     PERFORM pg_notify('dynamo_fleet_events', '');
   END IF;
   RETURN v_id;

@@ -1,4 +1,4 @@
--- functions-version: 10
+-- functions-version: 11
 -- The ingest path, in the database: the writer sends a whole group-commit batch
 -- as an array of messages (one JSON text each, a JSON array of that message's
 -- events) and gets one result per event back, grouped by message, so a batch
@@ -458,6 +458,7 @@ DECLARE
   v_message text;
   v_results jsonb[] := '{}';
 BEGIN
+  PERFORM dynamo_wake_after_commit();
   FOREACH v_message IN ARRAY p_messages LOOP
     v_index := v_index + 1;
     v_results := array_append(v_results, dynamo_apply_message(v_message::jsonb));
@@ -483,6 +484,7 @@ DECLARE
   -- An array grows in place; a jsonb value would be copied whole for each message appended.
   v_results jsonb[] := '{}';
 BEGIN
+  PERFORM dynamo_wake_after_commit();
   FOR v_message IN SELECT value FROM jsonb_array_elements(p_batch::jsonb) LOOP
     v_index := v_index + 1;
     v_results := array_append(v_results, dynamo_apply_message(v_message));

@@ -1,0 +1,33 @@
+import type { Logger } from 'pino';
+import type { Queryable } from '../store/db.js';
+import { Coalesced } from '../coalesced.js';
+
+/** The channel every node's event feed listens on (PostgreSQL LISTEN/NOTIFY; src/store/functions/events.sql). */
+export const FLEET_EVENTS_CHANNEL = 'dynamo_fleet_events';
+
+/**
+ * Wakes every node's event feed after an ingest batch that wrote events has committed. Ingest
+ * batches do not NOTIFY inside their own transaction: a NOTIFY holds one database-wide lock from
+ * its commit until that commit's WAL is flushed, so the commit lanes flushed one after another.
+ * This NOTIFY is a small transaction of its own, sent after the commit and coalesced: one in flight
+ * at a time, one more for all the wakes asked for meanwhile. A wake lost to a crash between the
+ * commit and this only delays the other nodes' readers until their next poll.
+ */
+export class WakeNotifier {
+  private readonly notify: Coalesced;
+
+  constructor(db: Queryable, log: Logger) {
+    this.notify = new Coalesced(
+      async () => void (await db.query(`SELECT pg_notify('${FLEET_EVENTS_CHANNEL}', '')`)),
+      (err) => log.warn({ err }, 'could not wake the event feeds of the other nodes; they will poll'),
+    );
+  }
+
+  wake(): void {
+    this.notify.run();
+  }
+
+  stop(): Promise<void> {
+    return this.notify.stop();
+  }
+}
