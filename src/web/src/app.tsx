@@ -5,6 +5,7 @@ import { Live, LiveContext } from './api/live';
 import { PAGES, available, type PageModule, type PageProps } from './modules';
 import { match, useLocation } from './router';
 import { SignIn } from './pages/sign-in';
+import { RenderFailureNotice } from './components/panel';
 
 export function App({ session }: { session: Session }) {
   const state = useSessionState(session);
@@ -100,16 +101,7 @@ function PageHost({ page, props, scopes }: { page: PageModule; props: PageProps;
     );
   }
   if (failed) return <p class="notice notice-error">This page could not be loaded ({failed}). Reload to try again.</p>;
-  if (renderFailure) {
-    return (
-      <p class="notice notice-error" role="alert">
-        This page failed to show ({String(renderFailure)}).{' '}
-        <button type="button" onClick={retry}>
-          Try again
-        </button>
-      </p>
-    );
-  }
+  if (renderFailure) return <RenderFailureNotice what="page" error={renderFailure} retry={retry} />;
   return Component ? <Component {...props} /> : <p aria-busy="true">Loading…</p>;
 }
 

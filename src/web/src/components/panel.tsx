@@ -53,3 +53,15 @@ export function NeedsScope({ scope, has, children }: { scope: string; has: boole
     </div>
   );
 }
+
+/** What a page or section shows when it threw while drawing: the error, and a way to draw it again. */
+export function RenderFailureNotice({ what, error, retry }: { what: string; error: unknown; retry: () => void }) {
+  return (
+    <p class="notice notice-error" role="alert">
+      This {what} failed to show ({String(error)}).{' '}
+      <button type="button" onClick={retry}>
+        Try again
+      </button>
+    </p>
+  );
+}

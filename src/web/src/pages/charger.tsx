@@ -3,7 +3,7 @@ import { useEffect, useErrorBoundary, useState } from 'preact/hooks';
 import { useSignedIn } from '../api/session';
 import { useApi } from '../api/use-api';
 import { useLiveTick } from '../api/live';
-import { FailureNotice, Panel } from '../components/panel';
+import { FailureNotice, Panel, RenderFailureNotice } from '../components/panel';
 import { useSites } from '../components/controls';
 import { StatusChip } from '../components/status-chip';
 import { RelativeTime } from '../components/relative-time';
@@ -160,12 +160,7 @@ function SectionHost({ section, props }: { section: SectionModule; props: Sectio
   if (renderFailure) {
     return (
       <Panel title={section.title} id={section.id}>
-        <p class="notice notice-error" role="alert">
-          This section failed to show ({String(renderFailure)}).{' '}
-          <button type="button" onClick={retry}>
-            Try again
-          </button>
-        </p>
+        <RenderFailureNotice what="section" error={renderFailure} retry={retry} />
       </Panel>
     );
   }
