@@ -151,8 +151,9 @@ async function run(target: string, serverPath: string, repetition: number): Prom
     const m = JSON.parse(line);
     phases[m.phase] = m;
     process.stderr.write(`[${target}] ${line}\n`);
+    // Before the out-of-step preroll: the RSS of idle connections (the 'connected' line comes after it).
+    if (m.phase === 'joined') rssConnected = await rssMiB(pid);
     if (m.phase === 'connected') {
-      rssConnected = await rssMiB(pid);
       cpuAtConnected = { server: await cpuSeconds(pid), generator: await cpuSeconds(gen.pid!), db: prepared?.database ? await backendCpu(PG_URL, prepared.database) : new Map() };
     }
     if (m.phase === 'max' && cpuAtConnected) {

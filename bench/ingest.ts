@@ -189,7 +189,8 @@ async function run(target: string, listening = false): Promise<Result | undefine
     const m = JSON.parse(line);
     phases[m.phase] = m;
     process.stderr.write(`[${target}] ${line}\n`);
-    if (m.phase === 'connected') rssConnected = await rssMiB(pid);
+    // Before the out-of-step preroll: the RSS of idle connections (the 'connected' line comes after it).
+    if (m.phase === 'joined') rssConnected = await rssMiB(pid);
     if (m.phase === 'connected' && prepared?.env.DATABASE_URL && SETTLE_SECONDS > 0) await checkpoint(prepared.env.DATABASE_URL);
     // The max phase is measured from when it starts: after the pause, if there is one.
     const phase = m.phase === 'settled' ? 'connected' : m.phase;

@@ -83,6 +83,8 @@ async function main() {
   // at one pace send the same message at the same time: at half rate the fleet sent only session starts
   // and status changes for a couple of seconds, then only meter values, and the latency came in waves
   // (docs/benchmarks.md). Charger i first goes through i mod CYCLE steps, unmeasured.
+  // Idle connections, as the RSS per connection is stated: measured by the orchestrator at this line.
+  process.stdout.write(JSON.stringify({ phase: 'joined', held: chargers.filter((c) => c.ws?.readyState === WebSocket.OPEN).length }) + '\n');
   const tPreroll = performance.now();
   if (!o.lockstep) {
     await Promise.all(

@@ -7,6 +7,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from './config.js';
 import type { Db } from './store/db.js';
 import { openDatabase } from './store/open.js';
+import { openPostgres } from './store/postgres.js';
 import { migrate } from './store/migrate.js';
 import { ensureAdminKey, type AdminKeySetup } from './security/admin-key.js';
 import { buildHttpApp } from './api/server.js';
@@ -135,13 +136,22 @@ export async function startService(config: Config, log: Logger): Promise<Running
     await webhooks.start();
     cleanups.push(() => webhooks.stop());
 
-    const lease = new LeaseKeeper(db, log, { nodeId, hostname: hostname(), version: VERSION, leaseTtlSec: config.leaseTtlSec }, {
-      held: async (holds, queriedAt) => {
-        const closed = await gateway.reconcile(holds, queriedAt);
-        if (closed > 0) log.warn({ connections: closed }, 'closed connections of chargers another node took over');
+    // The lease is renewed on a connection of its own, never queued behind ingest (lease-keeper.ts).
+    const renewalDb = config.databaseUrl ? await openPostgres({ url: config.databaseUrl, poolSize: 1 }) : db;
+    if (renewalDb !== db) cleanups.push(() => renewalDb.close());
+    const lease = new LeaseKeeper(
+      db,
+      log,
+      { nodeId, hostname: hostname(), version: VERSION, leaseTtlSec: config.leaseTtlSec },
+      {
+        held: async (holds, queriedAt) => {
+          const closed = await gateway.reconcile(holds, queriedAt);
+          if (closed > 0) log.warn({ connections: closed }, 'closed connections of chargers another node took over');
+        },
+        fenced: async () => void (await gateway.dropAll('lease_lost')),
       },
-      fenced: async () => void (await gateway.dropAll('lease_lost')),
-    });
+      renewalDb,
+    );
     await lease.start();
     seen.start();
     // The raw message log has its own writer, apart from ingest (docs/api.md, message log).

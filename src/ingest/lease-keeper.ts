@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Db } from '../store/db.js';
+import type { Db, Queryable } from '../store/db.js';
 import { holdsOfNode } from '../store/holds.js';
 import { markNodeDraining, markNodeStopped, recoverExpiredNodes, registerNode, renewLease, reviveNode, type NodeRegistration } from '../store/history/nodes.js';
 
@@ -20,7 +20,8 @@ export interface LeaseHooks {
 export class LeaseKeeper {
   private timer: NodeJS.Timeout | undefined;
   private renewedAt = 0;
-  private ticking: Promise<void> | undefined;
+  private renewing: Promise<void> | undefined;
+  private reconciling: Promise<void> | undefined;
   private readonly ttlMs: number;
 
   constructor(
@@ -28,6 +29,12 @@ export class LeaseKeeper {
     private readonly log: Logger,
     private readonly node: NodeRegistration,
     private readonly hooks?: LeaseHooks,
+    /**
+     * Where the renewal runs: a connection of its own on PostgreSQL. From the shared pool it waited
+     * behind the ingest lanes for longer than the pool lets a caller wait when the database was
+     * saturated, and a node whose lease may have lapsed answers no CALL.
+     */
+    private readonly renewalDb: Queryable = db,
   ) {
     this.ttlMs = node.leaseTtlSec * 1000;
   }
@@ -42,7 +49,16 @@ export class LeaseKeeper {
     this.renewedAt = sent;
     await this.recover();
     const every = Math.max(1_000, this.ttlMs / 3);
-    this.timer = setInterval(() => void (this.ticking ??= this.tick().finally(() => (this.ticking = undefined))), every);
+    // The renewal runs on its own: behind a slow reconciliation (thousands of holds read and compared,
+    // crash recovery, on a database saturated by ingest) it was late by more than a lease, and a node
+    // whose lease may have lapsed answers no CALL (docs/benchmarks.md, "The half-rate tail, split").
+    // After each renewal (so a fenced node lets its chargers go before it compares holds), the
+    // reconciliation, unless the last one still runs.
+    this.timer = setInterval(() => {
+      this.renewing ??= this.renew()
+        .then(() => void (this.reconciling ??= this.reconcile().finally(() => (this.reconciling = undefined))))
+        .finally(() => (this.renewing = undefined));
+    }, every);
     this.timer.unref();
   }
 
@@ -60,14 +76,14 @@ export class LeaseKeeper {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.ticking;
+    await Promise.all([this.renewing, this.reconciling]);
     await markNodeStopped(this.db, this.node.nodeId);
   }
 
-  private async tick(): Promise<void> {
+  private async renew(): Promise<void> {
     try {
       const sent = Date.now();
-      if (await renewLease(this.db, this.node.nodeId)) {
+      if (await renewLease(this.renewalDb, this.node.nodeId)) {
         this.renewedAt = sent;
       } else {
         this.log.error({ node: this.node.nodeId }, 'this node was presumed dead (its lease lapsed); letting every charger go and taking a new lease');
@@ -75,13 +91,21 @@ export class LeaseKeeper {
         await reviveNode(this.db, this.node.nodeId);
         this.renewedAt = sent;
       }
+    } catch (err) {
+      this.log.warn({ err }, 'lease renewal failed');
+    }
+  }
+
+  /** What this node still holds, checked against the database; then the leases of other nodes. */
+  private async reconcile(): Promise<void> {
+    try {
       if (this.hooks) {
         const queriedAt = Date.now();
         await this.hooks.held(await holdsOfNode(this.db, this.node.nodeId), queriedAt);
       }
       await this.recover();
     } catch (err) {
-      this.log.warn({ err }, 'lease renewal failed');
+      this.log.warn({ err }, 'checking the holds and the other nodes\' leases failed');
     }
   }
 
