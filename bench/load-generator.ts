@@ -113,8 +113,10 @@ async function main() {
         try {
           const n = await c.next(maxLat);
           maxMessages += n;
-        } catch {
+        } catch (err) {
           errors++;
+          // The first few failures, by charger and protocol, so a run with errors says what failed.
+          if (errors <= 5) process.stderr.write(`max phase: ${c.id} (${c.protocol}): ${(err as Error).message}\n`);
           if (c.ws?.readyState !== WebSocket.OPEN) await c.connect().catch(() => undefined);
         }
       }
