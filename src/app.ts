@@ -99,18 +99,17 @@ export async function startService(config: Config, log: Logger): Promise<Running
     await feed.start();
     cleanups.push(() => feed.stop());
     const wakeFeed = db.listen ? () => {} : () => feed.wake();
+    let others: WakeNotifier | undefined;
     if (db.listen) {
       cleanups.push(await db.listen(FLEET_EVENTS_CHANNEL, () => feed.wake()));
-      const others = new WakeNotifier(db, log);
-      cleanups.push(() => others.stop());
-      writer.onCommit((eventsWritten) => {
-        if (eventsWritten === 0) return;
-        feed.wake();
-        others.wake();
-      });
-    } else {
-      writer.onCommit((eventsWritten) => eventsWritten > 0 && feed.wake());
+      const notifier = (others = new WakeNotifier(db, log));
+      cleanups.push(() => notifier.stop());
     }
+    writer.onCommit((eventsWritten) => {
+      if (eventsWritten === 0) return;
+      feed.wake();
+      others?.wake();
+    });
     const retention = new EventRetention(db, log, config.eventsRetentionDays);
     retention.start();
     cleanups.push(() => retention.stop());

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { IngestWriter } from '../src/ingest/writer.js';
+import { FLEET_EVENTS_CHANNEL } from '../src/events/wake-notifier.js';
 import type { ChargerEvent } from '../src/ingest/events.js';
 import { recoverExpiredNodes } from '../src/store/history/nodes.js';
 import { migrate } from '../src/store/migrate.js';
@@ -151,7 +152,7 @@ describe(`ingest writer: one OCPP message is one commit (${dbKind})`, () => {
     const { writer } = aWriter(500);
     const db = svc.service.db;
     let notified = 0;
-    const unlisten = await db.listen!('dynamo_fleet_events', () => notified++);
+    const unlisten = await db.listen!(FLEET_EVENTS_CHANNEL, () => notified++);
     // A listener is called once as it starts listening (what was notified before is read then).
     const atStart = notified;
     const written: number[] = [];
