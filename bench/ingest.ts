@@ -4,7 +4,7 @@
 // load-generator process over real sockets, and reports connections held,
 // sustained durable messages/s, answer latency and RSS per connection.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -104,6 +104,9 @@ interface Result {
   /** Frames the message log wrote and shed during the run (from /metrics), so "on" is shown to have logged. */
   logWritten: number;
   logShed: number;
+  /** CALLs the server left unanswered on purpose, by reason (dynamo_ocpp_calls_unanswered_total), and its answers that took over 10 s. */
+  unanswered: Record<string, number>;
+  answersOver10s: number;
 }
 
 /** A database with one tenant, one site and N registered chargers, made through the store layer. */
@@ -210,6 +213,15 @@ async function run(target: string, listening = false): Promise<Result | undefine
   };
   const logWritten = await metric('dynamo_message_log_written_total');
   const logShed = await metric('dynamo_message_log_shed_total');
+  const metricsText = target === 'echo' ? '' : await (await fetch(`${server.url}/metrics`)).text().catch(() => '');
+  // BENCH_SERVER_METRICS=<file>: the server's /metrics at the end of each run, appended, for reading after it.
+  if (process.env.BENCH_SERVER_METRICS) await appendFile(process.env.BENCH_SERVER_METRICS, `# ${target}\n${metricsText}`);
+  const unanswered = Object.fromEntries([...metricsText.matchAll(/^dynamo_ocpp_calls_unanswered_total\{reason="(\w+)"\} (\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+  const answerCount = (le: string) => {
+    const line = metricsText.split('\n').find((l) => l.startsWith(`dynamo_ocpp_answer_seconds_bucket{le="${le}"} `));
+    return line ? Number(line.split(' ').at(-1)) : NaN;
+  };
+  const answersOver10s = answerCount('+Inf') - answerCount('10');
   await stopProcess(server.child);
   await listeners?.close();
   await prepared?.drop();
@@ -263,6 +275,8 @@ async function run(target: string, listening = false): Promise<Result | undefine
     stormRetries: phases.storm?.retries ?? 0,
     logWritten,
     logShed,
+    unanswered,
+    answersOver10s,
   };
 }
 
@@ -297,6 +311,11 @@ async function main() {
     '|---|---|---|---|---|',
     ...results.map((r) => `| ${r.target} | ${f(r.halfP99, 1)} | ${f(r.halfGeneratorLoopP99, 1)} | ${Number.isFinite(r.halfServerWithin50ms) ? `${f(r.halfServerWithin50ms * 100, 2)} %` : 'n/a'} | ${f(r.halfServerP99Bound * 1000)} |`),
   );
+  const unanswered = results.filter((r) => r.errors > 0 || Object.keys(r.unanswered).length > 0 || r.answersOver10s > 0);
+  if (unanswered.length) {
+    lines.push('', 'Errors seen by the generator beside what the server says of them: CALLs it left unanswered on purpose (by reason) and answers it gave after more than 10 s.', '');
+    for (const r of unanswered) lines.push(`- ${r.target}: ${r.errors} errors; unanswered ${JSON.stringify(r.unanswered)}; answers over 10 s ${f(r.answersOver10s)}`);
+  }
   if (LISTENING) lines.push('', ...listenerTable(results));
   // Repeat the two targets (--targets postgres-log-off,postgres,postgres-log-off,postgres) to average out drift.
   const mean = (t: string) => {

@@ -1,6 +1,7 @@
 // Shared by the benchmarks that run Dynamo as its own process (bench/ingest.ts, bench/flood.ts):
 // starting and stopping that process, the environment it runs with, and a fresh database for it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { throwawayDatabase } from './throwaway-database.js';
 
@@ -30,6 +31,13 @@ export function startProcess(cmd: string[], env: Record<string, string>): Promis
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (d) => (out += d));
+    // BENCH_SERVER_LOG=<file>: the server's own output (LOG_LEVEL warn: its warnings and errors) kept for reading after the run.
+    const logTo = process.env.BENCH_SERVER_LOG;
+    if (logTo) {
+      const file = createWriteStream(logTo, { flags: 'a' });
+      child.stdout!.pipe(file);
+      child.stderr!.pipe(file);
+    }
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
   });
 }

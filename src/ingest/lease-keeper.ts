@@ -23,6 +23,8 @@ export class LeaseKeeper {
   private renewing: Promise<void> | undefined;
   private reconciling: Promise<void> | undefined;
   private readonly ttlMs: number;
+  private readonly everyMs: number;
+  private stopped = false;
 
   constructor(
     private readonly db: Db,
@@ -37,6 +39,7 @@ export class LeaseKeeper {
     private readonly renewalDb: Queryable = db,
   ) {
     this.ttlMs = node.leaseTtlSec * 1000;
+    this.everyMs = Math.max(1_000, this.ttlMs / 3);
   }
 
   get nodeId(): string {
@@ -48,17 +51,7 @@ export class LeaseKeeper {
     await registerNode(this.db, this.node);
     this.renewedAt = sent;
     await this.recover();
-    const every = Math.max(1_000, this.ttlMs / 3);
-    // The renewal runs on its own: behind a slow reconciliation (thousands of holds read and compared,
-    // crash recovery, on a database saturated by ingest) it was late by more than a lease, and a node
-    // whose lease may have lapsed answers no CALL (docs/benchmarks.md, "The half-rate tail, split").
-    // After each renewal (so a fenced node lets its chargers go before it compares holds), the
-    // reconciliation, unless the last one still runs.
-    this.timer = setInterval(() => {
-      this.renewing ??= this.renew()
-        .then(() => void (this.reconciling ??= this.reconcile().finally(() => (this.reconciling = undefined))))
-        .finally(() => (this.renewing = undefined));
-    }, every);
+    this.timer = setInterval(() => this.tick(), this.everyMs);
     this.timer.unref();
   }
 
@@ -67,7 +60,26 @@ export class LeaseKeeper {
    * nodes may already count this one dead, so it must not store anything for chargers it may have lost.
    */
   fresh(): boolean {
-    return Date.now() - this.renewedAt < this.ttlMs;
+    const since = Date.now() - this.renewedAt;
+    // The timer alone is not enough: under load libuv stays in its poll phase for up to 48 × 1,024
+    // socket events and runs no timer meanwhile (16 s in the ingest bench, docs/benchmarks.md
+    // "Timers starved by the poll phase"); the lease lapsed and the node answered no CALL. A CALL
+    // that finds the renewal due starts it; the answer comes back through that same poll phase.
+    if (since >= this.everyMs && this.timer) this.tick();
+    return since < this.ttlMs;
+  }
+
+  /**
+   * A renewal, unless one is running; after it (so a fenced node lets its chargers go before it
+   * compares holds) the reconciliation, unless the last one still runs. The renewal never waits
+   * behind a slow reconciliation (thousands of holds read and compared, crash recovery, on a
+   * database saturated by ingest): that made it late by more than a lease.
+   */
+  private tick(): void {
+    if (this.stopped) return;
+    this.renewing ??= this.renew()
+      .then(() => void (this.reconciling ??= this.reconcile().finally(() => (this.reconciling = undefined))))
+      .finally(() => (this.renewing = undefined));
   }
 
   async draining(): Promise<void> {
@@ -75,6 +87,7 @@ export class LeaseKeeper {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     await Promise.all([this.renewing, this.reconciling]);
     await markNodeStopped(this.db, this.node.nodeId);
@@ -83,7 +96,11 @@ export class LeaseKeeper {
   private async renew(): Promise<void> {
     try {
       const sent = Date.now();
-      if (await renewLease(this.renewalDb, this.node.nodeId)) {
+      const renewed = await renewLease(this.renewalDb, this.node.nodeId);
+      // Slow enough to come near the lease's length: the node is about to stop answering CALLs.
+      const tookMs = Date.now() - sent;
+      if (tookMs > this.ttlMs / 3) this.log.warn({ tookMs, sinceLastMs: sent - this.renewedAt, ttlMs: this.ttlMs }, 'lease renewal slow');
+      if (renewed) {
         this.renewedAt = sent;
       } else {
         this.log.error({ node: this.node.nodeId }, 'this node was presumed dead (its lease lapsed); letting every charger go and taking a new lease');

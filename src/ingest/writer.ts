@@ -93,8 +93,12 @@ export class IngestWriter {
       this.queues[lane]!.push({ events, resolve, reject });
       if (!this.busy[lane]) {
         this.busy[lane] = true;
-        // Let the messages of this turn of the event loop join the batch.
-        setImmediate(() => void this.drain(lane));
+        // At once (after the socket callback that brought this message), not on setImmediate: under
+        // load libuv stays in its poll phase for up to 48 × 1,024 socket events before it runs the
+        // immediates, and a drain waiting there held every lane's commits back for 10-16 s at the
+        // start of the ingest bench's max phase (docs/benchmarks.md, "Timers starved by the poll
+        // phase"). Messages that come while this batch commits go together in the next one.
+        queueMicrotask(() => void this.drain(lane));
       }
     });
   }

@@ -75,6 +75,7 @@ export class OcppGateway {
   private readonly rejected: Counter;
   private readonly dropped: Counter;
   private readonly answerSeconds: Histogram;
+  private readonly unanswered: Counter;
 
   constructor(private readonly deps: GatewayDeps) {
     this.enabled = SUPPORTED_PROTOCOLS.filter((p) => HANDLERS[p]);
@@ -116,7 +117,14 @@ export class OcppGateway {
     this.answerSeconds = new Histogram({
       name: 'dynamo_ocpp_answer_seconds',
       help: 'Time from an OCPP CALL reaching its handler to its answer, queueing and commit included',
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      // Up to 30 s, the CALL timeout of ocpp-rpc and of most chargers: an answer later than that is lost.
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [deps.metrics],
+    });
+    this.unanswered = new Counter({
+      name: 'dynamo_ocpp_calls_unanswered_total',
+      help: 'OCPP CALLs left unanswered on purpose (the charger sends them again), by why: shutdown, closing, lease',
+      labelNames: ['reason'],
       registers: [deps.metrics],
     });
     const live = this.live;
@@ -313,8 +321,13 @@ export class OcppGateway {
       // may have lapsed (another node may be recovering it): only the holder of a charger stores its frames.
       this.accepting && !conn.closeReason && (this.deps.holds?.leaseFresh() ?? true)
         ? this.timed(calls.run(() => this.handleCall(conn, method!, handlers[method!]!, params)))
-        : Promise.resolve(NOREPLY as never);
+        : this.noReply(conn);
     for (const action of Object.keys(handlers)) conn.client.handle(action, onCall);
+  }
+
+  private noReply(conn: ChargerConnection): Promise<never> {
+    this.unanswered.inc({ reason: !this.accepting ? 'shutdown' : conn.closeReason ? 'closing' : 'lease' });
+    return Promise.resolve(NOREPLY as never);
   }
 
   private timed<T>(answer: Promise<T>): Promise<T> {
