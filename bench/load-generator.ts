@@ -189,6 +189,7 @@ async function main() {
   // … 30 s); a charger that is not back and booted within STORM_DEADLINE_MS has failed.
   let stormFailed = 0;
   let stormRetries = 0;
+  let stormErrors = 0;
   const deadline = tStorm + STORM_DEADLINE_MS;
   await Promise.all(
     chargers.map(async (c) => {
@@ -197,8 +198,10 @@ async function main() {
           await c.connect();
           await c.boot(stormLat);
           return;
-        } catch {
+        } catch (err) {
           c.ws?.terminate();
+          // The first few failed attempts, as in the max phase: a storm with retries says why.
+          if (++stormErrors <= 5) process.stderr.write(`storm: ${c.id} (${c.protocol}) attempt ${attempt + 1} after ${Math.round(performance.now() - tStorm)} ms: ${(err as Error).message}\n`);
           const wait = Math.min(30_000, 1000 * 2 ** attempt) * (0.5 + Math.random() / 2);
           if (performance.now() + wait > deadline) {
             stormFailed++;
