@@ -15,7 +15,7 @@ import { BENCH_PG_URL as PG_URL, benchFleetDatabase } from './bench-fleet.js';
 import { insertApiKey } from '../src/store/api-keys.js';
 import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
 import { benchArgs } from './args.js';
-import { attachListeners, bucketDelta, LISTENER_ENV, scrape, scrapeBuckets, type Listeners } from './listeners.js';
+import { attachListeners, bucketDelta, bucketsOf, byLabel, fetchMetrics, LISTENER_ENV, scrape, scrapeBuckets, sumOf, type Listeners } from './listeners.js';
 import { writeResult } from './results.js';
 
 const args = benchArgs();
@@ -206,22 +206,15 @@ async function run(target: string, listening = false): Promise<Result | undefine
   stopDashboard = true;
   await dashboardRun;
   const listened = listeners?.stats();
-  const metric = async (name: string) => {
-    if (target === 'echo') return NaN;
-    const text = await (await fetch(`${server.url}/metrics`)).text().catch(() => '');
-    return text.split('\n').filter((l) => l.startsWith(name)).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
-  };
-  const logWritten = await metric('dynamo_message_log_written_total');
-  const logShed = await metric('dynamo_message_log_shed_total');
-  const metricsText = target === 'echo' ? '' : await (await fetch(`${server.url}/metrics`)).text().catch(() => '');
+  // Read once at the end of the run (the echo has no /metrics).
+  const metricsText = target === 'echo' ? '' : await fetchMetrics(server.url).catch(() => '');
   // BENCH_SERVER_METRICS=<file>: the server's /metrics at the end of each run, appended, for reading after it.
   if (process.env.BENCH_SERVER_METRICS) await appendFile(process.env.BENCH_SERVER_METRICS, `# ${target}\n${metricsText}`);
-  const unanswered = Object.fromEntries([...metricsText.matchAll(/^dynamo_ocpp_calls_unanswered_total\{reason="(\w+)"\} (\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
-  const answerCount = (le: string) => {
-    const line = metricsText.split('\n').find((l) => l.startsWith(`dynamo_ocpp_answer_seconds_bucket{le="${le}"} `));
-    return line ? Number(line.split(' ').at(-1)) : NaN;
-  };
-  const answersOver10s = answerCount('+Inf') - answerCount('10');
+  const logWritten = target === 'echo' ? NaN : sumOf(metricsText, 'dynamo_message_log_written_total');
+  const logShed = target === 'echo' ? NaN : sumOf(metricsText, 'dynamo_message_log_shed_total');
+  const unanswered = byLabel(metricsText, 'dynamo_ocpp_calls_unanswered_total', 'reason');
+  const answers = bucketsOf(metricsText, 'dynamo_ocpp_answer_seconds');
+  const answersOver10s = (answers.get(Infinity) ?? NaN) - (answers.get(10) ?? NaN);
   await stopProcess(server.child);
   await listeners?.close();
   await prepared?.drop();

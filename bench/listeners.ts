@@ -120,22 +120,41 @@ export async function attachListeners(serverUrl: string, apiKey: string, o: List
   };
 }
 
+/** The server's /metrics text (Prometheus exposition). */
+export async function fetchMetrics(serverUrl: string): Promise<string> {
+  return (await fetch(`${serverUrl}/metrics`)).text();
+}
+
 /** One sample of a Prometheus counter or gauge from the server's /metrics (0 when absent). */
 export async function scrape(serverUrl: string, series: string): Promise<number> {
-  const text = await (await fetch(`${serverUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  const line = (await fetchMetrics(serverUrl)).split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.slice(series.length + 1)) : 0;
 }
 
 /** A histogram's cumulative bucket counts from /metrics, by upper bound (seconds; Infinity for +Inf). */
 export async function scrapeBuckets(serverUrl: string, histogram: string): Promise<Map<number, number>> {
-  const text = await (await fetch(`${serverUrl}/metrics`)).text();
+  return bucketsOf(await fetchMetrics(serverUrl), histogram);
+}
+
+/** A histogram's cumulative bucket counts in a /metrics text, by upper bound (Infinity for +Inf). */
+export function bucketsOf(text: string, histogram: string): Map<number, number> {
   const buckets = new Map<number, number>();
   for (const line of text.split('\n')) {
     const m = new RegExp(`^${histogram}_bucket\\{le="([^"]+)"\\} (\\S+)$`).exec(line);
     if (m) buckets.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
   }
   return buckets;
+}
+
+/** A counter with one label in a /metrics text, by that label's value. */
+export function byLabel(text: string, series: string, label: string): Record<string, number> {
+  const found = text.matchAll(new RegExp(`^${series}\\{${label}="([^"]*)"\\} (\\S+)$`, 'gm'));
+  return Object.fromEntries([...found].map((m) => [m[1]!, Number(m[2])]));
+}
+
+/** The sum of every sample of a series (all its label sets) in a /metrics text. */
+export function sumOf(text: string, series: string): number {
+  return text.split('\n').filter((l) => l.startsWith(series)).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
 }
 
 /**

@@ -46,6 +46,12 @@ function parseArgs(): Options {
   };
 }
 
+/** Prints the first few failures of a phase, so a run with errors says what failed (by charger and protocol). */
+function firstFailures(phase: string, shown = 5): (what: string) => void {
+  let n = 0;
+  return (what) => void (++n <= shown && process.stderr.write(`${phase}: ${what}\n`));
+}
+
 /** How long the storm's chargers keep retrying before one counts as failed. */
 const STORM_DEADLINE_MS = 120_000;
 
@@ -105,6 +111,7 @@ async function main() {
   const maxLat: number[] = [];
   let maxMessages = 0;
   let errors = 0;
+  const maxFailure = firstFailures('max phase');
   const until = performance.now() + o.maxSeconds * 1000;
   const tMax = performance.now();
   await Promise.all(
@@ -115,8 +122,7 @@ async function main() {
           maxMessages += n;
         } catch (err) {
           errors++;
-          // The first few failures, by charger and protocol, so a run with errors says what failed.
-          if (errors <= 5) process.stderr.write(`max phase: ${c.id} (${c.protocol}): ${(err as Error).message}\n`);
+          maxFailure(`${c.id} (${c.protocol}): ${(err as Error).message}`);
           if (c.ws?.readyState !== WebSocket.OPEN) await c.connect().catch(() => undefined);
         }
       }
@@ -189,7 +195,7 @@ async function main() {
   // … 30 s); a charger that is not back and booted within STORM_DEADLINE_MS has failed.
   let stormFailed = 0;
   let stormRetries = 0;
-  let stormErrors = 0;
+  const stormFailure = firstFailures('storm');
   const deadline = tStorm + STORM_DEADLINE_MS;
   await Promise.all(
     chargers.map(async (c) => {
@@ -200,8 +206,7 @@ async function main() {
           return;
         } catch (err) {
           c.ws?.terminate();
-          // The first few failed attempts, as in the max phase: a storm with retries says why.
-          if (++stormErrors <= 5) process.stderr.write(`storm: ${c.id} (${c.protocol}) attempt ${attempt + 1} after ${Math.round(performance.now() - tStorm)} ms: ${(err as Error).message}\n`);
+          stormFailure(`${c.id} (${c.protocol}) attempt ${attempt + 1} after ${Math.round(performance.now() - tStorm)} ms: ${(err as Error).message}`);
           const wait = Math.min(30_000, 1000 * 2 ** attempt) * (0.5 + Math.random() / 2);
           if (performance.now() + wait > deadline) {
             stormFailed++;

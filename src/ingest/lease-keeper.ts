@@ -24,7 +24,8 @@ export class LeaseKeeper {
   private reconciling: Promise<void> | undefined;
   private readonly ttlMs: number;
   private readonly everyMs: number;
-  private stopped = false;
+  /** Between start() and stop(): renewals run only then. */
+  private running = false;
 
   constructor(
     private readonly db: Db,
@@ -51,6 +52,7 @@ export class LeaseKeeper {
     await registerNode(this.db, this.node);
     this.renewedAt = sent;
     await this.recover();
+    this.running = true;
     this.timer = setInterval(() => this.tick(), this.everyMs);
     this.timer.unref();
   }
@@ -65,7 +67,7 @@ export class LeaseKeeper {
     // socket events and runs no timer meanwhile (16 s in the ingest bench, docs/benchmarks.md
     // "Timers starved by the poll phase"); the lease lapsed and the node answered no CALL. A CALL
     // that finds the renewal due starts it; the answer comes back through that same poll phase.
-    if (since >= this.everyMs && this.timer) this.tick();
+    if (since >= this.everyMs) this.tick();
     return since < this.ttlMs;
   }
 
@@ -76,7 +78,7 @@ export class LeaseKeeper {
    * database saturated by ingest): that made it late by more than a lease.
    */
   private tick(): void {
-    if (this.stopped) return;
+    if (!this.running) return;
     this.renewing ??= this.renew()
       .then(() => void (this.reconciling ??= this.reconcile().finally(() => (this.reconciling = undefined))))
       .finally(() => (this.renewing = undefined));
@@ -87,7 +89,7 @@ export class LeaseKeeper {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.running = false;
     clearInterval(this.timer);
     await Promise.all([this.renewing, this.reconciling]);
     await markNodeStopped(this.db, this.node.nodeId);

@@ -314,20 +314,27 @@ export class OcppGateway {
     const calls = new CallQueue(this.deps.maxPendingCalls);
     // One function serves every action of a connection (ocpp-rpc passes the method): a closure per
     // action cost each idle connection about a kilobyte (docs/benchmarks.md, "Memory per connection").
-    const onCall = ({ method, params }: { method?: string; params?: unknown }) =>
-      // Once shutdown began the disconnect is recorded: a CALL arriving now is neither stored nor
-      // answered, so the charger sends it again to whichever node it reconnects to. The same for a
-      // connection being closed (another node took the charger over) and while this node's lease
-      // may have lapsed (another node may be recovering it): only the holder of a charger stores its frames.
-      this.accepting && !conn.closeReason && (this.deps.holds?.leaseFresh() ?? true)
-        ? this.timed(calls.run(() => this.handleCall(conn, method!, handlers[method!]!, params)))
-        : this.noReply(conn);
+    const onCall = ({ method, params }: { method?: string; params?: unknown }) => {
+      const unanswered = this.unansweredBecause(conn);
+      if (!unanswered) return this.timed(calls.run(() => this.handleCall(conn, method!, handlers[method!]!, params)));
+      this.unanswered.inc({ reason: unanswered });
+      return Promise.resolve(NOREPLY as never);
+    };
     for (const action of Object.keys(handlers)) conn.client.handle(action, onCall);
   }
 
-  private noReply(conn: ChargerConnection): Promise<never> {
-    this.unanswered.inc({ reason: !this.accepting ? 'shutdown' : conn.closeReason ? 'closing' : 'lease' });
-    return Promise.resolve(NOREPLY as never);
+  /**
+   * Why a CALL on this connection gets no answer now, if it gets none. Once shutdown began the
+   * disconnect is recorded: a CALL arriving now is neither stored nor answered, so the charger sends
+   * it again to whichever node it reconnects to. The same for a connection being closed (another
+   * node took the charger over) and while this node's lease may have lapsed (another node may be
+   * recovering it): only the holder of a charger stores its frames.
+   */
+  private unansweredBecause(conn: ChargerConnection): 'shutdown' | 'closing' | 'lease' | undefined {
+    if (!this.accepting) return 'shutdown';
+    if (conn.closeReason) return 'closing';
+    if (!(this.deps.holds?.leaseFresh() ?? true)) return 'lease';
+    return undefined;
   }
 
   private timed<T>(answer: Promise<T>): Promise<T> {
