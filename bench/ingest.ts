@@ -31,6 +31,9 @@ const SETTLE_SECONDS = Number(args.get('settle-seconds') ?? 5);
 const RECOVER_SECONDS = Number(args.get('recover-seconds') ?? 0);
 // --lockstep true: every simulated charger starts its cycle at the first step, as the generator did before 2026-12-03.
 const LOCKSTEP = args.get('lockstep') === 'true';
+// --phases storm (or any of max,half,half-dashboard,storm): run only those after connecting; the storm
+// alone takes a few minutes at 19,000 chargers where the whole run takes ten.
+const PHASES = args.get('phases') ?? 'max,half,half-dashboard,storm';
 // postgres-log-off: the same as postgres with the raw message log off (DYNAMO_MESSAGE_LOG=false), the
 // baseline of the log's cost measured in the same run (docs/benchmarks.md).
 const TARGETS = (args.get('targets') ?? 'echo,pglite,postgres-log-off,postgres').split(',');
@@ -101,6 +104,11 @@ interface Result {
   stormFailed: number;
   /** Storm attempts refused or failed and retried after a backoff (chargers retry, as real ones do). */
   stormRetries: number;
+  /** Seconds into the storm by which half and 90 % of the chargers were back and booted. */
+  stormBackP50: number;
+  stormBackP90: number;
+  /** Connections the kernel dropped during the storm because the accept queue was full (Linux ListenOverflows). */
+  stormListenOverflows: number;
   /** Frames the message log wrote and shed during the run (from /metrics), so "on" is shown to have logged. */
   logWritten: number;
   logShed: number;
@@ -134,7 +142,11 @@ async function run(target: string, listening = false): Promise<Result | undefine
   const webhooks = listening ? WEBHOOKS : 0;
   const sse = listening ? SSE : 0;
   const database = target.startsWith('postgres') ? 'postgres' : 'pglite';
-  const logOff: Record<string, string> = target.endsWith('-log-off') ? { DYNAMO_MESSAGE_LOG: 'false' } : {};
+  // A target may name server settings of its own after colons (postgres:DYNAMO_LISTEN_BACKLOG=511): one
+  // build measured against itself with one setting changed, in the same run.
+  const [kind, ...settings] = target.split(':');
+  const targetEnv = Object.fromEntries(settings.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const logOff: Record<string, string> = kind!.endsWith('-log-off') ? { DYNAMO_MESSAGE_LOG: 'false' } : {};
   if (database === 'postgres' && !(await reachable(PG_URL))) {
     process.stderr.write(`skipping postgres: ${PG_URL} is not reachable (set BENCH_DATABASE_URL)\n`);
     return undefined;
@@ -147,7 +159,7 @@ async function run(target: string, listening = false): Promise<Result | undefine
     server = await startProcess([join(ROOT, 'dist/bench/echo-server.js'), '0'], {});
   } else {
     prepared = await prepare(database, dataDir);
-    server = await startProcess([join(ROOT, 'dist/src/cli/main.js'), 'serve'], { ...prepared.env, ...SERVE_ENV, ...(LISTENING ? LISTENER_ENV : {}), ...logOff });
+    server = await startProcess([join(ROOT, 'dist/src/cli/main.js'), 'serve'], { ...prepared.env, ...SERVE_ENV, ...(LISTENING ? LISTENER_ENV : {}), ...logOff, ...targetEnv });
   }
   const listeners: Listeners | undefined = listening && prepared ? await attachListeners(server.url, prepared.key, { webhooks, sse }) : undefined;
   const marks: Record<string, { requests: number; sseEvents: number; events: number; lag: number }> = {};
@@ -169,7 +181,7 @@ async function run(target: string, listening = false): Promise<Result | undefine
     cpuAt[phase] = { server: t.user + t.system, serverSystem: t.system, here: (u.user + u.system) / 1e6 };
   };
   const wsUrl = target === 'echo' ? server.url.replace('http', 'ws') : `${server.url.replace('http', 'ws')}/ocpp`;
-  const gen = spawn(process.execPath, [join(ROOT, 'dist/bench/load-generator.js'), '--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP, '--settle-seconds', String(SETTLE_SECONDS), '--recover-seconds', String(RECOVER_SECONDS), '--lockstep', String(LOCKSTEP)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const gen = spawn(process.execPath, [join(ROOT, 'dist/bench/load-generator.js'), '--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP, '--settle-seconds', String(SETTLE_SECONDS), '--recover-seconds', String(RECOVER_SECONDS), '--lockstep', String(LOCKSTEP), '--phases', PHASES], { stdio: ['ignore', 'pipe', 'inherit'] });
   const phases: Record<string, any> = {};
   let rssConnected = 0;
   let dashboardQueries = 0;
@@ -266,6 +278,9 @@ async function run(target: string, listening = false): Promise<Result | undefine
     stormSeconds: phases.storm?.seconds,
     stormFailed: phases.storm?.failed,
     stormRetries: phases.storm?.retries ?? 0,
+    stormBackP50: phases.storm?.backP50,
+    stormBackP90: phases.storm?.backP90,
+    stormListenOverflows: phases.storm?.listenOverflows,
     logWritten,
     logShed,
     unanswered,
@@ -304,6 +319,17 @@ async function main() {
     '|---|---|---|---|---|',
     ...results.map((r) => `| ${r.target} | ${f(r.halfP99, 1)} | ${f(r.halfGeneratorLoopP99, 1)} | ${Number.isFinite(r.halfServerWithin50ms) ? `${f(r.halfServerWithin50ms * 100, 2)} %` : 'n/a'} | ${f(r.halfServerP99Bound * 1000)} |`),
   );
+  const stormed = results.filter((r) => r.stormSeconds !== undefined);
+  if (stormed.length) {
+    lines.push(
+      '',
+      'The storm: every socket dropped at once, every charger reconnecting and booting at once, retrying after a refused or failed attempt (1 s, 2 s, … 30 s); not back within 120 s is failed. Accept-queue overflows: connections the kernel dropped meanwhile because the server had not accepted the ones before (TcpExt ListenOverflows, machine-wide).',
+      '',
+      '| target | half back s | 90 % back s | all back s | failed | retried attempts | accept-queue overflows |',
+      '|---|---|---|---|---|---|---|',
+      ...stormed.map((r) => `| ${r.target} | ${f(r.stormBackP50, 1)} | ${f(r.stormBackP90, 1)} | ${f(r.stormSeconds, 1)} | ${r.stormFailed} | ${r.stormRetries} | ${f(r.stormListenOverflows)} |`),
+    );
+  }
   const unanswered = results.filter((r) => r.errors > 0 || Object.keys(r.unanswered).length > 0 || r.answersOver10s > 0);
   if (unanswered.length) {
     lines.push('', 'Errors seen by the generator beside what the server says of them: CALLs it left unanswered on purpose (by reason) and answers it gave after more than 10 s.', '');

@@ -1,5 +1,6 @@
 // A separate process that drives N OCPP 1.6 chargers over real sockets and
 // reports what it measured as one JSON line. Used by bench/ingest.ts.
+import { readFile } from 'node:fs/promises';
 import WebSocket from 'ws';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { benchArgs } from './args.js';
@@ -50,6 +51,17 @@ function parseArgs(): Options {
 function firstFailures(phase: string, shown = 5): (what: string) => void {
   let n = 0;
   return (what) => void (++n <= shown && process.stderr.write(`${phase}: ${what}\n`));
+}
+
+/**
+ * Connections the kernel dropped because a listening socket's accept queue was full (Linux,
+ * TcpExt ListenOverflows, machine-wide: on a bench machine, the server's): NaN where unknown.
+ */
+async function listenOverflows(): Promise<number> {
+  const text = await readFile('/proc/net/netstat', 'utf8').catch(() => '');
+  const [names, values] = text.split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const i = names?.split(/\s+/).indexOf('ListenOverflows') ?? -1;
+  return i > 0 ? Number(values?.split(/\s+/)[i]) : NaN;
 }
 
 /** How long the storm's chargers keep retrying before one counts as failed. */
@@ -112,7 +124,7 @@ async function main() {
   let maxMessages = 0;
   let errors = 0;
   const maxFailure = firstFailures('max phase');
-  const until = performance.now() + o.maxSeconds * 1000;
+  const until = performance.now() + (o.phases.has('max') ? o.maxSeconds * 1000 : 0);
   const tMax = performance.now();
   await Promise.all(
     chargers.map(async (c) => {
@@ -130,7 +142,7 @@ async function main() {
   );
   const maxRate = maxMessages / ((performance.now() - tMax) / 1000);
   maxLat.sort((a, b) => a - b);
-  process.stdout.write(JSON.stringify({ phase: 'max', messages: maxMessages, rate: maxRate, p50: percentile(maxLat, 50), p99: percentile(maxLat, 99), errors }) + '\n');
+  if (o.phases.has('max')) process.stdout.write(JSON.stringify({ phase: 'max', messages: maxMessages, rate: maxRate, p50: percentile(maxLat, 50), p99: percentile(maxLat, 99), errors }) + '\n');
 
   // Phase 3 and 4: open loop at a fixed rate (default: half the measured maximum); latency at that
   // load, first alone, then while the orchestrator runs a dashboard query loop against the server.
@@ -197,12 +209,15 @@ async function main() {
   let stormRetries = 0;
   const stormFailure = firstFailures('storm');
   const deadline = tStorm + STORM_DEADLINE_MS;
+  const backAt: number[] = [];
+  const overflowsBefore = await listenOverflows();
   await Promise.all(
     chargers.map(async (c) => {
       for (let attempt = 0; ; attempt++) {
         try {
           await c.connect();
           await c.boot(stormLat);
+          backAt.push((performance.now() - tStorm) / 1000);
           return;
         } catch (err) {
           c.ws?.terminate();
@@ -219,7 +234,11 @@ async function main() {
     }),
   );
   const stormSeconds = (performance.now() - tStorm) / 1000;
-  process.stdout.write(JSON.stringify({ phase: 'storm', seconds: stormSeconds, reconnected: chargers.length - stormFailed, failed: stormFailed, retries: stormRetries }) + '\n');
+  backAt.sort((a, b) => a - b);
+  const overflows = (await listenOverflows()) - overflowsBefore;
+  process.stdout.write(
+    JSON.stringify({ phase: 'storm', seconds: stormSeconds, reconnected: chargers.length - stormFailed, failed: stormFailed, retries: stormRetries, backP50: percentile(backAt, 50), backP90: percentile(backAt, 90), listenOverflows: overflows }) + '\n',
+  );
 
   for (const c of chargers) c.ws?.terminate();
   process.exit(0);

@@ -233,7 +233,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     cleanups.push(() => lease.stop(), () => http.close());
 
     try {
-      await http.listen({ port: config.port, host: config.host });
+      await http.listen({ port: config.port, host: config.host, backlog: config.listenBacklog });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new Error(`port ${config.port} is already in use (set PORT)`);

@@ -23,6 +23,8 @@ export interface Config {
   httpHeadersTimeoutSec: number;
   httpRequestTimeoutSec: number;
   httpKeepAliveTimeoutSec: number;
+  /** Connections the kernel may hold for this process before it accepts them (capped by net.core.somaxconn). */
+  listenBacklog: number;
   dbPoolSize: number;
   trustProxy: boolean;
   ocppMaxPayloadBytes: number;
@@ -173,6 +175,11 @@ export function loadConfig(env: Env = process.env): Config {
     httpHeadersTimeoutSec,
     httpRequestTimeoutSec,
     httpKeepAliveTimeoutSec: int(env, 'DYNAMO_HTTP_KEEP_ALIVE_TIMEOUT', 72, 1, 3600),
+    // Node's default (511) is too few for a fleet reconnecting at once: the overflow waits on SYN
+    // retransmits and SYN cookies, and what is not accepted within about two minutes is reset
+    // (docs/benchmarks.md, "The connection storm at 19,000 chargers"). Ask for the most; Linux grants
+    // at most net.core.somaxconn.
+    listenBacklog: int(env, 'DYNAMO_LISTEN_BACKLOG', 65_535, 1, 1_000_000),
     dbPoolSize: int(env, 'DYNAMO_DB_POOL_SIZE', 10, 2, 500),
     trustProxy: bool(env, 'DYNAMO_TRUST_PROXY', false),
     ocppMaxPayloadBytes: int(env, 'DYNAMO_OCPP_MAX_PAYLOAD', 65_536, 1024, 16 * 1024 * 1024),
