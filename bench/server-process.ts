@@ -2,7 +2,7 @@
 // starting and stopping that process, the environment it runs with, and a fresh database for it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { throwawayDatabase } from './throwaway-database.js';
 
 /** The environment `dynamo serve` runs with in every benchmark (plus the database's). */
@@ -101,6 +101,27 @@ export async function backendCpu(adminUrl: string, database: string): Promise<Ma
   } finally {
     await c.end();
   }
+}
+
+/**
+ * CPU seconds used so far by every PostgreSQL process on this machine: backends, the WAL writer,
+ * the checkpointer, autovacuum, and (through the postmaster's reaped-children times) those that have
+ * exited, such as a pool connection closed while idle. Machine-wide: meaningful while only the bench
+ * uses the server.
+ */
+export async function postgresCpuSeconds(): Promise<number> {
+  const stats = await Promise.all(
+    (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map((pid) => readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')),
+  );
+  const procs = stats
+    .filter((s) => s.includes(' (postgres) '))
+    .map((s) => {
+      const f = s.split(') ')[1]!.split(' ');
+      return { pid: Number(s.slice(0, s.indexOf(' '))), ppid: Number(f[1]), own: (Number(f[11]) + Number(f[12])) / 100, children: (Number(f[13]) + Number(f[14])) / 100 };
+    });
+  const pids = new Set(procs.map((p) => p.pid));
+  // Exited children's CPU is added to their parent's when reaped: the postmaster's (whose parent is not PostgreSQL).
+  return procs.reduce((sum, p) => sum + p.own + (pids.has(p.ppid) ? 0 : p.children), 0);
 }
 
 /** CPU the backends used between two snapshots (a backend that appeared in between counts from zero). */
