@@ -75,13 +75,20 @@ export class SeenTracker {
         if (i > 0 && gap > 0) await new Promise((r) => setTimeout(r, gap));
         const part = entries.slice(i, i + this.chunk);
         const rows = part.map(([, r]) => r);
-        await touchChargers(this.db, part.map(([cp]) => cp), rows.map((r) => new Date(r.seenAt)), rows.map((r) => (r.heartbeatAt ? new Date(r.heartbeatAt) : null)));
+        const busyChargers = new Set(await touchChargers(this.db, part.map(([cp]) => cp), rows.map((r) => new Date(r.seenAt)), rows.map((r) => (r.heartbeatAt ? new Date(r.heartbeatAt) : null))));
         const known = rows.filter((r) => r.on.connectionId > 0);
-        await touchConnections(this.db, known.map((r) => r.on.connectionId), known.map((r) => new Date(r.seenAt)));
+        const busyConnections = new Set(await touchConnections(this.db, known.map((r) => r.on.connectionId), known.map((r) => new Date(r.seenAt))));
+        // Rows an ingest batch held: written at the next flush (touch is idempotent, times only move forward).
+        this.requeue(part.filter(([cp, r]) => busyChargers.has(cp) || busyConnections.has(r.on.connectionId)));
       }
     } catch (err) {
       this.log.warn({ err }, 'could not record last-seen times; retrying on the next flush');
-      for (const [cp, s] of batch) if (!this.dirty.has(cp)) this.dirty.set(cp, s);
+      this.requeue(batch);
     }
+  }
+
+  /** Puts entries back for the next flush, unless the charger was heard again meanwhile (that entry is newer). */
+  private requeue(entries: Iterable<[string, Seen]>): void {
+    for (const [cp, s] of entries) if (!this.dirty.has(cp)) this.dirty.set(cp, s);
   }
 }

@@ -6,19 +6,34 @@ export async function touchChargers(
   ids: string[],
   seenAt: Date[],
   heartbeatAt: (Date | null)[],
-): Promise<void> {
-  if (ids.length === 0) return;
-  // Upsert, joined to chargers: a charger deleted meanwhile is skipped instead of failing the batch.
-  await db.query(
-    `INSERT INTO charger_state (charge_point_id, last_seen, last_heartbeat)
-     SELECT v.id, v.seen, v.hb FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS v(id, seen, hb)
-       JOIN chargers c ON c.charge_point_id = v.id
-      -- Rows locked in one order, so two flushes (two nodes) cannot deadlock each other.
-      ORDER BY v.id
-     ON CONFLICT (charge_point_id) DO UPDATE SET
-        last_seen = greatest(charger_state.last_seen, excluded.last_seen),
-        last_heartbeat = CASE WHEN excluded.last_heartbeat IS NULL THEN charger_state.last_heartbeat
-                              ELSE greatest(charger_state.last_heartbeat, excluded.last_heartbeat) END`,
+): Promise<string[]> {
+  if (ids.length === 0) return [];
+  // A row an ingest batch holds is skipped, not waited for: the flush waiting on one row while holding
+  // others that the batch wanted next was a deadlock, and a second's stall of that batch until
+  // PostgreSQL broke it. The skipped ids are returned for the next flush. A charger deleted meanwhile
+  // is skipped (the join to chargers), not an error.
+  const rows = await db.query<{ id: string }>(
+    `WITH v AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS v(id, seen, hb)),
+     locked AS (
+       SELECT s.charge_point_id FROM charger_state s JOIN v ON v.id = s.charge_point_id
+        ORDER BY s.charge_point_id FOR UPDATE OF s SKIP LOCKED),
+     updated AS (
+       UPDATE charger_state s SET
+          last_seen = greatest(s.last_seen, v.seen),
+          last_heartbeat = CASE WHEN v.hb IS NULL THEN s.last_heartbeat ELSE greatest(s.last_heartbeat, v.hb) END
+         FROM v
+        WHERE s.charge_point_id = v.id AND s.charge_point_id IN (SELECT charge_point_id FROM locked)
+       RETURNING s.charge_point_id),
+     inserted AS (
+       INSERT INTO charger_state (charge_point_id, last_seen, last_heartbeat)
+       SELECT v.id, v.seen, v.hb FROM v JOIN chargers c ON c.charge_point_id = v.id
+        WHERE NOT EXISTS (SELECT 1 FROM charger_state s WHERE s.charge_point_id = v.id)
+        ORDER BY v.id
+       ON CONFLICT (charge_point_id) DO NOTHING
+       RETURNING charge_point_id)
+     SELECT v.id FROM v JOIN chargers c ON c.charge_point_id = v.id
+      WHERE v.id NOT IN (SELECT charge_point_id FROM updated) AND v.id NOT IN (SELECT charge_point_id FROM inserted)`,
     [ids, seenAt, heartbeatAt],
   );
+  return rows.map((r) => r.id);
 }

@@ -12,15 +12,29 @@ export type DisconnectReason =
   /** This node's lease lapsed and another node recovered it (docs/operations.md "Cluster"). */
   | 'lease_lost';
 
-/** Coalesced liveness bookkeeping: many connections' last-heard times in one statement. */
-export async function touchConnections(db: Queryable, ids: number[], heardAt: Date[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db.query(
-    `UPDATE connections c SET last_heard_at = greatest(c.last_heard_at, v.heard)
-       FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, heard)
-      WHERE c.connection_id = v.id AND c.disconnected_at IS NULL`,
+/**
+ * Coalesced liveness bookkeeping: many connections' last-heard times in one statement. Rows held by
+ * another transaction are skipped, not waited for (touchChargers says why); their ids are returned.
+ */
+export async function touchConnections(db: Queryable, ids: number[], heardAt: Date[]): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.query<{ id: string }>(
+    `WITH v AS (SELECT * FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, heard)),
+     locked AS (
+       SELECT c.connection_id FROM connections c JOIN v ON v.id = c.connection_id
+        WHERE c.disconnected_at IS NULL
+        ORDER BY c.connection_id FOR UPDATE OF c SKIP LOCKED),
+     updated AS (
+       UPDATE connections c SET last_heard_at = greatest(c.last_heard_at, v.heard)
+         FROM v
+        WHERE c.connection_id = v.id AND c.connection_id IN (SELECT connection_id FROM locked)
+       RETURNING c.connection_id)
+     SELECT v.id::text FROM v
+      WHERE v.id NOT IN (SELECT connection_id FROM updated)
+        AND EXISTS (SELECT 1 FROM connections c WHERE c.connection_id = v.id AND c.disconnected_at IS NULL)`,
     [ids, heardAt],
   );
+  return rows.map((r) => Number(r.id));
 }
 
 /**
