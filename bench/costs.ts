@@ -156,11 +156,12 @@ async function measureTarget(target: string): Promise<TargetResult> {
     for await (const line of createInterface({ input: gen.stdout! })) {
       const m = JSON.parse(line);
       process.stderr.write(`[${target}] ${line}\n`);
-      // The generator starts the measured phase right after this line; what the snapshot misses of its first milliseconds is noise.
+      // Idle from STATS_FLUSH_MS after connecting (what connecting left to do is done) to the end of the pause.
       if (m.phase === 'connected') {
         await new Promise((r) => setTimeout(r, STATS_FLUSH_MS));
         idle = { at: performance.now(), ...(await cpuNow(pid)) };
       }
+      // The generator starts the measured phase right after this line; what the snapshot misses of its first milliseconds is noise.
       if (m.phase === 'settled') {
         idleEnd = performance.now();
         before = await snapshot(c, pid);
@@ -186,7 +187,7 @@ async function measureTarget(target: string): Promise<TargetResult> {
       const insertedPerMessage = (after.inserted.get(table)! - (before.inserted.get(table) ?? 0)) / messages;
       tables.push({ table, writtenPerMessage, insertedPerMessage, bytesPerRow: await bytesPerRow(c, table) });
     }
-    tables.sort((a, b) => b.insertedPerMessage * (b.bytesPerRow || 0) - a.insertedPerMessage * (a.bytesPerRow || 0));
+    tables.sort((a, b) => kept(b) - kept(a) || b.writtenPerMessage - a.writtenPerMessage);
     const idleSeconds = (idleEnd - idle.at) / 1000;
     const serverIdle = (before.serverCpu - idle.serverCpu) / idleSeconds;
     const databaseIdle = (before.databaseCpu - idle.databaseCpu) / idleSeconds;

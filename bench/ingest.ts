@@ -145,7 +145,13 @@ async function run(target: string, listening = false): Promise<Result | undefine
   // A target may name server settings of its own after colons (postgres:DYNAMO_LISTEN_BACKLOG=511): one
   // build measured against itself with one setting changed, in the same run.
   const [kind, ...settings] = target.split(':');
-  const targetEnv = Object.fromEntries(settings.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const targetEnv = Object.fromEntries(
+    settings.map((kv) => {
+      const eq = kv.indexOf('=');
+      if (eq < 1) throw new Error(`--targets: "${kv}" in "${target}" is not KEY=VALUE`);
+      return [kv.slice(0, eq), kv.slice(eq + 1)];
+    }),
+  );
   const logOff: Record<string, string> = kind!.endsWith('-log-off') ? { DYNAMO_MESSAGE_LOG: 'false' } : {};
   if (database === 'postgres' && !(await reachable(PG_URL))) {
     process.stderr.write(`skipping postgres: ${PG_URL} is not reachable (set BENCH_DATABASE_URL)\n`);
