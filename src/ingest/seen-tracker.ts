@@ -67,7 +67,8 @@ export class SeenTracker {
     const entries = [...batch.entries()];
     // Paced: written back to back, a busy fleet's chunks made a burst of database work every interval
     // that the ingest batches queued behind (the p99 at half rate, docs/benchmarks.md). Spread over half
-    // the interval, a last-seen time is written at most 1.5 intervals after it was heard.
+    // the interval, a last-seen time is written at most 1.5 intervals after it was heard (one interval
+    // more each time an ingest batch held its row: a skipped row is written at the next flush).
     const gap = paced ? this.intervalMs / 2 / Math.ceil(entries.length / this.chunk) : 0;
     try {
       // In chunks: short statements hold their row locks briefly, so ingest never waits long behind them.
