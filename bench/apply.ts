@@ -13,7 +13,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { benchArgs } from './args.js';
-import { benchDatabase } from './server-process.js';
+import { benchDatabase, cpuSeconds, lsnBytes } from './server-process.js';
 import { writeResult } from './results.js';
 
 const args = benchArgs();
@@ -70,11 +70,6 @@ function cycle(cp: string, tx: () => string | undefined, energy: number, t: numb
   return msgs;
 }
 
-const cpuOfBackend = async (pid: number) => {
-  const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, clock ticks of 10 ms
-};
-
 async function run(target: 'postgres' | 'pglite', server: string, rep: number) {
   const b = await buildOf(server);
   const dataDir = await mkdtemp(join(tmpdir(), 'dynamo-apply-'));
@@ -87,18 +82,19 @@ async function run(target: 'postgres' | 'pglite', server: string, rep: number) {
     await db.transaction(async (tx) => {
       for (let i = 0; i < N; i++) await b.insertCharger(tx, { chargePointId: `BENCH-${i}`, tenantId: tenant.tenant_id, siteId: site.site_id, passwordHash: null });
     });
+    // Builds since the event-log wake-up return { results, eventsWritten }; older ones the results alone.
+    const resultsOf = (out: unknown) => (Array.isArray(out) ? out : (out as { results: unknown[] }).results);
     const apply = async (messages: Ev[][]) =>
       b.perMessage
-        ? ((await (b.applyBatch as any)(db, messages)) as unknown[][])
-        : regroup(messages, (await (b.applyBatch as any)(db, messages.flat())) as unknown[]);
+        ? (resultsOf(await (b.applyBatch as any)(db, messages)) as unknown[][])
+        : regroup(messages, resultsOf(await (b.applyBatch as any)(db, messages.flat())));
     for (let i = 0; i < N; i += BATCH) {
       await apply(Array.from({ length: Math.min(BATCH, N - i) }, (_, k) => [{ type: 'Connected', cp: `BENCH-${i + k}`, at: new Date(), nodeId: 'bench', ocppVersion: '1.6', remoteAddress: null }]));
     }
     const [{ pid }] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid').then((r) => r as any);
     const lsn = async () => (await db.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l'))[0]!.l;
-    const lsnBytes = (l: string) => { const [hi, lo] = l.split('/'); return parseInt(hi!, 16) * 2 ** 32 + parseInt(lo!, 16); };
     const rowsWritten = async () => Number((await db.query<{ n: string }>('SELECT sum(n_tup_ins + n_tup_upd + n_tup_del)::text AS n FROM pg_stat_user_tables'))[0]!.n);
-    const cpu0 = target === 'postgres' ? await cpuOfBackend(pid) : 0;
+    const cpu0 = target === 'postgres' ? await cpuSeconds(pid) : 0;
     const wal0 = lsnBytes(await lsn());
     const rows0 = target === 'postgres' ? await rowsWritten() : 0;
     const t0 = performance.now();
@@ -120,9 +116,10 @@ async function run(target: 'postgres' | 'pglite', server: string, rep: number) {
       }
     }
     const seconds = (performance.now() - t0) / 1000;
-    const cpu = target === 'postgres' ? (await cpuOfBackend(pid)) - cpu0 : NaN;
-    // PostgreSQL's statistics arrive from the backend when its transaction ends, at most once a second.
-    await new Promise((r) => setTimeout(r, 1100));
+    const cpu = target === 'postgres' ? (await cpuSeconds(pid)) - cpu0 : NaN;
+    // A busy backend flushes its table statistics only after being idle for a while (up to 10 s in
+    // PostgreSQL 15): asked to, it flushes as it goes idle after this statement.
+    if (target === 'postgres') await db.query('SELECT pg_stat_force_next_flush()');
     const rows = target === 'postgres' ? (await rowsWritten()) - rows0 : NaN;
     const wal = lsnBytes(await lsn()) - wal0;
     return { target, build: commitOf(server), rep, messages, seconds, msgPerSec: messages / seconds, usPerMessage: (1e6 * seconds) / messages, backendCpuUsPerMessage: (1e6 * cpu) / messages, walBytesPerMessage: wal / messages, rowsPerMessage: rows / messages };

@@ -5,14 +5,13 @@
 // read from /proc for every node process and for the PostgreSQL backends serving the scenario's
 // database, over the closed-loop phase, so each message's CPU cost on a node and in the database
 // can be told apart.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { SERVE_ENV, startProcess, stopProcess } from './server-process.js';
+import { SERVE_ENV, startLoadGenerator, startProcess, stopProcess } from './server-process.js';
 import { BENCH_PG_URL as PG_URL, benchFleetDatabase } from './bench-fleet.js';
 import { benchArgs } from './args.js';
 import { writeResult } from './results.js';
@@ -84,11 +83,7 @@ async function run(scenario: 'one node' | 'three nodes'): Promise<ClusterResult>
   );
   const urls = servers.map((s) => `${s.url.replace('http', 'ws')}/ocpp`).join(',');
   const dbName = new URL(databaseUrl!).pathname.slice(1);
-  const gen = spawn(
-    process.execPath,
-    [join(ROOT, 'dist/bench/load-generator.js'), '--url', urls, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--phases', 'max,half'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const gen = startLoadGenerator(['--url', urls, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--phases', 'max,half'], scenario);
   const phases: Record<string, any> = {};
   let cpuAtStart: number[] = [];
   let dbPids: number[] = [];
@@ -97,10 +92,8 @@ async function run(scenario: 'one node' | 'three nodes'): Promise<ClusterResult>
   let nodeCpu: number[] = [];
   let dbCpu = 0;
   let elapsed = 1;
-  for await (const line of createInterface({ input: gen.stdout! })) {
-    const m = JSON.parse(line);
+  for await (const m of gen.phases) {
     phases[m.phase] = m;
-    process.stderr.write(`[${scenario}] ${line}\n`);
     if (m.phase === 'connected') {
       dbPids = await backendPids(dbName);
       [cpuAtStart, dbAtStart] = await Promise.all([Promise.all(servers.map((s) => cpuSeconds(s.child.pid!))), sum(dbPids.map(cpuSeconds))]);

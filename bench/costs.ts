@@ -10,15 +10,13 @@
 // (indexes and TOAST included, partitions counted under their parent). Then, in a database of its own,
 // a day of rollup maintenance: R chargers with two days of history (bulk SQL), the rollups built up to
 // a day ago, then the last day rolled up as the keeper would, timed with its backend's CPU.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { benchArgs } from './args.js';
 import { BENCH_PG_URL as PG_URL, backfillBenchHistory, benchFleetDatabase } from './bench-fleet.js';
-import { benchDatabase, cpuSeconds, postgresCpuSeconds, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
+import { benchDatabase, cpuSeconds, lsnBytes, postgresCpuSeconds, SERVE_ENV, startLoadGenerator, startProcess, stopProcess } from './server-process.js';
 import { writeResult } from './results.js';
 import { openDatabase } from '../src/store/open.js';
 import { migrate } from '../src/store/migrate.js';
@@ -57,7 +55,8 @@ const GROWING = new Set(['meter_samples', 'transaction_event_seq', 'connector_st
 interface Snapshot {
   serverCpu: number;
   databaseCpu: number;
-  walLsn: string;
+  /** The WAL insert position, bytes. */
+  wal: number;
   /** Per table: rows inserted, and rows inserted, updated or deleted, so far. */
   inserted: Map<string, number>;
   written: Map<string, number>;
@@ -124,13 +123,12 @@ async function cpuNow(serverPid: number): Promise<{ serverCpu: number; databaseC
 }
 
 async function snapshot(c: pg.Client, serverPid: number): Promise<Snapshot> {
-  const [{ lsn }] = (await c.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows as [{ lsn: string }];
-  return { ...(await cpuNow(serverPid)), walLsn: lsn, ...(await rowCounters(c)) };
+  return { ...(await cpuNow(serverPid)), wal: await walPosition(c), ...(await rowCounters(c)) };
 }
 
-async function walBetween(c: pg.Client, from: string, to: string): Promise<number> {
-  const { rows } = await c.query<{ d: string }>('SELECT pg_wal_lsn_diff($2::pg_lsn, $1::pg_lsn)::text AS d', [from, to]);
-  return Number(rows[0]!.d);
+/** The server's WAL insert position in bytes (the whole server's: nothing else may write during a measurement). */
+async function walPosition(c: pg.Client): Promise<number> {
+  return lsnBytes((await c.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l);
 }
 
 async function measureTarget(target: string): Promise<TargetResult> {
@@ -143,20 +141,16 @@ async function measureTarget(target: string): Promise<TargetResult> {
   await c.connect();
   try {
     process.stderr.write(`[${target}] ${N} chargers, ${RATE} msg/s for ${SECONDS} s…\n`);
-    const gen = spawn(
-      process.execPath,
-      [join(ROOT, 'dist/bench/load-generator.js'), '--url', `${server.url.replace('http', 'ws')}/ocpp`, '--chargers', String(N), '--ocpp', OCPP,
-        '--phases', 'half', '--half-rate', String(RATE), '--half-seconds', String(SECONDS), '--settle-seconds', String((STATS_FLUSH_MS + IDLE_MS) / 1000)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+    const gen = startLoadGenerator(
+      ['--url', `${server.url.replace('http', 'ws')}/ocpp`, '--chargers', String(N), '--ocpp', OCPP, '--phases', 'half', '--half-rate', String(RATE), '--half-seconds', String(SECONDS), '--settle-seconds', String((STATS_FLUSH_MS + IDLE_MS) / 1000)],
+      target,
     );
     let before: Snapshot | undefined;
     let idle: { at: number; serverCpu: number; databaseCpu: number } | undefined;
     let cpuAtEnd: { serverCpu: number; databaseCpu: number } | undefined;
     let idleEnd = 0;
     let half: { achieved: number; errors: number } | undefined;
-    for await (const line of createInterface({ input: gen.stdout! })) {
-      const m = JSON.parse(line);
-      process.stderr.write(`[${target}] ${line}\n`);
+    for await (const m of gen.phases) {
       // Idle from STATS_FLUSH_MS after connecting (what connecting left to do is done) to the end of the pause.
       if (m.phase === 'connected') {
         await new Promise((r) => setTimeout(r, STATS_FLUSH_MS));
@@ -168,7 +162,7 @@ async function measureTarget(target: string): Promise<TargetResult> {
         before = await snapshot(c, pid);
       }
       if (m.phase === 'half') {
-        half = m;
+        half = { achieved: m.achieved, errors: m.errors };
         cpuAtEnd = await cpuNow(pid);
       }
     }
@@ -176,7 +170,7 @@ async function measureTarget(target: string): Promise<TargetResult> {
     if (half.errors > 0) throw new Error(`${target}: ${half.errors} CALLs failed; the figures would not be per stored message`);
     await new Promise((r) => setTimeout(r, STATS_FLUSH_MS));
     const after = await snapshot(c, pid);
-    const walBytes = await walBetween(c, before.walLsn, after.walLsn);
+    const walBytes = after.wal - before.wal;
     const messages = half.achieved * SECONDS;
     // Compacted, so a row's bytes are what a table keeps of it, not the dead versions a short run leaves before vacuum.
     await stopProcess(server.child);
@@ -243,14 +237,13 @@ async function measureRollupDay(): Promise<RollupDay> {
     await db.query('CHECKPOINT');
     await c.connect();
     const size = async () => Number((await c.query<{ b: string }>(`SELECT pg_total_relation_size('rollup_hours')::text AS b`)).rows[0]!.b);
-    const lsn = async () => (await c.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
     const cpuBefore = await postgresCpuSeconds();
-    const walBefore = await lsn();
+    const walBefore = await walPosition(c);
     const sizeBefore = await size();
     const t0 = performance.now();
     const rows = await refreshRollupsFully(db, now, 2000, 24 * 31);
     const seconds = (performance.now() - t0) / 1000;
-    const walBytes = await walBetween(c, walBefore, await lsn());
+    const walBytes = (await walPosition(c)) - walBefore;
     const databaseCpuSeconds = (await postgresCpuSeconds()) - cpuBefore;
     return { chargers: ROLLUP_CHARGERS, seconds, databaseCpuSeconds, rows, walBytes, bytesPerChargerDay: ((await size()) - sizeBefore) / ROLLUP_CHARGERS };
   } finally {

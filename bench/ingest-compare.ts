@@ -6,14 +6,13 @@
 // load-generator process over real sockets, and reports connections held,
 // sustained durable messages/s, answer latency and RSS per connection.
 import { BENCH_PG_URL as PG_URL } from './bench-fleet.js';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createInterface } from 'node:readline';
 import { reachable } from './throwaway-database.js';
-import { backendCpu, backendCpuDelta, benchDatabase, cpuSeconds, rssMiB, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
+import { backendCpu, backendCpuDelta, benchDatabase, cpuSeconds, rssMiB, SERVE_ENV, startLoadGenerator, startProcess, stopProcess } from './server-process.js';
 import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
 import { benchArgs } from './args.js';
 import { writeResult } from './results.js';
@@ -129,7 +128,7 @@ async function run(target: string, serverPath: string, repetition: number): Prom
   const pid = server.child.pid!;
   const rssBefore = await rssMiB(pid);
   const wsUrl = target === 'echo' ? server.url.replace('http', 'ws') : `${server.url.replace('http', 'ws')}/ocpp`;
-  const gen = spawn(process.execPath, [join(ROOT, 'dist/bench/load-generator.js'), '--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP, ...(HALF_RATE ? ['--half-rate', HALF_RATE] : []), ...(RECOVER_SECONDS ? ['--recover-seconds', RECOVER_SECONDS] : []), '--lockstep', String(LOCKSTEP)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const gen = startLoadGenerator(['--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP, ...(HALF_RATE ? ['--half-rate', HALF_RATE] : []), ...(RECOVER_SECONDS ? ['--recover-seconds', RECOVER_SECONDS] : []), '--lockstep', String(LOCKSTEP)], target);
   const phases: Record<string, any> = {};
   let rssConnected = 0;
   let cpuAtConnected: { server: number; generator: number; db: Map<number, number> } | undefined;
@@ -147,14 +146,12 @@ async function run(target: string, serverPath: string, repetition: number): Prom
     }
   };
   let dashboardRun: Promise<void> | undefined;
-  for await (const line of createInterface({ input: gen.stdout! })) {
-    const m = JSON.parse(line);
+  for await (const m of gen.phases) {
     phases[m.phase] = m;
-    process.stderr.write(`[${target}] ${line}\n`);
     // Before the out-of-step preroll: the RSS of idle connections (the 'connected' line comes after it).
     if (m.phase === 'joined') rssConnected = await rssMiB(pid);
     if (m.phase === 'connected') {
-      cpuAtConnected = { server: await cpuSeconds(pid), generator: await cpuSeconds(gen.pid!), db: prepared?.database ? await backendCpu(PG_URL, prepared.database) : new Map() };
+      cpuAtConnected = { server: await cpuSeconds(pid), generator: await cpuSeconds(gen.child.pid!), db: prepared?.database ? await backendCpu(PG_URL, prepared.database) : new Map() };
     }
     if (m.phase === 'max' && cpuAtConnected) {
       const n = m.messages as number;
@@ -162,7 +159,7 @@ async function run(target: string, serverPath: string, repetition: number): Prom
       cpuUsPerMessage = {
         server: (1e6 * ((await cpuSeconds(pid)) - cpuAtConnected.server)) / n,
         database: (1e6 * db) / n,
-        generator: (1e6 * ((await cpuSeconds(gen.pid!)) - cpuAtConnected.generator)) / n,
+        generator: (1e6 * ((await cpuSeconds(gen.child.pid!)) - cpuAtConnected.generator)) / n,
       };
     }
     if (m.phase === 'half') dashboardRun = dashboard();

@@ -3,14 +3,13 @@
 // starts the server as its own process, drives N chargers from a separate
 // load-generator process over real sockets, and reports connections held,
 // sustained durable messages/s, answer latency and RSS per connection.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { reachable } from './throwaway-database.js';
-import { cpuTimes, rssMiB, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
+import { cpuTimes, rssMiB, SERVE_ENV, startLoadGenerator, startProcess, stopProcess } from './server-process.js';
 import { BENCH_PG_URL as PG_URL, benchFleetDatabase } from './bench-fleet.js';
 import { insertApiKey } from '../src/store/api-keys.js';
 import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
@@ -141,10 +140,10 @@ async function checkpoint(url: string): Promise<void> {
 async function run(target: string, listening = false): Promise<Result | undefined> {
   const webhooks = listening ? WEBHOOKS : 0;
   const sse = listening ? SSE : 0;
-  const database = target.startsWith('postgres') ? 'postgres' : 'pglite';
   // A target may name server settings of its own after colons (postgres:DYNAMO_LISTEN_BACKLOG=511): one
   // build measured against itself with one setting changed, in the same run.
-  const [kind, ...settings] = target.split(':');
+  const [kind = target, ...settings] = target.split(':');
+  const database = kind.startsWith('postgres') ? 'postgres' : 'pglite';
   const targetEnv = Object.fromEntries(
     settings.map((kv) => {
       const eq = kv.indexOf('=');
@@ -152,7 +151,7 @@ async function run(target: string, listening = false): Promise<Result | undefine
       return [kv.slice(0, eq), kv.slice(eq + 1)];
     }),
   );
-  const logOff: Record<string, string> = kind!.endsWith('-log-off') ? { DYNAMO_MESSAGE_LOG: 'false' } : {};
+  const logOff: Record<string, string> = kind.endsWith('-log-off') ? { DYNAMO_MESSAGE_LOG: 'false' } : {};
   if (database === 'postgres' && !(await reachable(PG_URL))) {
     process.stderr.write(`skipping postgres: ${PG_URL} is not reachable (set BENCH_DATABASE_URL)\n`);
     return undefined;
@@ -187,7 +186,7 @@ async function run(target: string, listening = false): Promise<Result | undefine
     cpuAt[phase] = { server: t.user + t.system, serverSystem: t.system, here: (u.user + u.system) / 1e6 };
   };
   const wsUrl = target === 'echo' ? server.url.replace('http', 'ws') : `${server.url.replace('http', 'ws')}/ocpp`;
-  const gen = spawn(process.execPath, [join(ROOT, 'dist/bench/load-generator.js'), '--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP, '--settle-seconds', String(SETTLE_SECONDS), '--recover-seconds', String(RECOVER_SECONDS), '--lockstep', String(LOCKSTEP), '--phases', PHASES], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const gen = startLoadGenerator(['--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP, '--settle-seconds', String(SETTLE_SECONDS), '--recover-seconds', String(RECOVER_SECONDS), '--lockstep', String(LOCKSTEP), '--phases', PHASES], target);
   const phases: Record<string, any> = {};
   let rssConnected = 0;
   let dashboardQueries = 0;
@@ -206,10 +205,8 @@ async function run(target: string, listening = false): Promise<Result | undefine
   // The server's own answer times, scraped as the half-rate phase starts and ends, split the latency
   // the generator sees into the server's part and the rest (the generator's loop, the sockets).
   const answerBuckets: Record<string, Map<number, number>> = {};
-  for await (const line of createInterface({ input: gen.stdout! })) {
-    const m = JSON.parse(line);
+  for await (const m of gen.phases) {
     phases[m.phase] = m;
-    process.stderr.write(`[${target}] ${line}\n`);
     // Before the out-of-step preroll: the RSS of idle connections (the 'connected' line comes after it).
     if (m.phase === 'joined') rssConnected = await rssMiB(pid);
     if (m.phase === 'connected' && prepared?.env.DATABASE_URL && SETTLE_SECONDS > 0) await checkpoint(prepared.env.DATABASE_URL);
@@ -311,10 +308,10 @@ async function main() {
     `Ingest benchmark, ${new Date().toISOString()}: ${N} chargers speaking OCPP ${OCPP === 'mixed' ? '1.6, 2.0.1 and 2.1 (a third each)' : OCPP}, ${MAX_SECONDS} s closed loop${LOCKSTEP ? ' (chargers in lockstep)' : ''}, then${RECOVER_SECONDS ? ` after ${RECOVER_SECONDS} s idle` : ''} ${HALF_SECONDS} s at half that rate alone and ${HALF_SECONDS} s more beside a dashboard loop (GET /api/v1/cpo/chargers?limit=1000, back to back).`,
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load generator on the same machine.`,
     '',
-    '| target | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors | storm: all back s (failed; retried attempts) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| target | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map((r) =>
-      `| ${r.target}${r.webhooks ? ` + ${r.webhooks} webhooks` : ''}${r.sse ? ` + ${r.sse} SSE` : ''} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echo ? f(r.maxRate / echo.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} | ${f(r.stormSeconds, 1)} (${r.stormFailed}; ${r.stormRetries}) |`,
+      `| ${r.target}${r.webhooks ? ` + ${r.webhooks} webhooks` : ''}${r.sse ? ` + ${r.sse} SSE` : ''} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echo ? f(r.maxRate / echo.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} |`,
     ),
   ];
   lines.push(

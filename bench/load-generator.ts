@@ -64,6 +64,34 @@ async function listenOverflows(): Promise<number> {
   return i > 0 ? Number(values?.split(/\s+/)[i]) : NaN;
 }
 
+/** The closed loop: every charger sends its next message as soon as the last is answered, for `seconds`; reports it, returns the rate. */
+async function maxPhase(chargers: SimCharger[], seconds: number): Promise<number> {
+  const maxLat: number[] = [];
+  let maxMessages = 0;
+  let errors = 0;
+  const maxFailure = firstFailures('max phase');
+  const until = performance.now() + seconds * 1000;
+  const tMax = performance.now();
+  await Promise.all(
+    chargers.map(async (c) => {
+      while (performance.now() < until) {
+        try {
+          const n = await c.next(maxLat);
+          maxMessages += n;
+        } catch (err) {
+          errors++;
+          maxFailure(`${c.id} (${c.protocol}): ${(err as Error).message}`);
+          if (c.ws?.readyState !== WebSocket.OPEN) await c.connect().catch(() => undefined);
+        }
+      }
+    }),
+  );
+  const maxRate = maxMessages / ((performance.now() - tMax) / 1000);
+  maxLat.sort((a, b) => a - b);
+  process.stdout.write(JSON.stringify({ phase: 'max', messages: maxMessages, rate: maxRate, p50: percentile(maxLat, 50), p99: percentile(maxLat, 99), errors }) + '\n');
+  return maxRate;
+}
+
 /** How long the storm's chargers keep retrying before one counts as failed. */
 const STORM_DEADLINE_MS = 120_000;
 
@@ -120,33 +148,12 @@ async function main() {
   }
 
   // Phase 2: closed loop, every charger sends its next message as soon as the last is answered.
-  const maxLat: number[] = [];
-  let maxMessages = 0;
-  let errors = 0;
-  const maxFailure = firstFailures('max phase');
-  const until = performance.now() + (o.phases.has('max') ? o.maxSeconds * 1000 : 0);
-  const tMax = performance.now();
-  await Promise.all(
-    chargers.map(async (c) => {
-      while (performance.now() < until) {
-        try {
-          const n = await c.next(maxLat);
-          maxMessages += n;
-        } catch (err) {
-          errors++;
-          maxFailure(`${c.id} (${c.protocol}): ${(err as Error).message}`);
-          if (c.ws?.readyState !== WebSocket.OPEN) await c.connect().catch(() => undefined);
-        }
-      }
-    }),
-  );
-  const maxRate = maxMessages / ((performance.now() - tMax) / 1000);
-  maxLat.sort((a, b) => a - b);
-  if (o.phases.has('max')) process.stdout.write(JSON.stringify({ phase: 'max', messages: maxMessages, rate: maxRate, p50: percentile(maxLat, 50), p99: percentile(maxLat, 99), errors }) + '\n');
+  const maxRate = o.phases.has('max') ? await maxPhase(chargers, o.maxSeconds) : NaN;
 
   // Phase 3 and 4: open loop at a fixed rate (default: half the measured maximum); latency at that
   // load, first alone, then while the orchestrator runs a dashboard query loop against the server.
   const rate = o.halfRate ?? maxRate / 2;
+  if (!Number.isFinite(rate) && (o.phases.has('half') || o.phases.has('half-dashboard'))) throw new Error('the half-rate phases need the max phase or --half-rate');
   if (o.recoverSeconds > 0) await new Promise((r) => setTimeout(r, o.recoverSeconds * 1000));
   for (const name of ['half', 'half-dashboard'].filter((p) => o.phases.has(p))) {
     const lat: number[] = [];

@@ -1,8 +1,11 @@
-// Shared by the benchmarks that run Dynamo as its own process (bench/ingest.ts, bench/flood.ts):
-// starting and stopping that process, the environment it runs with, and a fresh database for it.
+// Shared by the benchmarks that run Dynamo as its own process (bench/ingest.ts, bench/flood.ts, …):
+// starting and stopping that process and the load generator, the environment the server runs with, a
+// fresh database for it, and reading what they cost (CPU from /proc, WAL positions).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { throwawayDatabase } from './throwaway-database.js';
 
 /** The environment `dynamo serve` runs with in every benchmark (plus the database's). */
@@ -40,6 +43,30 @@ export function startProcess(cmd: string[], env: Record<string, string>): Promis
     }
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
   });
+}
+
+/** One line the load generator reports: a phase's name and what it measured in it. */
+export type GeneratorPhase = { phase: string } & Record<string, any>;
+
+/**
+ * bench/load-generator.ts as its own process with `args`, and its phase reports as they come, each
+ * echoed to stderr under `label`.
+ */
+export function startLoadGenerator(args: string[], label: string): { child: ChildProcess; phases: AsyncIterable<GeneratorPhase> } {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./load-generator.js', import.meta.url)), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  async function* phases(): AsyncGenerator<GeneratorPhase> {
+    for await (const line of createInterface({ input: child.stdout! })) {
+      process.stderr.write(`[${label}] ${line}\n`);
+      yield JSON.parse(line);
+    }
+  }
+  return { child, phases: phases() };
+}
+
+/** A WAL position (pg_current_wal_insert_lsn as text, `16/B374D848`) in bytes, so two positions subtract. */
+export function lsnBytes(lsn: string): number {
+  const [hi, lo] = lsn.split('/');
+  return parseInt(hi!, 16) * 2 ** 32 + parseInt(lo!, 16);
 }
 
 /** SIGTERM, and wait for the exit. */

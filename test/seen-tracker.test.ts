@@ -50,13 +50,12 @@ describe(`the last-seen flush (${dbKind})`, () => {
       const b = await aConnectedCharger();
       const c = await aConnectedCharger();
       const tracker = new SeenTracker(bed.svc.service.db, pino({ level: 'silent' }));
-      let firstFlush: 'done' | 'waiting' = 'waiting';
       // An ingest batch's transaction holding one charger's state row and another's connection row.
       await bed.svc.service.db.transaction(async (tx) => {
         await tx.query('SELECT 1 FROM charger_state WHERE charge_point_id = $1 FOR UPDATE', [a.cp]);
         await tx.query('SELECT 1 FROM connections WHERE connection_id = $1 FOR UPDATE', [b.connectionId]);
         for (const x of [a, b, c]) tracker.seen(x, later(10));
-        firstFlush = await Promise.race([tracker.flush().then(() => 'done' as const), new Promise<'waiting'>((r) => setTimeout(() => r('waiting'), 3000))]);
+        const firstFlush = await Promise.race([tracker.flush().then(() => 'done' as const), new Promise<'waiting'>((r) => setTimeout(() => r('waiting'), 3000))]);
         expect(firstFlush).toBe('done');
         expect(await lastSeen(c.cp)).toEqual({ seen: new Date(later(10)), heard: new Date(later(10)) });
       });
