@@ -5,6 +5,7 @@
 // with the object types that grew by one or more per connection: where the bytes go.
 //
 //   node dist/bench/connection-memory.js --chargers 3000 --repeat 2
+//   node dist/bench/connection-memory.js --compare <other build>/dist/src/cli/main.js   # adds that build as a target
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,8 @@ import { writeResult } from './results.js';
 const args = benchArgs();
 const N = Number(args.get('chargers') ?? 3000);
 const REPEAT = Number(args.get('repeat') ?? 2);
-const TARGETS = (args.get('targets') ?? 'echo,postgres').split(',');
+const COMPARE = args.get('compare');
+const TARGETS = [...(args.get('targets') ?? 'echo,postgres').split(','), ...(COMPARE ? ['compare'] : [])];
 const ROOT = new URL('../..', import.meta.url).pathname;
 
 interface Run {
@@ -74,7 +76,8 @@ async function start(target: string, dir: string): Promise<{ server: Awaited<Ret
   const nodeArgs = ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`];
   if (target === 'echo') return { server: await startProcess([...nodeArgs, join(ROOT, 'dist/bench/echo-server.js'), '0'], {}), drop: async () => {} };
   const database = await benchFleetDatabase('postgres', dir, N);
-  return { server: await startProcess([...nodeArgs, join(ROOT, 'dist/src/cli/main.js'), 'serve'], { ...database.env, ...SERVE_ENV }), drop: database.drop };
+  const main = target === 'compare' ? COMPARE! : join(ROOT, 'dist/src/cli/main.js');
+  return { server: await startProcess([...nodeArgs, main, 'serve'], { ...database.env, ...SERVE_ENV }), drop: database.drop };
 }
 
 /** Runs `fn` against a fresh process of `target`, then stops it and removes what it made. */
@@ -146,13 +149,14 @@ const range = (xs: number[], digits: number) => `${Math.min(...xs).toFixed(digit
 const lines = [
   `# Memory per idle connection, ${N} chargers (OCPP 1.6, booted, one status each), ${REPEAT} runs`,
   '',
-  `\`node dist/bench/connection-memory.js --chargers ${N} --repeat ${REPEAT}\``,
+  `\`node dist/bench/connection-memory.js ${process.argv.slice(2).join(' ')}\``,
   '',
   '| target | RSS per connection, KiB (min–max) | live heap per connection, bytes (min–max) |',
   '|---|---|---|',
   ...TARGETS.map((t) => {
     const rs = runs.filter((r) => r.target === t);
-    return `| ${t === 'echo' ? 'bare ws echo (floor)' : 'dynamo serve, PostgreSQL'} | ${range(rs.map((r) => r.rssPerConnectionKiB), 1)} | ${range(rs.map((r) => r.heapPerConnectionBytes), 0)} |`;
+    const label = t === 'echo' ? 'bare ws echo (floor)' : t === 'compare' ? `dynamo serve, PostgreSQL, ${COMPARE}` : 'dynamo serve, PostgreSQL';
+    return `| ${label} | ${range(rs.map((r) => r.rssPerConnectionKiB), 1)} | ${range(rs.map((r) => r.heapPerConnectionBytes), 0)} |`;
   }),
   '',
   ...TARGETS.flatMap((t) => {

@@ -20,6 +20,7 @@ import { checkStorableText } from './storable.js';
 import { Liveness } from './liveness.js';
 import { SUPPORTED_PROTOCOLS, pickProtocol, versionOf, type OcppProtocol } from './protocols.js';
 import type { RPCServerClient } from './rpc-types.js';
+import { UpgradeLeftovers } from './upgrade-leftovers.js';
 import { v16Handlers } from './v16/index.js';
 import { v2Handlers } from './v201/index.js';
 
@@ -66,6 +67,9 @@ const HANDLERS: Record<OcppProtocol, Record<string, Handler>> = {
  */
 export class OcppGateway {
   private readonly rpc: RPCServer;
+  /** ocpp-rpc's upgrade handler; its getter makes a new function each time it is read. */
+  private readonly rpcUpgrade: RPCServer['handleUpgrade'];
+  private readonly leftovers = new UpgradeLeftovers();
   private readonly live = new Map<string, ChargerConnection>();
   private readonly liveness: Liveness;
   private readonly lenient = new Map<string, LenientValidator>();
@@ -91,6 +95,7 @@ export class OcppGateway {
       // Hard limit; frames between the soft limit (maxPayloadBytes) and this are refused one by one (frame-guard.ts).
       wssOptions: { maxPayload: deps.maxPayloadBytes * 4 },
     });
+    this.rpcUpgrade = this.rpc.handleUpgrade;
     // Every path a network peer reaches ends in a catch: an unhandled rejection would end the process.
     this.rpc.auth((accept, reject, handshake) =>
       this.admit(accept, reject, handshake).catch((err) => {
@@ -150,7 +155,7 @@ export class OcppGateway {
       writeRefusal(socket, 400, 'the path is not valid percent-encoding');
       return;
     }
-    this.rpc.handleUpgrade(req, socket as never, head).catch((err: unknown) => {
+    this.leftovers.upgrade(socket, () => this.rpcUpgrade(req, socket as never, head)).catch((err: unknown) => {
       this.deps.log.error({ err }, 'OCPP upgrade failed');
       if (!socket.destroyed) writeRefusal(socket, 500, 'internal error');
     });
@@ -265,34 +270,18 @@ export class OcppGateway {
   }
 
   private async onClient(client: RPCServerClient): Promise<void> {
+    this.leftovers.release(client.handshake);
     const session = client.session as { tenantId: string; lenient: boolean; remoteAddress: string | null };
     const cp = client.identity;
     const conn = new ChargerConnection(cp, client, client.protocol, session.tenantId, session.lenient, session.remoteAddress, Date.now());
     const previous = this.live.get(cp);
     this.live.set(cp, conn);
     if (session.lenient) client.reconfigure({ strictMode: false } as never);
-
-    // Capture first, so the log sees every frame, the refused ones included.
-    const capture = this.deps.frames ? captureFrames(conn, this.deps.frames) : undefined;
-    guardFrames(client, conn.protocol, this.deps.maxPayloadBytes, this.deps.maxBadMessages, capture?.refused);
-    client.on('message', (m: { outbound: boolean }) => !m.outbound && this.heard(conn));
-    this.liveness.watch(conn, () => this.heard(conn));
-    client.on('close', () => void this.onClosed(conn));
-    this.registerHandlers(conn);
-
+    this.listen(conn);
     // OCPP-J: a newer connection with the same identity replaces the older one. `connected` is set
     // at once, so a close that comes while the older one is still being recorded waits for it
     // and is recorded after the Connected, never lost.
-    conn.connected = (async () => {
-      if (previous) await this.closeConnection(previous, 'replaced', new Date());
-      const [r] = await this.deps.ingest.submit([
-        { type: 'Connected', cp, at: new Date(conn.lastHeardAt), nodeId: this.deps.nodeId, ocppVersion: versionOf(conn.protocol), remoteAddress: conn.remoteAddress },
-      ]);
-      conn.heldSince = Date.now();
-      const took = r!.previousHolder;
-      if (took && took.nodeId !== this.deps.nodeId) this.deps.holds?.replaced(cp, took);
-      return (conn.connectionId = r!.connectionId!);
-    })();
+    conn.connected = this.recordConnected(conn, previous);
     try {
       await conn.connected;
       this.deps.log.info({ charge_point_id: cp, protocol: conn.protocol }, 'charger connected');
@@ -302,6 +291,33 @@ export class OcppGateway {
       if (this.live.get(cp) === conn) this.live.delete(cp);
       await client.close({ code: 1011, reason: 'internal error', force: true });
     }
+  }
+
+  /**
+   * The listeners a connection lives with. A method of its own so that their closures share a
+   * scope with nothing else: in onClient they would keep the connection it replaced alive, and
+   * that one the one before it (V8 gives all closures of a function one context).
+   */
+  private listen(conn: ChargerConnection): void {
+    const client = conn.client;
+    // Capture first, so the log sees every frame, the refused ones included.
+    const capture = this.deps.frames ? captureFrames(conn, this.deps.frames) : undefined;
+    guardFrames(client, conn.protocol, this.deps.maxPayloadBytes, this.deps.maxBadMessages, capture?.refused);
+    client.on('message', (m: { outbound: boolean }) => !m.outbound && this.heard(conn));
+    this.liveness.watch(conn, () => this.heard(conn));
+    client.on('close', () => void this.onClosed(conn));
+    this.registerHandlers(conn);
+  }
+
+  private async recordConnected(conn: ChargerConnection, previous: ChargerConnection | undefined): Promise<number> {
+    if (previous) await this.closeConnection(previous, 'replaced', new Date());
+    const [r] = await this.deps.ingest.submit([
+      { type: 'Connected', cp: conn.cp, at: new Date(conn.lastHeardAt), nodeId: this.deps.nodeId, ocppVersion: versionOf(conn.protocol), remoteAddress: conn.remoteAddress },
+    ]);
+    conn.heldSince = Date.now();
+    const took = r!.previousHolder;
+    if (took && took.nodeId !== this.deps.nodeId) this.deps.holds?.replaced(conn.cp, took);
+    return (conn.connectionId = r!.connectionId!);
   }
 
   private heard(conn: ChargerConnection): void {

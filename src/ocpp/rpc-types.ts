@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { RPCClient } from 'ocpp-rpc';
 import type WebSocket from 'ws';
 
@@ -6,7 +7,19 @@ export type RPCServerClient = RPCClient & {
   readonly identity: string;
   readonly protocol: string;
   readonly session: Record<string, unknown>;
+  readonly handshake: Handshake;
 };
+
+/** The upgrade's handshake as a connection keeps it; what only admission reads is dropped once accepted (upgrade-leftovers.ts). */
+export interface Handshake {
+  readonly identity: string;
+  readonly remoteAddress?: string;
+  request?: IncomingMessage;
+  headers?: IncomingHttpHeaders;
+  query?: URLSearchParams;
+  protocols?: Set<string>;
+  password?: Buffer;
+}
 
 /**
  * ocpp-rpc offers no public way to send a WebSocket ping outside its own

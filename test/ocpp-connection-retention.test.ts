@@ -1,0 +1,68 @@
+import type { IncomingMessage } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { aCharger } from './support/builders.js';
+import { dbKind } from './support/database.js';
+import { ocppTestbed } from './support/ocpp-testbed.js';
+import { connectCharger } from './support/charger.js';
+import { eventually } from './support/history.js';
+import type { ChargerConnection } from '../src/ocpp/connection.js';
+
+// What an idle connection keeps alive is what 50,000 of them cost (docs/benchmarks.md, "Memory per
+// idle connection"): these tests ask the garbage collector whether an object is still reachable.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Resolves once nothing reaches the object any more (a full collection before each look); fails after 15 s. */
+async function collected(ref: WeakRef<object>): Promise<void> {
+  await eventually(
+    async () => {
+      await new Promise((r) => setTimeout(r, 50));
+      gc();
+      return ref.deref() === undefined;
+    },
+    (gone) => gone,
+    15_000,
+  );
+}
+
+describe(`an OCPP connection keeps only what it uses (${dbKind})`, () => {
+  const bed = ocppTestbed();
+  /** The charger's connection on the node, once its Connected event committed. */
+  const accepted = async (cp: string): Promise<ChargerConnection> =>
+    (await eventually(async () => bed.svc.service.gateway.connectionOf(cp), (c) => (c?.connectionId ?? 0) > 0))!;
+
+  it('lets go of its upgrade request, headers and password once accepted, and still works', async () => {
+    const cp = await aCharger(bed.t.api, bed.site, { password: 'a-charger-password-0123' });
+    let request: WeakRef<IncomingMessage> | undefined;
+    const server = bed.svc.service.http.server;
+    const noteRequest = (req: IncomingMessage) => {
+      if (req.url?.endsWith(`/${cp}`)) request = new WeakRef(req);
+    };
+    server.on('upgrade', noteRequest);
+    const client = await connectCharger(bed.svc.wsUrl, cp, { password: 'a-charger-password-0123' }).finally(() => server.off('upgrade', noteRequest));
+    try {
+      await accepted(cp);
+      const handshake = bed.svc.service.gateway.connectionOf(cp)!.client.handshake;
+      expect(handshake.identity).toBe(cp);
+      expect(handshake.password).toBeUndefined();
+      expect(handshake.headers).toBeUndefined();
+      await collected(request!);
+      const answer = await client.call('Heartbeat', {});
+      expect(answer.currentTime).toEqual(expect.any(String));
+    } finally {
+      await client.close({ force: true });
+    }
+  });
+
+  it('does not keep the connection it replaced', async () => {
+    const cp = await aCharger(bed.t.api, bed.site);
+    await bed.connect(cp);
+    const replaced = new WeakRef(await accepted(cp));
+    await bed.connect(cp);
+    const replacing = await eventually(async () => bed.svc.service.gateway.connectionOf(cp), (c) => !!c && c !== replaced.deref() && c.connectionId > 0);
+    expect(replacing!.closeReason).toBeUndefined();
+    await collected(replaced);
+  });
+});
