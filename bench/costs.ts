@@ -44,10 +44,10 @@ const IDLE_MS = 6_000;
 const YEAR_S = 365.25 * 86_400;
 
 /** Tables whose rows are kept only for a number of days (README: the retention settings): their size is bounded. */
-const RETAINED_DAYS: Record<string, number> = { ocpp_messages: 7, fleet_events: 14 };
+const RETAINED_DAYS: Record<string, number> = { ocpp_messages: 7, fleet_events: 14, transaction_event_seq: 14 };
 /**
  * The tables that grow with what chargers say (the history, the logs; transaction_event_seq keeps every
- * 2.x TransactionEvent's seqNo, pruned by nothing today). The others hold a row per
+ * 2.x TransactionEvent's seqNo for DYNAMO_TRANSACTION_GUARD_DAYS). The others hold a row per
  * charger, connector or node (state, holds, rollup bookkeeping): written often, bounded by the fleet.
  */
 const GROWING = new Set(['meter_samples', 'transaction_event_seq', 'connector_status_events', 'connector_status_intervals', 'sessions', 'connections', 'error_events', 'charger_messages', 'fleet_events', 'ocpp_messages', 'maintenance_events', 'alerts', 'commands', 'webhook_deliveries']);

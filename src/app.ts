@@ -20,6 +20,8 @@ import { Admission } from './ocpp/admission.js';
 import { newId } from './ids.js';
 import { EventFeed } from './events/event-feed.js';
 import { EventRetention } from './events/event-retention.js';
+import { RetentionKeeper } from './store/retention-keeper.js';
+import { pruneTransactionGuard } from './store/transaction-guard.js';
 import { AlertEvaluator } from './events/alerts/alert-evaluator.js';
 import { WebhookService } from './events/webhooks/webhook-service.js';
 import { SecretBox } from './security/secret-box.js';
@@ -113,6 +115,13 @@ export async function startService(config: Config, log: Logger): Promise<Running
     const retention = new EventRetention(db, log, config.eventsRetentionDays);
     retention.start();
     cleanups.push(() => retention.stop());
+    const guardRetention = new RetentionKeeper(log, {
+      what: 'transaction guard',
+      retentionDays: config.transactionGuardDays,
+      prune: (before, chunk) => pruneTransactionGuard(db, before, chunk),
+    });
+    guardRetention.start();
+    cleanups.push(() => guardRetention.stop());
     const alerts = new AlertEvaluator(
       db,
       log,

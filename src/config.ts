@@ -34,6 +34,8 @@ export interface Config {
   leaseTtlSec: number;
   /** Days the fleet event log keeps an event (docs/events.md). */
   eventsRetentionDays: number;
+  /** Days an OCPP 2.x TransactionEvent's seqNo is kept to recognise a retransmission of it. */
+  transactionGuardDays: number;
   /** How often the event log is read without a wake-up (a lost wake-up delays by at most this). */
   eventsPollMs: number;
   /** Seconds between heartbeat comments on an idle event stream. */
@@ -187,6 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
     ocppMaxPendingCalls: int(env, 'DYNAMO_OCPP_MAX_PENDING_CALLS', 10, 1, 1000),
     leaseTtlSec: int(env, 'DYNAMO_LEASE_TTL', 15, 3, 3600),
     eventsRetentionDays: int(env, 'DYNAMO_EVENTS_RETENTION_DAYS', 14, 1, 3650),
+    transactionGuardDays: int(env, 'DYNAMO_TRANSACTION_GUARD_DAYS', 14, 1, 3650),
     eventsPollMs: int(env, 'DYNAMO_EVENTS_POLL_MS', 2000, 50, 60_000),
     sseHeartbeatSec: int(env, 'DYNAMO_SSE_HEARTBEAT', 15, 1, 3600),
     sseFlushMs: int(env, 'DYNAMO_SSE_FLUSH_MS', 100, 0, 10_000),
