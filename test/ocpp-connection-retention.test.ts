@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
@@ -36,9 +37,12 @@ describe(`an OCPP connection keeps only what it uses (${dbKind})`, () => {
   it('lets go of its upgrade request, headers and password once accepted, and still works', async () => {
     const cp = await aCharger(bed.t.api, bed.site, { password: 'a-charger-password-0123' });
     let request: WeakRef<IncomingMessage> | undefined;
+    let socket: Socket | undefined;
     const server = bed.svc.service.http.server;
     const noteRequest = (req: IncomingMessage) => {
-      if (req.url?.endsWith(`/${cp}`)) request = new WeakRef(req);
+      if (!req.url?.endsWith(`/${cp}`)) return;
+      request = new WeakRef(req);
+      socket = req.socket;
     };
     server.on('upgrade', noteRequest);
     const client = await connectCharger(bed.svc.wsUrl, cp, { password: 'a-charger-password-0123' }).finally(() => server.off('upgrade', noteRequest));
@@ -51,6 +55,17 @@ describe(`an OCPP connection keeps only what it uses (${dbKind})`, () => {
       await collected(request!);
       const answer = await client.call('Heartbeat', {});
       expect(answer.currentTime).toEqual(expect.any(String));
+
+      // The socket still has the WebSocket's own error listener: an error on it ends the connection
+      // and is recorded, it does not go unhandled (which would end the process).
+      expect(socket!.listenerCount('error')).toBeGreaterThan(0);
+      const connectionId = bed.svc.service.gateway.connectionOf(cp)!.connectionId;
+      socket!.destroy(new Error('connection reset by the network'));
+      const [closed] = await eventually(
+        () => bed.svc.service.db.query<{ disconnect_reason: string | null }>('SELECT disconnect_reason FROM connections WHERE connection_id = $1', [connectionId]),
+        (rows) => rows[0]?.disconnect_reason != null,
+      );
+      expect(closed!.disconnect_reason).toBe('closed_by_charger');
     } finally {
       await client.close({ force: true });
     }

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { RetentionKeeper } from '../src/store/retention-keeper.js';
+import { pruneTransactionGuard } from '../src/store/transaction-guard.js';
 import { aCharger } from './support/builders.js';
 import { dbKind } from './support/database.js';
 import { eventually, history } from './support/history.js';
 import { ocppTestbed } from './support/ocpp-testbed.js';
-
 
 describe(`the seqNo guard of OCPP 2.x TransactionEvents is kept for DYNAMO_TRANSACTION_GUARD_DAYS (${dbKind})`, () => {
   const bed = ocppTestbed({ DYNAMO_TRANSACTION_GUARD_DAYS: '14' });
@@ -47,6 +49,18 @@ describe(`the seqNo guard of OCPP 2.x TransactionEvents is kept for DYNAMO_TRANS
     await c.call('TransactionEvent', txEvent('Updated', 1, 'RECENT', 6000, new Date(t0.getTime() + 3000)));
     expect((await history(bed.svc.service.db).samples(cp)).map((s) => s.value)).toEqual([1000, 2000, 5000, 6000]);
     expect(await guardRows(cp)).toHaveLength(2);
+  });
+
+  it('deletes a backlog in chunks until none is left', async () => {
+    const cp = await aCharger(bed.t.api, bed.site);
+    const c = await bed.connect(cp, 'ocpp2.0.1');
+    for (let seqNo = 0; seqNo < 5; seqNo++) await c.call('TransactionEvent', txEvent(seqNo ? 'Updated' : 'Started', seqNo, 'BACKLOG', 1000 + seqNo, new Date()));
+    await age(cp, 'BACKLOG', 20);
+    const keeper = new RetentionKeeper(createLogger('silent'), {
+      what: 'transaction guard', retentionDays: 14, chunk: 2, prune: (before, chunk) => pruneTransactionGuard(bed.svc.service.db, before, chunk),
+    });
+    expect(await keeper.pruneNow()).toBeGreaterThanOrEqual(5);
+    expect(await guardRows(cp)).toEqual([]);
   });
 
   it('validates DYNAMO_TRANSACTION_GUARD_DAYS', () => {

@@ -19,7 +19,7 @@ import { repairedValidators } from './schemas.js';
 import { checkStorableText } from './storable.js';
 import { Liveness } from './liveness.js';
 import { SUPPORTED_PROTOCOLS, pickProtocol, versionOf, type OcppProtocol } from './protocols.js';
-import type { RPCServerClient } from './rpc-types.js';
+import type { Handshake, RPCServerClient } from './rpc-types.js';
 import { UpgradeLeftovers } from './upgrade-leftovers.js';
 import { v16Handlers } from './v16/index.js';
 import { v2Handlers } from './v201/index.js';
@@ -227,7 +227,7 @@ export class OcppGateway {
   private async admit(
     accept: (session?: Record<string, unknown>, protocol?: string) => void,
     reject: (code: number, message: string) => void,
-    handshake: { identity: string; password?: Buffer; protocols: Set<string>; remoteAddress?: string; headers: IncomingMessage['headers']; request: IncomingMessage },
+    handshake: Handshake & Required<Pick<Handshake, 'request' | 'headers' | 'protocols'>>,
   ): Promise<void> {
     const remoteAddress = this.remoteAddress(handshake);
     const refuse = (status: number, reason: string, retryAfterSec?: number) => {

@@ -14,6 +14,7 @@ export type RPCServerClient = RPCClient & {
 export interface Handshake {
   readonly identity: string;
   readonly remoteAddress?: string;
+  readonly endpoint?: string;
   request?: IncomingMessage;
   headers?: IncomingHttpHeaders;
   query?: URLSearchParams;

@@ -22,8 +22,10 @@ export class UpgradeLeftovers {
 
   /**
    * Runs ocpp-rpc's upgrade handler and notes the listeners it adds to the socket. It adds them
-   * before its first `await`; `ws` adds its own only once admission accepted, which always awaits
-   * (a database or cache lookup), so the listeners noted here are ocpp-rpc's alone.
+   * before its first `await`; `ws` adds its own only once admission accepts, and the gateway's
+   * admission always awaits before accepting (OcppGateway.admit), so the listeners noted here are
+   * ocpp-rpc's alone. Were an accept ever synchronous, release() would run before anything is
+   * noted and remove nothing: the connection would keep the old cost, never lose a listener.
    */
   upgrade(socket: Duplex, handle: () => Promise<void>): Promise<void> {
     const before = SOCKET_EVENTS.map((event) => new Set(socket.listeners(event)));

@@ -19,6 +19,7 @@ export interface RetentionOptions {
 export class RetentionKeeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private stopping = false;
   private readonly everyMs: number;
   private readonly chunk: number;
 
@@ -37,7 +38,9 @@ export class RetentionKeeper {
     this.timer.unref();
   }
 
+  /** Waits for the chunk being deleted, not for the rest of a run (a first run may have a backlog). */
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
     await this.running;
   }
@@ -47,14 +50,14 @@ export class RetentionKeeper {
     const before = new Date(now.getTime() - this.opts.retentionDays * 86_400_000);
     let total = 0;
     try {
-      for (;;) {
+      while (!this.stopping) {
         const n = await this.opts.prune(before, this.chunk);
         total += n;
         if (n < this.chunk) break;
       }
       if (total) this.log.info({ deleted: total, before }, `${this.opts.what}: pruned rows past retention`);
     } catch (err) {
-      this.log.warn({ err }, `${this.opts.what}: pruning failed; retrying at the next run`);
+      this.log.warn({ err, deleted: total }, `${this.opts.what}: pruning failed; retrying at the next run`);
     }
     return total;
   }
