@@ -6,7 +6,8 @@
 //
 //   node dist/bench/fleet-queries.js --chargers 10000 --days 30 [--keep true]
 //   node dist/bench/fleet-queries.js --database-url postgres://…/kept --compare /path/to/older/checkout/dist
-//   options: --samples N (20), --repeat R (2), --queries uptime,day-site,month-all,day-one
+//   options: --samples N (20), --repeat R (2), --queries uptime,day-site,month-all,day-one,
+//            --parts P (1): this build's uptime as P statements at once (DYNAMO_FLEET_QUERY_PARTS)
 //
 // An earlier build is read from its own dist: only its query functions are used, so it runs on a
 // database migrated by this build as long as the tables it reads are unchanged.
@@ -29,6 +30,7 @@ const QUERIES = (args.get('queries') ?? 'uptime,day-site,month-all,day-one').spl
 const GIVEN_URL = args.get('database-url');
 const KEEP = args.get('keep') === 'true';
 const COMPARE = args.get('compare');
+const PARTS = Number(args.get('parts') ?? 1);
 const THIS_DIST = new URL('../', import.meta.url).pathname;
 
 type Query = (db: Queryable, scope: Scope, from: Date, to: Date) => Promise<unknown[]>;
@@ -38,7 +40,8 @@ async function queriesOf(dist: string): Promise<Record<string, { scope: (t: stri
   const { uptimeSeconds } = (await import(join(dist, 'src/fleet/uptime.js'))) as typeof import('../src/fleet/uptime.js');
   const { utilisationSeconds } = (await import(join(dist, 'src/fleet/utilisation.js'))) as typeof import('../src/fleet/utilisation.js');
   return {
-    uptime: { scope: (t) => ({ tenantId: t }), run: (db, s, f, to) => uptimeSeconds(db, s, f, to) },
+    // Only this build takes options (an earlier one's fifth argument meant something else).
+    uptime: { scope: (t) => ({ tenantId: t }), run: (db, s, f, to) => (dist === THIS_DIST ? uptimeSeconds(db, s, f, to, { parts: PARTS }) : uptimeSeconds(db, s, f, to)) },
     'day-site': { scope: (t) => ({ tenantId: t, siteId: 'site_bench_1' }), run: (db, s, f, to) => utilisationSeconds(db, s, f, to, 'day') },
     'month-all': { scope: (t) => ({ tenantId: t }), run: (db, s, f, to) => utilisationSeconds(db, s, f, to, 'month') },
     'day-one': { scope: (t) => ({ tenantId: t, chargePointId: 'CP-00042' }), run: (db, s, f, to) => utilisationSeconds(db, s, f, to, 'day') },
@@ -62,7 +65,7 @@ async function database(): Promise<{ url: string; drop?: () => Promise<void>; ge
 
 async function main() {
   const target = await database();
-  const { db, release } = await openDatabase({ databaseUrl: target.url, dataDir: '', poolSize: 2 });
+  const { db, release } = await openDatabase({ databaseUrl: target.url, dataDir: '', poolSize: Math.max(2, PARTS) });
   try {
     const [{ tenant_id: tenantId }] = (await db.query<{ tenant_id: string }>('SELECT tenant_id FROM tenants LIMIT 1')) as [{ tenant_id: string }];
     const [span] = await db.query<{ days: number; chargers: number }>(
@@ -70,7 +73,7 @@ async function main() {
     );
     const to = new Date();
     const from = new Date(to.getTime() - Math.min(span!.days, 365) * 86_400_000);
-    const builds = [{ name: 'this build', dist: THIS_DIST }, ...(COMPARE ? [{ name: `compare (${COMPARE})`, dist: COMPARE }] : [])];
+    const builds = [{ name: PARTS > 1 ? `this build, uptime in ${PARTS} parts` : 'this build', dist: THIS_DIST }, ...(COMPARE ? [{ name: `compare (${COMPARE})`, dist: COMPARE }] : [])];
     const loaded = await Promise.all(builds.map(async (b) => ({ ...b, queries: await queriesOf(b.dist) })));
     const results: { build: string; repeat: number; query: string; rows: number; p50: number; p99: number; min: number }[] = [];
     for (let r = 1; r <= REPEAT; r++) {

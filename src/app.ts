@@ -220,6 +220,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     const http = await buildHttpApp(
       {
         db,
+        fleetQueryParts: db.kind === 'postgres' ? config.fleetQueryParts : 1,
         adminKeyHash: adminKey.hash,
         metrics,
         events: { feed, maxQueuedPerClient: 10_000, heartbeatMs: config.sseHeartbeatSec * 1000, flushMs: config.sseFlushMs },

@@ -34,6 +34,8 @@ export interface Config {
   leaseTtlSec: number;
   /** Days the fleet event log keeps an event (docs/events.md). */
   eventsRetentionDays: number;
+  /** Statements the uptime of a large fleet runs at once on PostgreSQL (src/fleet/uptime.ts). */
+  fleetQueryParts: number;
   /** Days an OCPP 2.x TransactionEvent's seqNo is kept to recognise a retransmission of it. */
   transactionGuardDays: number;
   /** How often the event log is read without a wake-up (a lost wake-up delays by at most this). */
@@ -183,6 +185,7 @@ export function loadConfig(env: Env = process.env): Config {
     // at most net.core.somaxconn.
     listenBacklog: int(env, 'DYNAMO_LISTEN_BACKLOG', 65_535, 1, 1_000_000),
     dbPoolSize: int(env, 'DYNAMO_DB_POOL_SIZE', 10, 2, 500),
+    fleetQueryParts: int(env, 'DYNAMO_FLEET_QUERY_PARTS', 2, 1, 64),
     trustProxy: bool(env, 'DYNAMO_TRUST_PROXY', false),
     ocppMaxPayloadBytes: int(env, 'DYNAMO_OCPP_MAX_PAYLOAD', 65_536, 1024, 16 * 1024 * 1024),
     ocppMaxBadMessages: int(env, 'DYNAMO_OCPP_MAX_BAD_MESSAGES', 10, 0, 1_000_000),

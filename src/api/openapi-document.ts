@@ -14,6 +14,7 @@ export async function openapiDocument(): Promise<Record<string, unknown>> {
   const app = await buildHttpApp(
     {
       db: { kind: 'postgres', query: inert } as unknown as Db,
+      fleetQueryParts: 1,
       adminKeyHash: '0'.repeat(64),
       metrics: new Registry(),
       chargers: { disconnect: inert },

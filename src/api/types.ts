@@ -43,6 +43,8 @@ export interface ApiDeps {
   /** Webhook deliveries (docs/alerts.md): URL checks, secret sealing, test sends, change wake-ups. */
   webhooks: WebhookService;
   db: Db;
+  /** Statements one fleet uptime query may run at once (1 on the embedded database: one connection). */
+  fleetQueryParts: number;
   adminKeyHash: string;
   metrics: Registry;
   chargers: ChargerConnectionControl;

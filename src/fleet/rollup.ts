@@ -55,7 +55,7 @@ export const COVERED_HOURS = `
     LEFT JOIN (SELECT charge_point_id, min(since) AS since FROM rollup_dirty GROUP BY 1) d ON d.charge_point_id = r.charge_point_id
    WHERE r.first_hour IS NOT NULL AND r.charge_point_id IN (SELECT charge_point_id FROM scope)`;
 
-export const rollupCtes = (path: ReadPath) => `
+export const rollupCtes = (path: ReadPath, part?: { lo: string; hi: string }) => `
 cov AS (${COVERED_HOURS}),
 marks AS MATERIALIZED (
   SELECT w.cp, w.k, x.l, x.h, c.f, dynamo_ceil_hour(x.l) AS a, date_trunc('hour', x.h, 'UTC') AS b
@@ -83,7 +83,8 @@ hours AS (
          ${widePath(path, '(SELECT count(*) FROM cov)', 6, 'rollup_chargers')} AS wide),
 needed AS MATERIALIZED (
   SELECT rh.* FROM rollup_hours rh
-   WHERE (SELECT wide FROM hours) AND rh.hour = ANY ((SELECT hs FROM hours)::timestamptz[])
+   WHERE (SELECT wide FROM hours) AND rh.hour = ANY ((SELECT hs FROM hours)::timestamptz[])${part ? `
+     AND (${part.lo}::text IS NULL OR rh.charge_point_id >= ${part.lo}::text) AND (${part.hi}::text IS NULL OR rh.charge_point_id < ${part.hi}::text)` : ''}
   UNION ALL
   SELECT rh.* FROM wants w JOIN rollup_hours rh ON rh.hour = w.hour AND rh.charge_point_id = w.cp
    WHERE NOT (SELECT wide FROM hours)),

@@ -15,6 +15,41 @@ export const SCOPE_CTE = `scope AS (
     FROM chargers c
    WHERE ${scopeWhere('c')})`;
 
+/**
+ * The scope cut to the chargers with lo <= id < hi (either bound may be NULL: no bound), for one
+ * fleet query run as several statements at once (`scopeParts`). Parameters as SCOPE_CTE, and the
+ * two bounds at the given positions.
+ */
+export const partScopeCte = (lo: string, hi: string) => `scope AS (
+  SELECT c.charge_point_id, c.site_id, c.registered_at
+    FROM chargers c
+   WHERE ${scopeWhere('c')}
+     AND (${lo}::text IS NULL OR c.charge_point_id >= ${lo}::text)
+     AND (${hi}::text IS NULL OR c.charge_point_id < ${hi}::text))`;
+
+/** Bounds [lo, hi) of one part of a scope; NULL is open. */
+export type ScopePart = readonly [lo: string | null, hi: string | null];
+
+/**
+ * Splits a scope into up to `parts` ranges of charger ids of about equal size, in the database's
+ * own order of ids, so that the parts' answers, each ordered by id, concatenate into the answer of
+ * the whole. Half-open ranges: each charger is in exactly one part, whatever is registered between
+ * the parts' statements. One part (the whole scope) when it has fewer than `minPerPart` chargers
+ * a part: splitting a small scope costs more statements than it saves.
+ */
+export async function scopeParts(db: Queryable, scope: Scope, parts: number, minPerPart: number): Promise<ScopePart[]> {
+  if (parts <= 1 || scope.chargePointId) return [[null, null]];
+  const cuts = Array.from({ length: parts - 1 }, (_, i) => (i + 1) / parts);
+  const [row] = await db.query<{ n: number; bounds: string[] | null }>(
+    `WITH ${SCOPE_CTE}
+     SELECT count(*)::int AS n, percentile_disc($4::float8[]) WITHIN GROUP (ORDER BY charge_point_id) AS bounds FROM scope`,
+    [...scopeParams(scope), cuts],
+  );
+  if (!row || row.n < parts * minPerPart || !row.bounds) return [[null, null]];
+  const bounds = [...new Set(row.bounds)];
+  return [null, ...bounds].map((lo, i): ScopePart => [lo, bounds[i] ?? null]);
+}
+
 export interface Scope {
   tenantId: string;
   siteId?: string | null;

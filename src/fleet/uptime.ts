@@ -1,5 +1,5 @@
 import type { Queryable } from '../store/db.js';
-import { SCOPE_CTE, oneDecimal, scopeParams, seconds, type Scope } from './scope.js';
+import { oneDecimal, partScopeCte, scopeParams, scopeParts, seconds, type Scope } from './scope.js';
 import { DOWN_STATUSES } from './charger-status.js';
 import { byPath, directFrom, rollupCtes, widePath, type ReadPath } from './rollup.js';
 
@@ -83,10 +83,10 @@ down AS (
  * [from, to] ∩ [registered_at, now]. Computed with multiranges:
  *   down = (window − online) ∪ connector0_down ∪ ⋂ connector_down, clipped to the window.
  * Excluded downtime = down ∩ completed maintenance windows [scheduled_at, completed_at].
- * Parameters: $1–$3 scope, $4 from, $5 to.
+ * Parameters: $1–$3 scope, $4 from, $5 to, $6–$7 the part of the scope (scopeParts).
  */
 const directSql = (path: ReadPath) => `
-WITH ${SCOPE_CTE},
+WITH ${partScopeCte('$6', '$7')},
 win AS (
   SELECT s.charge_point_id, s.site_id,
          CASE WHEN greatest($4::timestamptz, s.registered_at) < least($5::timestamptz, now())
@@ -107,11 +107,11 @@ SELECT charge_point_id, site_id,
  * the intervals read for that part are only those ending after it starts.
  */
 const rollupSql = (path: ReadPath) => `
-WITH ${SCOPE_CTE},
+WITH ${partScopeCte('$6', '$7')},
 wins AS (
   SELECT s.charge_point_id AS cp, 0 AS k, s.site_id, greatest($4::timestamptz, s.registered_at) AS lo, least($5::timestamptz, now()) AS hi
     FROM scope s),
-${rollupCtes(path)},
+${rollupCtes(path, { lo: '$6', hi: '$7' })},
 win AS (
   SELECT w.cp AS charge_point_id, w.site_id, w.lo, w.hi,
          CASE WHEN ${directFrom('w.lo', 'c')} < w.hi THEN tstzrange(${directFrom('w.lo', 'c')}, w.hi) ELSE 'empty'::tstzrange END AS w
@@ -129,19 +129,45 @@ type Row = { charge_point_id: string; site_id: string; window_s: number; down_s:
 const SQL = byPath(rollupSql);
 const DIRECT_SQL = byPath(directSql);
 
+/**
+ * Chargers a part must have before a scope is split (scopeParts): below it one statement costs less
+ * than two (docs/benchmarks.md, "Uptime of a large fleet in parts").
+ */
+const MIN_PER_PART = 1000;
+
+export interface UptimeOptions {
+  /** From the intervals alone, not the rollups: the definition the rollups must agree with. */
+  direct?: boolean;
+  path?: ReadPath;
+  /**
+   * Statements to run at once for a large scope, one range of charger ids each (a pool runs them on
+   * as many connections and cores); 1, the default, is one statement. Only on a pool, never in a
+   * transaction (its one connection would run them one after another).
+   */
+  parts?: number;
+  /** Chargers a part must have before a scope is split (tests lower it). */
+  minPerPart?: number;
+}
+
 /** Uptime per charger of the scope over [from, to] (docs/metrics.md), from the rollups where they cover it. */
-export async function fleetUptime(db: Queryable, scope: Scope, from: Date, to: Date): Promise<ChargerUptime[]> {
-  return (await db.query<Row>(SQL.auto, [...scopeParams(scope), from, to])).map(toUptime);
+export async function fleetUptime(db: Queryable, scope: Scope, from: Date, to: Date, parts = 1): Promise<ChargerUptime[]> {
+  return (await uptimeSeconds(db, scope, from, to, { parts })).map(toUptime);
 }
 
 /** The same, computed from the intervals alone: the definition the rollups must agree with (the property test, the API bench floor). */
 export async function fleetUptimeDirect(db: Queryable, scope: Scope, from: Date, to: Date): Promise<ChargerUptime[]> {
-  return (await db.query<Row>(DIRECT_SQL.auto, [...scopeParams(scope), from, to])).map(toUptime);
+  return (await uptimeSeconds(db, scope, from, to, { direct: true })).map(toUptime);
 }
 
-/** Raw seconds (for the property test: the rollups must agree to the millisecond, before any rounding, whichever way the rows are read). */
-export async function uptimeSeconds(db: Queryable, scope: Scope, from: Date, to: Date, direct = false, path: ReadPath = 'auto'): Promise<Row[]> {
-  return db.query<Row>((direct ? DIRECT_SQL : SQL)[path], [...scopeParams(scope), from, to]);
+/**
+ * Raw seconds per charger, ordered by id (for the property test: the rollups must agree to the
+ * millisecond, before any rounding, whichever way the rows are read and however the scope is split).
+ */
+export async function uptimeSeconds(db: Queryable, scope: Scope, from: Date, to: Date, opts: UptimeOptions = {}): Promise<Row[]> {
+  const sql = (opts.direct ? DIRECT_SQL : SQL)[opts.path ?? 'auto'];
+  const ranges = await scopeParts(db, scope, opts.parts ?? 1, opts.minPerPart ?? MIN_PER_PART);
+  // Each part is ordered by id and the ranges follow one another in the database's order of ids.
+  return (await Promise.all(ranges.map((part) => db.query<Row>(sql, [...scopeParams(scope), from, to, ...part])))).flat();
 }
 
 function toUptime(r: Row): ChargerUptime {
