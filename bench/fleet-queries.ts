@@ -7,7 +7,7 @@
 //   node dist/bench/fleet-queries.js --chargers 10000 --days 30 [--keep true]
 //   node dist/bench/fleet-queries.js --database-url postgres://…/kept --compare /path/to/older/checkout/dist
 //   options: --samples N (20), --repeat R (2), --queries uptime,day-site,month-all,day-one,
-//            --parts P (1): this build's uptime as P statements at once (DYNAMO_FLEET_QUERY_PARTS)
+//            --parts P (1): this build's uptime and utilisation as P statements at once (DYNAMO_FLEET_QUERY_PARTS)
 //
 // An earlier build is read from its own dist: only its query functions are used, so it runs on a
 // database migrated by this build as long as the tables it reads are unchanged.
@@ -42,8 +42,8 @@ async function queriesOf(dist: string): Promise<Record<string, { scope: (t: stri
   return {
     // Only this build takes options (an earlier one's fifth argument meant something else).
     uptime: { scope: (t) => ({ tenantId: t }), run: (db, s, f, to) => (dist === THIS_DIST ? uptimeSeconds(db, s, f, to, { parts: PARTS }) : uptimeSeconds(db, s, f, to)) },
-    'day-site': { scope: (t) => ({ tenantId: t, siteId: 'site_bench_1' }), run: (db, s, f, to) => utilisationSeconds(db, s, f, to, 'day') },
-    'month-all': { scope: (t) => ({ tenantId: t }), run: (db, s, f, to) => utilisationSeconds(db, s, f, to, 'month') },
+    'day-site': { scope: (t) => ({ tenantId: t, siteId: 'site_bench_1' }), run: (db, s, f, to) => (dist === THIS_DIST ? utilisationSeconds(db, s, f, to, 'day', { parts: PARTS }) : utilisationSeconds(db, s, f, to, 'day')) },
+    'month-all': { scope: (t) => ({ tenantId: t }), run: (db, s, f, to) => (dist === THIS_DIST ? utilisationSeconds(db, s, f, to, 'month', { parts: PARTS }) : utilisationSeconds(db, s, f, to, 'month')) },
     'day-one': { scope: (t) => ({ tenantId: t, chargePointId: 'CP-00042' }), run: (db, s, f, to) => utilisationSeconds(db, s, f, to, 'day') },
   };
 }
@@ -73,7 +73,7 @@ async function main() {
     );
     const to = new Date();
     const from = new Date(to.getTime() - Math.min(span!.days, 365) * 86_400_000);
-    const builds = [{ name: PARTS > 1 ? `this build, uptime in ${PARTS} parts` : 'this build', dist: THIS_DIST }, ...(COMPARE ? [{ name: `compare (${COMPARE})`, dist: COMPARE }] : [])];
+    const builds = [{ name: PARTS > 1 ? `this build, in ${PARTS} parts` : 'this build', dist: THIS_DIST }, ...(COMPARE ? [{ name: `compare (${COMPARE})`, dist: COMPARE }] : [])];
     const loaded = await Promise.all(builds.map(async (b) => ({ ...b, queries: await queriesOf(b.dist) })));
     const results: { build: string; repeat: number; query: string; rows: number; p50: number; p99: number; min: number }[] = [];
     for (let r = 1; r <= REPEAT; r++) {

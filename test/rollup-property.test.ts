@@ -159,7 +159,7 @@ describe(`rollups equal the direct computation (${dbKind}, ${SEEDS} seeds from $
       // Utilisation: the whole history in every granularity, the other windows in one each.
       for (const granularity of w === 0 ? GRANULARITIES : [rnd.pick(GRANULARITIES)]) {
         const u = await utilisationSeconds(db, scope, from, to, granularity);
-        const ud = await utilisationSeconds(db, scope, from, to, granularity, true);
+        const ud = await utilisationSeconds(db, scope, from, to, granularity, { direct: true });
         const where = `${stage}: utilisation ${granularity} ${from.toISOString()} – ${to.toISOString()}`;
         expect(u.map((r) => r.period_start.getTime()), `${where} buckets`).toEqual(ud.map((r) => r.period_start.getTime()));
         u.forEach((r, i) => {
@@ -217,7 +217,7 @@ describe(`rollups equal the direct computation (${dbKind}, ${SEEDS} seeds from $
     expect(compared).toBeGreaterThan(SEEDS * 50);
   }, 600_000);
 
-  it('a fleet computed in parts (ranges of charger ids, run at once) gives the same rows in the same order', async () => {
+  it('a fleet computed in parts (ranges of charger ids, run at once) gives the same rows in the same order, uptime and utilisation', async () => {
     // The API runs uptime in DYNAMO_FLEET_QUERY_PARTS parts on PostgreSQL (2 unless set).
     expect(loadConfig({}).fleetQueryParts).toBe(2);
     expect(() => loadConfig({ DYNAMO_FLEET_QUERY_PARTS: '0' })).toThrow(/DYNAMO_FLEET_QUERY_PARTS/);
@@ -238,6 +238,16 @@ describe(`rollups equal the direct computation (${dbKind}, ${SEEDS} seeds from $
         expect(split, `${parts} parts against one statement`).toEqual(whole);
         expect(split.map((r) => r.charge_point_id), `${parts} parts against the direct computation`).toEqual(direct.map((r) => r.charge_point_id));
         split.forEach((r, i) => expect(Math.abs(r.down_s - direct[i]!.down_s), `${r.charge_point_id} down`).toBeLessThan(0.001));
+      }
+      for (const granularity of GRANULARITIES) {
+        const whole = await utilisationSeconds(db, scope, from, to, granularity);
+        const direct = await utilisationSeconds(db, scope, from, to, granularity, { direct: true });
+        for (const parts of [2, 3]) {
+          const split = await utilisationSeconds(db, scope, from, to, granularity, { parts, minPerPart: 1 });
+          expect(split, `utilisation ${granularity} in ${parts} parts against one statement`).toEqual(whole);
+          expect(split.map((r) => [r.charge_point_id, r.period_start.getTime()])).toEqual(direct.map((r) => [r.charge_point_id, r.period_start.getTime()]));
+          split.forEach((r, i) => expect(Math.abs(r.charging_s - direct[i]!.charging_s), `${r.charge_point_id} charging`).toBeLessThan(0.001));
+        }
       }
     }
   });

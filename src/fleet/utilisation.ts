@@ -1,5 +1,5 @@
 import type { Queryable } from '../store/db.js';
-import { SCOPE_CTE, oneDecimal, scopeParams, type Scope } from './scope.js';
+import { SCOPE_CTE, oneDecimal, partScopeCte, scopeParams, scopeParts, type Scope } from './scope.js';
 import { COVERED_HOURS, directFrom } from './rollup.js';
 
 export type Granularity = 'hour' | 'day' | 'week' | 'month';
@@ -111,7 +111,7 @@ SELECT string_agg((extract(epoch FROM bstart) * 1000)::bigint::text, ',' ORDER B
  * rollups). Totals are integer microseconds, exact as JavaScript numbers below 2^53 (285 years).
  */
 const ROLLUP_SQL = `
-WITH ${SCOPE_CTE},
+WITH ${partScopeCte('$7', '$8')},
 cov AS (${COVERED_HOURS}),
 -- The hour before each bucket start (whose running total is T at that start).
 boundaries AS (
@@ -240,18 +240,38 @@ function assemble(chargers: ChargerRow[], starts: number[], each: (cp: string, b
 
 type Row = { charge_point_id: string; period_start: Date; online_s: number; charging_s: number };
 
-async function readRollups(db: Queryable, scope: Scope, from: Date, to: Date, granularity: Granularity | null): Promise<{ chargers: ChargerRow[]; starts: number[] }> {
-  const [chargers, [buckets]] = await Promise.all([
-    db.query<ChargerRow>(ROLLUP_SQL, [...scopeParams(scope), from, to, granularity]),
+export interface UtilisationOptions {
+  /** From the intervals alone, without the rollups: the definition they must agree with. */
+  direct?: boolean;
+  /**
+   * Statements to run at once for a large scope, one range of charger ids each (as uptime's,
+   * src/fleet/uptime.ts); 1, the default, is one statement. Only on a pool, never in a transaction.
+   */
+  parts?: number;
+  /** Chargers a part must have before a scope is split (tests lower it). */
+  minPerPart?: number;
+}
+
+/**
+ * Chargers a part must have before a scope is split: each charger is computed on its own (LATERAL),
+ * so a part costs little more than its chargers (docs/benchmarks.md, "Uptime of a large fleet in parts").
+ */
+const MIN_PER_PART = 250;
+
+async function readRollups(db: Queryable, scope: Scope, from: Date, to: Date, granularity: Granularity | null, opts: UtilisationOptions): Promise<{ chargers: ChargerRow[]; starts: number[] }> {
+  const ranges = await scopeParts(db, scope, opts.parts ?? 1, opts.minPerPart ?? MIN_PER_PART);
+  const [[buckets], ...parts] = await Promise.all([
     db.query<{ starts: Numbers }>(BUCKET_STARTS_SQL, [from, to, granularity]),
+    // Each part is ordered by id and the ranges follow one another in the database's order of ids.
+    ...ranges.map((part) => db.query<ChargerRow>(ROLLUP_SQL, [...scopeParams(scope), from, to, granularity, ...part])),
   ]);
-  return { chargers, starts: numbers(buckets?.starts ?? null) };
+  return { chargers: (parts as ChargerRow[][]).flat(), starts: numbers((buckets as { starts: Numbers } | undefined)?.starts ?? null) };
 }
 
 /** Raw seconds per charger and bucket (for the property test: the rollups must agree to the millisecond, before any rounding). */
-export async function utilisationSeconds(db: Queryable, scope: Scope, from: Date, to: Date, granularity: Granularity | null, direct = false): Promise<Row[]> {
-  if (direct) return db.query<Row>(DIRECT_SQL, [...scopeParams(scope), from, to, granularity]);
-  const { chargers, starts } = await readRollups(db, scope, from, to, granularity);
+export async function utilisationSeconds(db: Queryable, scope: Scope, from: Date, to: Date, granularity: Granularity | null, opts: UtilisationOptions = {}): Promise<Row[]> {
+  if (opts.direct) return db.query<Row>(DIRECT_SQL, [...scopeParams(scope), from, to, granularity]);
+  const { chargers, starts } = await readRollups(db, scope, from, to, granularity, opts);
   const rows: Row[] = [];
   assemble(chargers, starts, (cp, b, onlineS, chargingS) => rows.push({ charge_point_id: cp, period_start: new Date(starts[b]!), online_s: onlineS, charging_s: chargingS }));
   return rows;
@@ -275,19 +295,18 @@ export async function fleetUtilisation(
   from: Date,
   to: Date,
   granularity: Granularity | null,
-  /** true: computed from the intervals alone, without the rollups (the definition they must agree with). */
-  direct = false,
+  opts: UtilisationOptions = {},
 ): Promise<ChargerUtilisation[]> {
   const out: ChargerUtilisation[] = [];
-  if (direct) {
-    for (const r of await utilisationSeconds(db, scope, from, to, granularity, true)) {
+  if (opts.direct) {
+    for (const r of await utilisationSeconds(db, scope, from, to, granularity, opts)) {
       let cur = out.at(-1);
       if (cur?.charge_point_id !== r.charge_point_id) out.push((cur = { charge_point_id: r.charge_point_id, buckets: [] }));
       cur.buckets.push(bucket(r.period_start, r.online_s, r.charging_s));
     }
     return out;
   }
-  const { chargers, starts } = await readRollups(db, scope, from, to, granularity);
+  const { chargers, starts } = await readRollups(db, scope, from, to, granularity, opts);
   // One Date per bucket start, shared by every charger's bucket (never mutated).
   const periodStarts = starts.map((t) => new Date(t));
   assemble(chargers, starts, (cp, b, onlineS, chargingS) => {

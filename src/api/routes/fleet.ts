@@ -138,7 +138,7 @@ export async function fleetRoutes(app: App, deps: ApiDeps) {
           `the answer would hold about ${cells} buckets (chargers × ${granularity}s); the limit is ${MAX_UTILISATION_CELLS}: use a coarser granularity, a shorter period, site_id or charge_point_id`,
         );
       }
-      const chargers = await fleetUtilisation(db, scope, from!, to!, granularity);
+      const chargers = await fleetUtilisation(db, scope, from!, to!, granularity, { parts: deps.fleetQueryParts });
       return { period: { from: from!, to: to! }, granularity, chargers };
     },
   );
