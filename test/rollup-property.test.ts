@@ -227,14 +227,23 @@ describe(`rollups equal the direct computation (${dbKind}, ${SEEDS} seeds from $
          FROM connections k JOIN chargers c USING (charge_point_id) WHERE c.tenant_id = $1`, [tenantId]);
     const lo = span!.lo.getTime();
     const hi = span!.hi.getTime();
+    // A window reaching past now ends at one instant for every charger, however many parts computed it.
+    const registered = new Map(
+      (await db.query<{ charge_point_id: string; registered_at: Date }>('SELECT charge_point_id, registered_at FROM chargers WHERE tenant_id = $1', [tenantId])).map((r) => [r.charge_point_id, r.registered_at.getTime()]),
+    );
+    const future = await uptimeSeconds(db, scope, new Date(lo - HOUR), new Date(Date.now() + HOUR), { parts: 3, minPerPart: 1 });
+    const ends = new Set(future.map((r) => Math.round((Math.max(lo - HOUR, registered.get(r.charge_point_id)!) + r.window_s * 1000) * 1000)));
+    expect(ends.size, 'one now for all parts').toBe(1);
+
     for (const [a, b] of [[lo - HOUR, Math.min(hi + HOUR, Date.now() - MIN)], [lo + (hi - lo) / 3, lo + (2 * (hi - lo)) / 3]] as const) {
       const from = new Date(Math.round(a));
       const to = new Date(Math.round(b));
       const whole = await uptimeSeconds(db, scope, from, to);
       const direct = await uptimeSeconds(db, scope, from, to, { direct: true });
       expect(whole.length).toBeGreaterThanOrEqual(SEEDS);
-      for (const parts of [2, 3, SEEDS + 2]) {
-        const split = await uptimeSeconds(db, scope, from, to, { parts, minPerPart: 1 });
+      // More parts than chargers allow (SEEDS + 2) are as many as have minPerPart each.
+      for (const [parts, minPerPart] of [[2, 1], [3, 1], [4, 2], [SEEDS + 2, 1]] as const) {
+        const split = await uptimeSeconds(db, scope, from, to, { parts, minPerPart });
         expect(split, `${parts} parts against one statement`).toEqual(whole);
         expect(split.map((r) => r.charge_point_id), `${parts} parts against the direct computation`).toEqual(direct.map((r) => r.charge_point_id));
         split.forEach((r, i) => expect(Math.abs(r.down_s - direct[i]!.down_s), `${r.charge_point_id} down`).toBeLessThan(0.001));

@@ -30,24 +30,39 @@ export const partScopeCte = (lo: string, hi: string) => `scope AS (
 /** Bounds [lo, hi) of one part of a scope; NULL is open. */
 export type ScopePart = readonly [lo: string | null, hi: string | null];
 
+export interface ScopeSplit {
+  parts: ScopePart[];
+  /**
+   * The one instant every part counts as now (the database's), so that a window reaching past now
+   * ends at the same moment for every charger of the answer; NULL for one statement (its own now()).
+   */
+  at: Date | null;
+}
+
+const WHOLE: ScopeSplit = { parts: [[null, null]], at: null };
+
 /**
- * Splits a scope into up to `parts` ranges of charger ids of about equal size, in the database's
- * own order of ids, so that the parts' answers, each ordered by id, concatenate into the answer of
- * the whole. Half-open ranges: each charger is in exactly one part, whatever is registered between
- * the parts' statements. One part (the whole scope) when it has fewer than `minPerPart` chargers
- * a part: splitting a small scope costs more statements than it saves.
+ * Splits a scope into ranges of charger ids of about equal size, in the database's own order of
+ * ids, so that the parts' answers, each ordered by id, concatenate into the answer of the whole.
+ * Half-open ranges: each charger is in exactly one part, whatever is registered between the parts'
+ * statements. As many parts as asked, but none with fewer than `minPerPart` chargers (a small part
+ * costs more as a statement than it saves): a scope below twice that stays whole.
  */
-export async function scopeParts(db: Queryable, scope: Scope, parts: number, minPerPart: number): Promise<ScopePart[]> {
-  if (parts <= 1 || scope.chargePointId) return [[null, null]];
-  const cuts = Array.from({ length: parts - 1 }, (_, i) => (i + 1) / parts);
-  const [row] = await db.query<{ n: number; bounds: string[] | null }>(
-    `WITH ${SCOPE_CTE}
-     SELECT count(*)::int AS n, percentile_disc($4::float8[]) WITHIN GROUP (ORDER BY charge_point_id) AS bounds FROM scope`,
-    [...scopeParams(scope), cuts],
+export async function scopeParts(db: Queryable, scope: Scope, parts: number, minPerPart: number): Promise<ScopeSplit> {
+  if (parts <= 1 || scope.chargePointId) return WHOLE;
+  const [row] = await db.query<{ k: number; at: Date; bounds: string[] | null }>(
+    `WITH ${SCOPE_CTE},
+     n AS (SELECT least($4::int, count(*)::int / $5::int) AS k FROM scope)
+     SELECT n.k, now() AS at,
+            CASE WHEN n.k > 1 THEN (
+              SELECT percentile_disc(ARRAY(SELECT i::float8 / n.k FROM generate_series(1, n.k - 1) AS i)) WITHIN GROUP (ORDER BY charge_point_id)
+                FROM scope) END AS bounds
+       FROM n`,
+    [...scopeParams(scope), parts, minPerPart],
   );
-  if (!row || row.n < parts * minPerPart || !row.bounds) return [[null, null]];
+  if (!row || row.k <= 1 || !row.bounds) return WHOLE;
   const bounds = [...new Set(row.bounds)];
-  return [null, ...bounds].map((lo, i): ScopePart => [lo, bounds[i] ?? null]);
+  return { parts: [null, ...bounds].map((lo, i): ScopePart => [lo, bounds[i] ?? null]), at: row.at };
 }
 
 export interface Scope {

@@ -12,6 +12,9 @@ export interface ChargerUptime {
   window_minutes: number;
 }
 
+/** Now, for every part of a split answer the same instant (scopeParts); $8, NULL: the statement's own. */
+const NOW = `coalesce($8::timestamptz, now())`;
+
 /**
  * The rows of `table` (alias `t`, end column `ended`, `cond` on the row) that may overlap some
  * charger's w. Two ways, of which one runs (a one-time filter), as the rollup hours are read
@@ -24,6 +27,7 @@ export interface ChargerUptime {
 const overlapping = (table: string, t: string, ended: string, cond: string) => `(
     SELECT ${t}.* FROM ${table} ${t}
      WHERE (SELECT wide FROM since) AND ${cond} AND coalesce(${t}.${ended}, 'infinity'::timestamptz) > (SELECT t FROM since)
+       AND ($6::text IS NULL OR ${t}.charge_point_id >= $6::text) AND ($7::text IS NULL OR ${t}.charge_point_id < $7::text)
     UNION ALL
     SELECT ${t}.* FROM ${table} ${t}
      WHERE NOT (SELECT wide FROM since) AND ${cond} AND ${t}.charge_point_id IN (SELECT charge_point_id FROM win))`;
@@ -38,7 +42,7 @@ const downCtes = (path: ReadPath) => `since AS (
          ${widePath(path, 'count(*)', 50, 'chargers')} AS wide
     FROM win WHERE NOT isempty(w)),
 online AS (
-  SELECT k.charge_point_id, range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, now()))) AS mr
+  SELECT k.charge_point_id, range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, ${NOW}))) AS mr
     FROM ${overlapping('connections', 'k', 'disconnected_at', 'true')} k JOIN win USING (charge_point_id)
    WHERE NOT isempty(win.w) AND coalesce(k.disconnected_at, 'infinity'::timestamptz) > lower(win.w) AND k.connected_at < upper(win.w)
    GROUP BY 1),
@@ -83,14 +87,14 @@ down AS (
  * [from, to] ∩ [registered_at, now]. Computed with multiranges:
  *   down = (window − online) ∪ connector0_down ∪ ⋂ connector_down, clipped to the window.
  * Excluded downtime = down ∩ completed maintenance windows [scheduled_at, completed_at].
- * Parameters: $1–$3 scope, $4 from, $5 to, $6–$7 the part of the scope (scopeParts).
+ * Parameters: $1–$3 scope, $4 from, $5 to, $6–$7 the part of the scope and $8 its now (scopeParts).
  */
 const directSql = (path: ReadPath) => `
 WITH ${partScopeCte('$6', '$7')},
 win AS (
   SELECT s.charge_point_id, s.site_id,
-         CASE WHEN greatest($4::timestamptz, s.registered_at) < least($5::timestamptz, now())
-              THEN tstzrange(greatest($4::timestamptz, s.registered_at), least($5::timestamptz, now()))
+         CASE WHEN greatest($4::timestamptz, s.registered_at) < least($5::timestamptz, ${NOW})
+              THEN tstzrange(greatest($4::timestamptz, s.registered_at), least($5::timestamptz, ${NOW}))
               ELSE 'empty'::tstzrange END AS w
     FROM scope s),
 ${downCtes(path)}
@@ -109,7 +113,7 @@ SELECT charge_point_id, site_id,
 const rollupSql = (path: ReadPath) => `
 WITH ${partScopeCte('$6', '$7')},
 wins AS (
-  SELECT s.charge_point_id AS cp, 0 AS k, s.site_id, greatest($4::timestamptz, s.registered_at) AS lo, least($5::timestamptz, now()) AS hi
+  SELECT s.charge_point_id AS cp, 0 AS k, s.site_id, greatest($4::timestamptz, s.registered_at) AS lo, least($5::timestamptz, ${NOW}) AS hi
     FROM scope s),
 ${rollupCtes(path, { lo: '$6', hi: '$7' })},
 win AS (
@@ -165,9 +169,9 @@ export async function fleetUptimeDirect(db: Queryable, scope: Scope, from: Date,
  */
 export async function uptimeSeconds(db: Queryable, scope: Scope, from: Date, to: Date, opts: UptimeOptions = {}): Promise<Row[]> {
   const sql = (opts.direct ? DIRECT_SQL : SQL)[opts.path ?? 'auto'];
-  const ranges = await scopeParts(db, scope, opts.parts ?? 1, opts.minPerPart ?? MIN_PER_PART);
+  const split = await scopeParts(db, scope, opts.parts ?? 1, opts.minPerPart ?? MIN_PER_PART);
   // Each part is ordered by id and the ranges follow one another in the database's order of ids.
-  return (await Promise.all(ranges.map((part) => db.query<Row>(sql, [...scopeParams(scope), from, to, ...part])))).flat();
+  return (await Promise.all(split.parts.map((part) => db.query<Row>(sql, [...scopeParams(scope), from, to, ...part, split.at])))).flat();
 }
 
 function toUptime(r: Row): ChargerUptime {

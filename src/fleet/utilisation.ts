@@ -16,13 +16,13 @@ export interface UtilisationBucket {
  * intervals, that overlap [`from`, $5) (open ones up to now). Both are found by their end
  * (indexes of migrations 0012 and 0020), so only those ending after `from` are read.
  */
-const onlineAndCharging = (cp: string, from: string) => `
+const onlineAndCharging = (cp: string, from: string, now = 'now()') => `
  CROSS JOIN LATERAL (
-    SELECT range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, now()))) AS mr FROM connections k
+    SELECT range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, ${now}))) AS mr FROM connections k
      WHERE k.charge_point_id = ${cp} AND ${from} < $5::timestamptz
        AND k.connected_at < $5 AND coalesce(k.disconnected_at, 'infinity'::timestamptz) > ${from}) o
  CROSS JOIN LATERAL (
-    SELECT range_agg(tstzrange(i.started_at, coalesce(i.ended_at, now()))) AS mr FROM connector_status_intervals i
+    SELECT range_agg(tstzrange(i.started_at, coalesce(i.ended_at, ${now}))) AS mr FROM connector_status_intervals i
      WHERE i.charge_point_id = ${cp} AND ${from} < $5::timestamptz AND i.status = 'Charging'
        AND i.started_at < $5 AND coalesce(i.ended_at, 'infinity'::timestamptz) > ${from}) ch`;
 
@@ -159,7 +159,7 @@ SELECT s.charge_point_id, pt.ps, pt.ons, pt.chs, tl.ks, tl.ons AS tail_ons, tl.c
  -- Direct, [dlo, to): online, and Charging while online, from the intervals ending after dlo, cut at
  -- the buckets they cross.
  CROSS JOIN LATERAL (SELECT tstzmultirange(CASE WHEN sp.dlo < $5::timestamptz THEN tstzrange(sp.dlo, $5::timestamptz) ELSE 'empty' END) AS p) dp
-${onlineAndCharging('s.charge_point_id', 'sp.dlo')}
+${onlineAndCharging('s.charge_point_id', 'sp.dlo', 'coalesce($9::timestamptz, now())')}
  CROSS JOIN LATERAL (
     SELECT string_agg((extract(epoch FROM z.k) * 1000)::bigint::text, ',') AS ks, string_agg(z.online_us::text, ',') AS ons, string_agg(z.charging_us::text, ',') AS chs
       FROM (
@@ -253,17 +253,18 @@ export interface UtilisationOptions {
 }
 
 /**
- * Chargers a part must have before a scope is split: each charger is computed on its own (LATERAL),
- * so a part costs little more than its chargers (docs/benchmarks.md, "Uptime of a large fleet in parts").
+ * Chargers a part must have. Each charger is computed on its own (LATERAL), with no fleet-wide read
+ * to repeat per part, so parts can be smaller than uptime's; the figure is a choice, not a measured
+ * break-even (docs/benchmarks.md, "Uptime of a large fleet in parts").
  */
 const MIN_PER_PART = 250;
 
 async function readRollups(db: Queryable, scope: Scope, from: Date, to: Date, granularity: Granularity | null, opts: UtilisationOptions): Promise<{ chargers: ChargerRow[]; starts: number[] }> {
-  const ranges = await scopeParts(db, scope, opts.parts ?? 1, opts.minPerPart ?? MIN_PER_PART);
+  const split = await scopeParts(db, scope, opts.parts ?? 1, opts.minPerPart ?? MIN_PER_PART);
   const [[buckets], ...parts] = await Promise.all([
     db.query<{ starts: Numbers }>(BUCKET_STARTS_SQL, [from, to, granularity]),
     // Each part is ordered by id and the ranges follow one another in the database's order of ids.
-    ...ranges.map((part) => db.query<ChargerRow>(ROLLUP_SQL, [...scopeParams(scope), from, to, granularity, ...part])),
+    ...split.parts.map((part) => db.query<ChargerRow>(ROLLUP_SQL, [...scopeParams(scope), from, to, granularity, ...part, split.at])),
   ]);
   return { chargers: (parts as ChargerRow[][]).flat(), starts: numbers((buckets as { starts: Numbers } | undefined)?.starts ?? null) };
 }
