@@ -6,12 +6,12 @@
 // database, over the closed-loop phase, so each message's CPU cost on a node and in the database
 // can be told apart.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { SERVE_ENV, startLoadGenerator, startProcess, stopProcess } from './server-process.js';
+import { SERVE_ENV, cpuSeconds, startLoadGenerator, startProcess, stopProcess } from './server-process.js';
 import { BENCH_PG_URL as PG_URL, benchFleetDatabase } from './bench-fleet.js';
 import { benchArgs } from './args.js';
 import { writeResult } from './results.js';
@@ -22,7 +22,6 @@ const MAX_SECONDS = Number(args.get('max-seconds') ?? 15);
 const HALF_SECONDS = Number(args.get('half-seconds') ?? 10);
 const NATS_URL = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
 const ROOT = new URL('../../', import.meta.url).pathname;
-const TICK = 100; // clock ticks per second in /proc/<pid>/stat (USER_HZ; 100 on Linux)
 
 export interface ClusterResult {
   scenario: string;
@@ -44,16 +43,8 @@ export interface ClusterResult {
   errors: number;
 }
 
-/** utime + stime of a process, in seconds. */
-async function cpuSeconds(pid: number): Promise<number> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICK;
-  } catch {
-    return 0; // a backend that ended
-  }
-}
+/** CPU seconds of a process so far; 0 for a backend that ended meanwhile. */
+const cpuOrZero = (pid: number) => cpuSeconds(pid).catch(() => 0);
 
 async function backendPids(dbName: string): Promise<number[]> {
   const c = new pg.Client({ connectionString: PG_URL });
@@ -96,12 +87,12 @@ async function run(scenario: 'one node' | 'three nodes'): Promise<ClusterResult>
     phases[m.phase] = m;
     if (m.phase === 'connected') {
       dbPids = await backendPids(dbName);
-      [cpuAtStart, dbAtStart] = await Promise.all([Promise.all(servers.map((s) => cpuSeconds(s.child.pid!))), sum(dbPids.map(cpuSeconds))]);
+      [cpuAtStart, dbAtStart] = await Promise.all([Promise.all(servers.map((s) => cpuOrZero(s.child.pid!))), sum(dbPids.map(cpuOrZero))]);
       t0 = performance.now();
     }
     if (m.phase === 'max') {
       elapsed = (performance.now() - t0) / 1000;
-      const [now, dbNow] = await Promise.all([Promise.all(servers.map((s) => cpuSeconds(s.child.pid!))), sum(dbPids.map(cpuSeconds))]);
+      const [now, dbNow] = await Promise.all([Promise.all(servers.map((s) => cpuOrZero(s.child.pid!))), sum(dbPids.map(cpuOrZero))]);
       nodeCpu = now.map((c, i) => c - cpuAtStart[i]!);
       dbCpu = dbNow - dbAtStart;
     }

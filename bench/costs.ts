@@ -18,6 +18,7 @@ import { benchArgs } from './args.js';
 import { BENCH_PG_URL as PG_URL, backfillBenchHistory, benchFleetDatabase } from './bench-fleet.js';
 import { benchDatabase, cpuSeconds, lsnBytes, postgresCpuSeconds, SERVE_ENV, startLoadGenerator, startProcess, stopProcess } from './server-process.js';
 import { writeResult } from './results.js';
+import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/store/open.js';
 import { migrate } from '../src/store/migrate.js';
 import { refreshRollupsFully } from '../src/store/rollups.js';
@@ -43,8 +44,14 @@ const STATS_FLUSH_MS = 11_000;
 const IDLE_MS = 6_000;
 const YEAR_S = 365.25 * 86_400;
 
-/** Tables whose rows are kept only for a number of days (README: the retention settings): their size is bounded. */
-const RETAINED_DAYS: Record<string, number> = { ocpp_messages: 7, fleet_events: 14, transaction_event_seq: 14 };
+const DEFAULTS = loadConfig({});
+/** Tables whose rows are kept only for a number of days (README: the retention settings, at their defaults): their size is bounded. */
+const RETAINED_DAYS: Record<string, number> = {
+  ocpp_messages: DEFAULTS.messageLogRetentionDays,
+  fleet_events: DEFAULTS.eventsRetentionDays,
+  webhook_deliveries: DEFAULTS.eventsRetentionDays,
+  transaction_event_seq: DEFAULTS.transactionGuardDays,
+};
 /**
  * The tables that grow with what chargers say (the history, the logs; transaction_event_seq keeps every
  * 2.x TransactionEvent's seqNo for DYNAMO_TRANSACTION_GUARD_DAYS). The others hold a row per

@@ -39,11 +39,12 @@ type Query = (db: Queryable, scope: Scope, from: Date, to: Date) => Promise<unkn
 async function queriesOf(dist: string): Promise<Record<string, { scope: (t: string) => Scope; run: Query }>> {
   const { uptimeSeconds } = (await import(join(dist, 'src/fleet/uptime.js'))) as typeof import('../src/fleet/uptime.js');
   const { utilisationSeconds } = (await import(join(dist, 'src/fleet/utilisation.js'))) as typeof import('../src/fleet/utilisation.js');
+  // Only this build takes options: an earlier one's next argument meant something else (direct).
+  const opts: [{ parts: number }] | [] = dist === THIS_DIST ? [{ parts: PARTS }] : [];
   return {
-    // Only this build takes options (an earlier one's fifth argument meant something else).
-    uptime: { scope: (t) => ({ tenantId: t }), run: (db, s, f, to) => (dist === THIS_DIST ? uptimeSeconds(db, s, f, to, { parts: PARTS }) : uptimeSeconds(db, s, f, to)) },
-    'day-site': { scope: (t) => ({ tenantId: t, siteId: 'site_bench_1' }), run: (db, s, f, to) => (dist === THIS_DIST ? utilisationSeconds(db, s, f, to, 'day', { parts: PARTS }) : utilisationSeconds(db, s, f, to, 'day')) },
-    'month-all': { scope: (t) => ({ tenantId: t }), run: (db, s, f, to) => (dist === THIS_DIST ? utilisationSeconds(db, s, f, to, 'month', { parts: PARTS }) : utilisationSeconds(db, s, f, to, 'month')) },
+    uptime: { scope: (t) => ({ tenantId: t }), run: (db, s, f, to) => uptimeSeconds(db, s, f, to, ...opts) },
+    'day-site': { scope: (t) => ({ tenantId: t, siteId: 'site_bench_1' }), run: (db, s, f, to) => utilisationSeconds(db, s, f, to, 'day', ...opts) },
+    'month-all': { scope: (t) => ({ tenantId: t }), run: (db, s, f, to) => utilisationSeconds(db, s, f, to, 'month', ...opts) },
     'day-one': { scope: (t) => ({ tenantId: t, chargePointId: 'CP-00042' }), run: (db, s, f, to) => utilisationSeconds(db, s, f, to, 'day') },
   };
 }

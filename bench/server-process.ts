@@ -108,8 +108,26 @@ export async function cpuSeconds(pid: number): Promise<number> {
 
 /** User and system (kernel: socket writes and reads among them) CPU seconds of a process so far, from /proc. */
 export async function cpuTimes(pid: number): Promise<{ user: number; system: number }> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+  const { user, system } = procStat(await readFile(`/proc/${pid}/stat`, 'utf8'));
+  return { user, system };
+}
+
+/**
+ * The fields of a /proc/<pid>/stat line the benches read: CPU seconds (clock ticks of 1/100 s, Linux's
+ * USER_HZ), its own and its reaped children's. The command name may hold spaces: fields count from
+ * after its closing parenthesis.
+ */
+function procStat(line: string): { pid: number; command: string; ppid: number; user: number; system: number; children: number } {
+  const close = line.lastIndexOf(')');
+  const f = line.slice(close + 2).split(' ');
+  return {
+    pid: Number(line.slice(0, line.indexOf(' '))),
+    command: line.slice(line.indexOf('(') + 1, close),
+    ppid: Number(f[1]),
+    user: Number(f[11]) / 100,
+    system: Number(f[12]) / 100,
+    children: (Number(f[13]) + Number(f[14])) / 100,
+  };
 }
 
 /**
@@ -140,15 +158,10 @@ export async function postgresCpuSeconds(): Promise<number> {
   const stats = await Promise.all(
     (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map((pid) => readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')),
   );
-  const procs = stats
-    .filter((s) => s.includes(' (postgres) '))
-    .map((s) => {
-      const f = s.split(') ')[1]!.split(' ');
-      return { pid: Number(s.slice(0, s.indexOf(' '))), ppid: Number(f[1]), own: (Number(f[11]) + Number(f[12])) / 100, children: (Number(f[13]) + Number(f[14])) / 100 };
-    });
+  const procs = stats.filter(Boolean).map(procStat).filter((p) => p.command === 'postgres');
   const pids = new Set(procs.map((p) => p.pid));
   // Exited children's CPU is added to their parent's when reaped: the postmaster's (whose parent is not PostgreSQL).
-  return procs.reduce((sum, p) => sum + p.own + (pids.has(p.ppid) ? 0 : p.children), 0);
+  return procs.reduce((sum, p) => sum + p.user + p.system + (pids.has(p.ppid) ? 0 : p.children), 0);
 }
 
 /** CPU the backends used between two snapshots (a backend that appeared in between counts from zero). */

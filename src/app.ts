@@ -19,9 +19,10 @@ import { OcppGateway } from './ocpp/gateway.js';
 import { Admission } from './ocpp/admission.js';
 import { newId } from './ids.js';
 import { EventFeed } from './events/event-feed.js';
-import { EventRetention } from './events/event-retention.js';
 import { RetentionKeeper } from './store/retention-keeper.js';
 import { pruneTransactionGuard } from './store/transaction-guard.js';
+import { pruneFleetEvents } from './store/fleet-events.js';
+import { pruneDeliveries } from './store/webhooks.js';
 import { AlertEvaluator } from './events/alerts/alert-evaluator.js';
 import { WebhookService } from './events/webhooks/webhook-service.js';
 import { SecretBox } from './security/secret-box.js';
@@ -112,16 +113,16 @@ export async function startService(config: Config, log: Logger): Promise<Running
       feed.wake();
       others?.wake();
     });
-    const retention = new EventRetention(db, log, config.eventsRetentionDays);
-    retention.start();
-    cleanups.push(() => retention.stop());
-    const guardRetention = new RetentionKeeper(log, {
-      what: 'transaction guard',
-      retentionDays: config.transactionGuardDays,
-      prune: (before, chunk) => pruneTransactionGuard(db, before, chunk),
-    });
-    guardRetention.start();
-    cleanups.push(() => guardRetention.stop());
+    // Rows kept for a number of days, each table pruned hourly from its old end (retention-keeper.ts).
+    for (const keeper of [
+      { what: 'event log', retentionDays: config.eventsRetentionDays, prune: (before: Date, n: number) => pruneFleetEvents(db, before, n) },
+      // Delivery records are kept as long as the events they delivered (docs/alerts.md).
+      { what: 'webhook deliveries', retentionDays: config.eventsRetentionDays, prune: (before: Date, n: number) => pruneDeliveries(db, before, n) },
+      { what: 'transaction guard', retentionDays: config.transactionGuardDays, prune: (before: Date, n: number) => pruneTransactionGuard(db, before, n) },
+    ].map((opts) => new RetentionKeeper(log, opts))) {
+      keeper.start();
+      cleanups.push(() => keeper.stop());
+    }
     const alerts = new AlertEvaluator(
       db,
       log,
@@ -138,7 +139,6 @@ export async function startService(config: Config, log: Logger): Promise<Running
       disableAfterMs: config.webhooksDisableAfterSec * 1000,
       concurrency: config.webhooksConcurrency,
       leaseSec: config.leaseTtlSec,
-      retentionDays: config.eventsRetentionDays,
       ingestBacklog: () => writer.waiting,
     });
     await webhooks.start();

@@ -5,7 +5,8 @@ import { openSse } from './support/sse.js';
 import { dbKind } from './support/database.js';
 import { eventually } from './support/history.js';
 import { statusNotification as status } from './support/ocpp16-payloads.js';
-import { EventRetention } from '../src/events/event-retention.js';
+import { RetentionKeeper } from '../src/store/retention-keeper.js';
+import { pruneFleetEvents } from '../src/store/fleet-events.js';
 import { readFleetEvents } from '../src/store/fleet-events.js';
 import { createLogger } from '../src/logger.js';
 import type { Queryable } from '../src/store/db.js';
@@ -265,7 +266,7 @@ describe(`the durable event log and its live stream (${dbKind})`, () => {
         return rows;
       },
     };
-    const deleted = await new EventRetention(watched, createLogger('silent'), 14, 3_600_000, CHUNK).pruneNow();
+    const deleted = await new RetentionKeeper(createLogger('silent'), { what: 'event log', retentionDays: 14, chunk: CHUNK, prune: (before, n) => pruneFleetEvents(watched, before, n) }).pruneNow();
     expect(deleted).toBe(aged.length);
     // Full deletes of CHUNK, then the one that found fewer and ended the run.
     const full = Math.floor(aged.length / CHUNK);

@@ -1,3 +1,5 @@
+import { inPart } from './scope.js';
+
 /**
  * Reading the hourly rollups (migration 0012, src/store/functions/rollups.sql; docs/metrics.md
  * "Rollups"). Given a CTE `wins(cp, k, lo, hi)` (one or more windows per charger, k tells them
@@ -84,7 +86,7 @@ hours AS (
 needed AS MATERIALIZED (
   SELECT rh.* FROM rollup_hours rh
    WHERE (SELECT wide FROM hours) AND rh.hour = ANY ((SELECT hs FROM hours)::timestamptz[])${part ? `
-     AND (${part.lo}::text IS NULL OR rh.charge_point_id >= ${part.lo}::text) AND (${part.hi}::text IS NULL OR rh.charge_point_id < ${part.hi}::text)` : ''}
+     AND ${inPart('rh.charge_point_id', part.lo, part.hi)}` : ''}
   UNION ALL
   SELECT rh.* FROM wants w JOIN rollup_hours rh ON rh.hour = w.hour AND rh.charge_point_id = w.cp
    WHERE NOT (SELECT wide FROM hours)),

@@ -24,13 +24,30 @@ export const partScopeCte = (lo: string, hi: string) => `scope AS (
   SELECT c.charge_point_id, c.site_id, c.registered_at
     FROM chargers c
    WHERE ${scopeWhere('c')}
-     AND (${lo}::text IS NULL OR c.charge_point_id >= ${lo}::text)
-     AND (${hi}::text IS NULL OR c.charge_point_id < ${hi}::text))`;
+     AND ${inPart('c.charge_point_id', lo, hi)})`;
+
+/** SQL: `column` (a charger id) lies in the part [lo, hi), NULL bounds open (parameters, as scopeParts gives them). */
+export const inPart = (column: string, lo: string, hi: string) =>
+  `(${lo}::text IS NULL OR ${column} >= ${lo}::text) AND (${hi}::text IS NULL OR ${column} < ${hi}::text)`;
+
+/** SQL: now, the same instant for every part of a split answer (`at` of scopeParts, a parameter); NULL: the statement's own. */
+export const partNow = (at: string) => `coalesce(${at}::timestamptz, now())`;
+
+export interface PartOptions {
+  /**
+   * Statements to run at once for a large scope, one range of charger ids each (a pool runs them on
+   * as many connections and cores); 1, the default, is one statement. Only on a pool, never in a
+   * transaction (its one connection would run them one after another).
+   */
+  parts?: number;
+  /** Chargers a part must have (tests lower it). */
+  minPerPart?: number;
+}
 
 /** Bounds [lo, hi) of one part of a scope; NULL is open. */
-export type ScopePart = readonly [lo: string | null, hi: string | null];
+type ScopePart = readonly [lo: string | null, hi: string | null];
 
-export interface ScopeSplit {
+interface ScopeSplit {
   parts: ScopePart[];
   /**
    * The one instant every part counts as now (the database's), so that a window reaching past now
@@ -48,7 +65,7 @@ const WHOLE: ScopeSplit = { parts: [[null, null]], at: null };
  * statements. As many parts as asked, but none with fewer than `minPerPart` chargers (a small part
  * costs more as a statement than it saves): a scope below twice that stays whole.
  */
-export async function scopeParts(db: Queryable, scope: Scope, parts: number, minPerPart: number): Promise<ScopeSplit> {
+async function scopeParts(db: Queryable, scope: Scope, parts: number, minPerPart: number): Promise<ScopeSplit> {
   if (parts <= 1 || scope.chargePointId) return WHOLE;
   const [row] = await db.query<{ k: number; at: Date; bounds: string[] | null }>(
     `WITH ${SCOPE_CTE},
@@ -63,6 +80,17 @@ export async function scopeParts(db: Queryable, scope: Scope, parts: number, min
   if (!row || row.k <= 1 || !row.bounds) return WHOLE;
   const bounds = [...new Set(row.bounds)];
   return { parts: [null, ...bounds].map((lo, i): ScopePart => [lo, bounds[i] ?? null]), at: row.at };
+}
+
+/**
+ * Runs `query` once for each part of the scope (scopeParts), all at once, given the part's bounds
+ * and its now as its last three parameters; the rows of the parts in order. Each part's rows must be
+ * ordered by charger id: the ranges follow one another in the database's order of ids, so the
+ * concatenation is the order of the whole.
+ */
+export async function queryInParts<R>(db: Queryable, scope: Scope, opts: PartOptions, minPerPart: number, query: (params: [lo: string | null, hi: string | null, at: Date | null]) => Promise<R[]>): Promise<R[]> {
+  const split = await scopeParts(db, scope, opts.parts ?? 1, opts.minPerPart ?? minPerPart);
+  return (await Promise.all(split.parts.map(([lo, hi]) => query([lo, hi, split.at])))).flat();
 }
 
 export interface Scope {

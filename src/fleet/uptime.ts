@@ -1,5 +1,5 @@
 import type { Queryable } from '../store/db.js';
-import { oneDecimal, partScopeCte, scopeParams, scopeParts, seconds, type Scope } from './scope.js';
+import { inPart, oneDecimal, partNow, partScopeCte, queryInParts, scopeParams, seconds, type PartOptions, type Scope } from './scope.js';
 import { DOWN_STATUSES } from './charger-status.js';
 import { byPath, directFrom, rollupCtes, widePath, type ReadPath } from './rollup.js';
 
@@ -12,8 +12,8 @@ export interface ChargerUptime {
   window_minutes: number;
 }
 
-/** Now, for every part of a split answer the same instant (scopeParts); $8, NULL: the statement's own. */
-const NOW = `coalesce($8::timestamptz, now())`;
+/** Now: for every part of a split answer the same instant ($8). */
+const NOW = partNow('$8');
 
 /**
  * The rows of `table` (alias `t`, end column `ended`, `cond` on the row) that may overlap some
@@ -27,7 +27,7 @@ const NOW = `coalesce($8::timestamptz, now())`;
 const overlapping = (table: string, t: string, ended: string, cond: string) => `(
     SELECT ${t}.* FROM ${table} ${t}
      WHERE (SELECT wide FROM since) AND ${cond} AND coalesce(${t}.${ended}, 'infinity'::timestamptz) > (SELECT t FROM since)
-       AND ($6::text IS NULL OR ${t}.charge_point_id >= $6::text) AND ($7::text IS NULL OR ${t}.charge_point_id < $7::text)
+       AND ${inPart(`${t}.charge_point_id`, '$6', '$7')}
     UNION ALL
     SELECT ${t}.* FROM ${table} ${t}
      WHERE NOT (SELECT wide FROM since) AND ${cond} AND ${t}.charge_point_id IN (SELECT charge_point_id FROM win))`;
@@ -139,23 +139,15 @@ const DIRECT_SQL = byPath(directSql);
  */
 const MIN_PER_PART = 1000;
 
-export interface UptimeOptions {
+export interface UptimeOptions extends PartOptions {
   /** From the intervals alone, not the rollups: the definition the rollups must agree with. */
   direct?: boolean;
   path?: ReadPath;
-  /**
-   * Statements to run at once for a large scope, one range of charger ids each (a pool runs them on
-   * as many connections and cores); 1, the default, is one statement. Only on a pool, never in a
-   * transaction (its one connection would run them one after another).
-   */
-  parts?: number;
-  /** Chargers a part must have before a scope is split (tests lower it). */
-  minPerPart?: number;
 }
 
 /** Uptime per charger of the scope over [from, to] (docs/metrics.md), from the rollups where they cover it. */
-export async function fleetUptime(db: Queryable, scope: Scope, from: Date, to: Date, parts = 1): Promise<ChargerUptime[]> {
-  return (await uptimeSeconds(db, scope, from, to, { parts })).map(toUptime);
+export async function fleetUptime(db: Queryable, scope: Scope, from: Date, to: Date, opts: PartOptions = {}): Promise<ChargerUptime[]> {
+  return (await uptimeSeconds(db, scope, from, to, opts)).map(toUptime);
 }
 
 /** The same, computed from the intervals alone: the definition the rollups must agree with (the property test, the API bench floor). */
@@ -169,9 +161,7 @@ export async function fleetUptimeDirect(db: Queryable, scope: Scope, from: Date,
  */
 export async function uptimeSeconds(db: Queryable, scope: Scope, from: Date, to: Date, opts: UptimeOptions = {}): Promise<Row[]> {
   const sql = (opts.direct ? DIRECT_SQL : SQL)[opts.path ?? 'auto'];
-  const split = await scopeParts(db, scope, opts.parts ?? 1, opts.minPerPart ?? MIN_PER_PART);
-  // Each part is ordered by id and the ranges follow one another in the database's order of ids.
-  return (await Promise.all(split.parts.map((part) => db.query<Row>(sql, [...scopeParams(scope), from, to, ...part, split.at])))).flat();
+  return queryInParts(db, scope, opts, MIN_PER_PART, (part) => db.query<Row>(sql, [...scopeParams(scope), from, to, ...part]));
 }
 
 function toUptime(r: Row): ChargerUptime {

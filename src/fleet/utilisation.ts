@@ -1,5 +1,5 @@
 import type { Queryable } from '../store/db.js';
-import { SCOPE_CTE, oneDecimal, partScopeCte, scopeParams, scopeParts, type Scope } from './scope.js';
+import { SCOPE_CTE, oneDecimal, partNow, partScopeCte, queryInParts, scopeParams, type PartOptions, type Scope } from './scope.js';
 import { COVERED_HOURS, directFrom } from './rollup.js';
 
 export type Granularity = 'hour' | 'day' | 'week' | 'month';
@@ -159,7 +159,7 @@ SELECT s.charge_point_id, pt.ps, pt.ons, pt.chs, tl.ks, tl.ons AS tail_ons, tl.c
  -- Direct, [dlo, to): online, and Charging while online, from the intervals ending after dlo, cut at
  -- the buckets they cross.
  CROSS JOIN LATERAL (SELECT tstzmultirange(CASE WHEN sp.dlo < $5::timestamptz THEN tstzrange(sp.dlo, $5::timestamptz) ELSE 'empty' END) AS p) dp
-${onlineAndCharging('s.charge_point_id', 'sp.dlo', 'coalesce($9::timestamptz, now())')}
+${onlineAndCharging('s.charge_point_id', 'sp.dlo', partNow('$9'))}
  CROSS JOIN LATERAL (
     SELECT string_agg((extract(epoch FROM z.k) * 1000)::bigint::text, ',') AS ks, string_agg(z.online_us::text, ',') AS ons, string_agg(z.charging_us::text, ',') AS chs
       FROM (
@@ -240,16 +240,9 @@ function assemble(chargers: ChargerRow[], starts: number[], each: (cp: string, b
 
 type Row = { charge_point_id: string; period_start: Date; online_s: number; charging_s: number };
 
-export interface UtilisationOptions {
+export interface UtilisationOptions extends PartOptions {
   /** From the intervals alone, without the rollups: the definition they must agree with. */
   direct?: boolean;
-  /**
-   * Statements to run at once for a large scope, one range of charger ids each (as uptime's,
-   * src/fleet/uptime.ts); 1, the default, is one statement. Only on a pool, never in a transaction.
-   */
-  parts?: number;
-  /** Chargers a part must have before a scope is split (tests lower it). */
-  minPerPart?: number;
 }
 
 /**
@@ -260,13 +253,11 @@ export interface UtilisationOptions {
 const MIN_PER_PART = 250;
 
 async function readRollups(db: Queryable, scope: Scope, from: Date, to: Date, granularity: Granularity | null, opts: UtilisationOptions): Promise<{ chargers: ChargerRow[]; starts: number[] }> {
-  const split = await scopeParts(db, scope, opts.parts ?? 1, opts.minPerPart ?? MIN_PER_PART);
-  const [[buckets], ...parts] = await Promise.all([
+  const [chargers, [buckets]] = await Promise.all([
+    queryInParts(db, scope, opts, MIN_PER_PART, (part) => db.query<ChargerRow>(ROLLUP_SQL, [...scopeParams(scope), from, to, granularity, ...part])),
     db.query<{ starts: Numbers }>(BUCKET_STARTS_SQL, [from, to, granularity]),
-    // Each part is ordered by id and the ranges follow one another in the database's order of ids.
-    ...split.parts.map((part) => db.query<ChargerRow>(ROLLUP_SQL, [...scopeParams(scope), from, to, granularity, ...part, split.at])),
   ]);
-  return { chargers: (parts as ChargerRow[][]).flat(), starts: numbers((buckets as { starts: Numbers } | undefined)?.starts ?? null) };
+  return { chargers, starts: numbers(buckets?.starts ?? null) };
 }
 
 /** Raw seconds per charger and bucket (for the property test: the rollups must agree to the millisecond, before any rounding). */

@@ -78,7 +78,7 @@ export async function fleetRoutes(app: App, deps: ApiDeps) {
     async (req) => {
       const { from, to } = timeWindow(req.query, true);
       const scope = { tenantId: tenantOf(req), siteId: req.query.site_id, chargePointId: req.query.charge_point_id };
-      const chargers = await fleetUptime(db, scope, from!, to!, deps.fleetQueryParts);
+      const chargers = await fleetUptime(db, scope, from!, to!, { parts: deps.fleetQueryParts });
       return { period: { from: from!, to: to! }, chargers };
     },
   );

@@ -4,7 +4,6 @@ import { ulid } from 'ulid';
 import type { Db } from '../../store/db.js';
 import {
   claimEndpoints,
-  pruneDeliveries,
   recordTestDelivery,
   releaseEndpoints,
   replaceStoredSecret,
@@ -33,8 +32,6 @@ export interface WebhookServiceOptions {
   concurrency: number;
   /** Seconds a lease lasts without renewal: a stopped or dead node's endpoints move after this. */
   leaseSec: number;
-  /** Delivery records are kept this long. */
-  retentionDays: number;
   /** Messages waiting in ingest right now: deliveries slow down while ingest is behind (Pacer). */
   ingestBacklog: () => number;
 }
@@ -62,7 +59,6 @@ export class WebhookService {
   private readonly pacer: Pacer;
   private readonly workers = new Map<string, EndpointWorker>();
   private timer: NodeJS.Timeout | undefined;
-  private pruneTimer: NodeJS.Timeout | undefined;
   private readonly claims: Coalesced;
   private stopped = false;
   private leaseValidUntil = 0;
@@ -151,9 +147,6 @@ export class WebhookService {
     }
     this.timer = setInterval(() => this.claims.run(), this.renewMs);
     this.timer.unref();
-    const prune = () => void this.prune();
-    this.pruneTimer = setInterval(prune, 3_600_000);
-    this.pruneTimer.unref();
     this.claims.run();
   }
 
@@ -170,7 +163,6 @@ export class WebhookService {
     this.stopped = true;
     for (const wake of this.renewalWaiters.splice(0)) wake();
     clearInterval(this.timer);
-    clearInterval(this.pruneTimer);
     await this.claims.stop();
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
     this.workers.clear();
@@ -311,14 +303,5 @@ export class WebhookService {
     this.disabledTotal.inc({ reason });
     // The webhook_endpoint.disabled event was just written: other listeners hear of it now.
     this.feed.wake();
-  }
-
-  private async prune(): Promise<void> {
-    const before = new Date(Date.now() - this.opts.retentionDays * 86_400_000);
-    try {
-      while ((await pruneDeliveries(this.db, before, 5000)) === 5000 && !this.stopped);
-    } catch (err) {
-      this.log.warn({ err }, 'webhooks: pruning delivery records failed; retrying in an hour');
-    }
   }
 }
