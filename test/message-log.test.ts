@@ -239,12 +239,13 @@ describe(`raw OCPP message log (${dbKind})`, () => {
         return real.transaction(fn);
       },
     };
+    const shedder = await aCharger(t.api, site);
     const metrics = new Registry();
     const writer = new MessageLogWriter<CapturedFrame>(slow, frameRow, pino({ level: 'silent' }), metrics, {
       nodeId: 'test', maxBuffered: 100, maxBatch: 50, flushIntervalMs: 10, retentionDays: 7, maintenanceIntervalMs: 3_600_000,
     });
     const calls = new CallIds();
-    const frame = (i: number): CapturedFrame => ({ at: Date.now(), tenantId: t.tenantId, chargePointId: 'SHED-1', outbound: false, text: JSON.stringify([2, `m${i}`, 'Heartbeat', {}]), calls });
+    const frame = (i: number): CapturedFrame => ({ at: Date.now(), tenantId: t.tenantId, chargePointId: shedder, outbound: false, text: JSON.stringify([2, `m${i}`, 'Heartbeat', {}]), calls });
     const metric = async (name: string) => (await metrics.getSingleMetric(name)!.get()).values.reduce((n, v) => n + v.value, 0);
     // A full batch goes to the database, which does not answer.
     for (let i = 0; i < 50; i++) writer.push(frame(i));
@@ -260,7 +261,7 @@ describe(`raw OCPP message log (${dbKind})`, () => {
     expect(await metric('dynamo_message_log_written_total')).toBe(0);
     release();
     await writer.close();
-    const rows = await real.query<{ n: number }>(`SELECT count(*)::int AS n FROM ocpp_messages WHERE charge_point_id = 'SHED-1'`);
+    const rows = await real.query<{ n: number }>('SELECT count(*)::int AS n FROM ocpp_messages WHERE charge_point_id = $1', [shedder]);
     expect(rows[0]!.n).toBe(1000 - dropped);
     // The service's own counter is exported.
     const text = (await t.api('GET', '/metrics')).body as string;

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from './support/service.js';
 import { aCharger, aSite, aTenant, uniqueId, type TenantFixture } from './support/builders.js';
 import { dbKind } from './support/database.js';
+import { connectCharger } from './support/charger.js';
+import { eventually } from './support/history.js';
 
 describe(`sites and chargers API (${dbKind})`, () => {
   let svc: TestService;
@@ -127,6 +129,58 @@ describe(`sites and chargers API (${dbKind})`, () => {
       const short = await a.api('POST', '/api/v1/cpo/chargers', { body: { charge_point_id: uniqueId(), site_id: site, password: 'short' } });
       expect(short.status).toBe(400);
       expect(short.body.error.parameter).toBe('password');
+    });
+
+    it('deletes chargers just after they hung up or while connected: each delete is 204 and leaves nothing of them', async () => {
+      // A charger that hangs up has its disconnect written while the delete's cascade runs, and the
+      // two lock the same rows in opposite orders. Several at once make the meeting likely.
+      const site = await aSite(a.api);
+      const ids = await Promise.all(Array.from({ length: 8 }, () => aCharger(a.api, site)));
+      const clients = await Promise.all(ids.map((id) => connectCharger(svc.wsUrl, id)));
+      try {
+        await Promise.all(clients.map((c) => c.call('Heartbeat', {})));
+        // One at a time as an operator would: the charger hangs up, the delete follows at once.
+        const statuses: number[] = [];
+        for (const [i, id] of ids.entries()) {
+          if (i < 6) await clients[i]!.close();
+          statuses.push((await a.api('DELETE', `/api/v1/cpo/chargers/${id}`)).status);
+        }
+        expect(statuses).toEqual(ids.map(() => 204));
+        for (const id of ids) expect((await a.api('GET', `/api/v1/cpo/chargers/${id}`)).status).toBe(404);
+        const left = await svc.service.db.query<{ n: number }>(
+          `SELECT (SELECT count(*) FROM connections WHERE charge_point_id = ANY($1::text[])) * 1000
+                + (SELECT count(*) FROM ocpp_messages WHERE charge_point_id = ANY($1::text[])) AS n`,
+          [ids],
+        );
+        expect(Number(left[0]!.n)).toBe(0);
+      } finally {
+        await Promise.all(clients.map((c) => c.close({ force: true }).catch(() => undefined)));
+      }
+    });
+
+    it.skipIf(dbKind !== 'postgres')('a delete chosen as a deadlock victim is run again: 204, and the history is gone', async () => {
+      // Ingest locks a connection row and then the charger's (a disconnect, then its status); the
+      // delete's cascade takes them the other way round. This transaction plays ingest, waits longer
+      // than the delete before checking for deadlocks, so PostgreSQL picks the delete as the victim.
+      const site = await aSite(a.api);
+      const id = await aCharger(a.api, site);
+      const c = await connectCharger(svc.wsUrl, id);
+      await c.close();
+      const db = svc.service.db;
+      await eventually(() => db.query('SELECT 1 FROM connections WHERE charge_point_id = $1 AND disconnected_at IS NOT NULL', [id]), (r) => r.length === 1);
+      let deleted: Promise<{ status: number }> = Promise.resolve({ status: 0 });
+      await db.transaction(async (tx) => {
+        await tx.query("SET LOCAL deadlock_timeout = '20s'");
+        await tx.query('UPDATE connections SET last_heard_at = last_heard_at WHERE charge_point_id = $1', [id]);
+        deleted = a.api('DELETE', `/api/v1/cpo/chargers/${id}`);
+        await eventually(
+          async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM chargers%'"))[0]!.n,
+          (n) => n === 1,
+        );
+        await tx.query('SELECT 1 FROM chargers WHERE charge_point_id = $1 FOR NO KEY UPDATE', [id]);
+      });
+      expect((await deleted).status).toBe(204);
+      expect(await db.query('SELECT 1 FROM connections WHERE charge_point_id = $1', [id])).toEqual([]);
     });
 
     it('404s an unknown site on registration', async () => {

@@ -1,4 +1,4 @@
-import type { Page, Queryable } from './db.js';
+import { transactionRetried, type Db, type Page, type Queryable } from './db.js';
 
 export interface ChargerRecord {
   charge_point_id: string;
@@ -134,12 +134,19 @@ export async function updateCharger(
   return updated.length ? getCharger(db, tenantId, id) : undefined;
 }
 
-/** Deletes the charger and, by cascade, its whole recorded history. */
-export async function deleteCharger(db: Queryable, tenantId: string, id: string): Promise<boolean> {
-  const rows = await db.query('DELETE FROM chargers WHERE tenant_id = $1 AND charge_point_id = $2 RETURNING 1', [tenantId, id]);
-  // The raw message log is partitioned by day and has no foreign key: its rows go explicitly.
-  if (rows.length > 0) await db.query('DELETE FROM ocpp_messages WHERE tenant_id = $1 AND charge_point_id = $2', [tenantId, id]);
-  return rows.length > 0;
+/**
+ * Deletes the charger and, by cascade, its whole recorded history, in one transaction. The cascade
+ * locks the charger before its connections and sessions, ingest the other way round (a disconnect
+ * closes the connection, then writes its event against the charger), so a delete that meets the
+ * charger's last messages can be a deadlock victim: it is run again.
+ */
+export async function deleteCharger(db: Db, tenantId: string, id: string): Promise<boolean> {
+  return transactionRetried(db, async (tx) => {
+    const rows = await tx.query('DELETE FROM chargers WHERE tenant_id = $1 AND charge_point_id = $2 RETURNING 1', [tenantId, id]);
+    // The raw message log is partitioned by day and has no foreign key: its rows go explicitly.
+    if (rows.length > 0) await tx.query('DELETE FROM ocpp_messages WHERE tenant_id = $1 AND charge_point_id = $2', [tenantId, id]);
+    return rows.length > 0;
+  });
 }
 
 /** One identity's admission facts (auto-registration reads back what it made). */

@@ -22,3 +22,22 @@ export interface Page {
   limit: number;
   offset: number;
 }
+
+/** SQLSTATEs for which PostgreSQL rolled a transaction back through no fault of its own statements. */
+const TRANSIENT_CODES = new Set(['40P01', '40001']);
+
+/**
+ * Runs fn in one transaction, again from the start when PostgreSQL picks it as a deadlock victim or
+ * fails it for serialization (up to `attempts` runs). For writes that lock rows in another order
+ * than ingest does (a cascade from a parent), where a retry is the cure rather than a failure.
+ */
+export async function transactionRetried<T>(db: Db, fn: (tx: Queryable) => Promise<T>, attempts = 3): Promise<T> {
+  for (let run = 1; ; run++) {
+    try {
+      return await db.transaction(fn);
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      if (run >= attempts || typeof code !== 'string' || !TRANSIENT_CODES.has(code)) throw err;
+    }
+  }
+}
