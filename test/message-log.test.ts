@@ -267,4 +267,23 @@ describe(`raw OCPP message log (${dbKind})`, () => {
     const text = (await t.api('GET', '/metrics')).body as string;
     expect(text).toContain('dynamo_message_log_shed_total');
   });
+
+  it('drops the frames still buffered for a charger deleted meanwhile, and writes those of others', async () => {
+    const gone = await aCharger(t.api, site);
+    const kept = await aCharger(t.api, site);
+    const writer = new MessageLogWriter<CapturedFrame>(svc.service.db, frameRow, pino({ level: 'silent' }), new Registry(), {
+      nodeId: 'test', maxBuffered: 100, maxBatch: 50, flushIntervalMs: 60_000, retentionDays: 7, maintenanceIntervalMs: 3_600_000,
+    });
+    const calls = new CallIds();
+    const frame = (cp: string, i: number): CapturedFrame => ({ at: Date.now(), tenantId: t.tenantId, chargePointId: cp, outbound: false, text: JSON.stringify([2, `d${i}`, 'Heartbeat', {}]), calls });
+    for (let i = 0; i < 3; i++) {
+      writer.push(frame(gone, i));
+      writer.push(frame(kept, i));
+    }
+    expect((await t.api('DELETE', `/api/v1/cpo/chargers/${gone}`)).status).toBe(204);
+    await writer.close();
+    const count = async (cp: string) => (await svc.service.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ocpp_messages WHERE charge_point_id = $1', [cp]))[0]!.n;
+    expect(await count(gone)).toBe(0);
+    expect(await count(kept)).toBe(3);
+  });
 });

@@ -1,4 +1,5 @@
 import { transactionRetried, type Db, type Page, type Queryable } from './db.js';
+import { LOG_DELETE_LOCK } from './message-log.js';
 
 export interface ChargerRecord {
   charge_point_id: string;
@@ -143,9 +144,12 @@ export async function updateCharger(
 export async function deleteCharger(db: Db, tenantId: string, id: string): Promise<boolean> {
   return transactionRetried(db, async (tx) => {
     const rows = await tx.query('DELETE FROM chargers WHERE tenant_id = $1 AND charge_point_id = $2 RETURNING 1', [tenantId, id]);
-    // The raw message log is partitioned by day and has no foreign key: its rows go explicitly.
-    if (rows.length > 0) await tx.query('DELETE FROM ocpp_messages WHERE tenant_id = $1 AND charge_point_id = $2', [tenantId, id]);
-    return rows.length > 0;
+    // The raw message log is partitioned by day and has no foreign key: its rows go explicitly,
+    // frames still buffered for it included (LOG_DELETE_LOCK).
+    if (rows.length === 0) return false;
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [LOG_DELETE_LOCK]);
+    await tx.query('DELETE FROM ocpp_messages WHERE tenant_id = $1 AND charge_point_id = $2', [tenantId, id]);
+    return true;
   });
 }
 

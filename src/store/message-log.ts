@@ -35,18 +35,29 @@ export class MessageLogPartitions {
 }
 
 /**
+ * The log has no foreign key (it is partitioned by day), so frames of a charger deleted while they
+ * waited in the writer's buffer would be left behind. A log insert holds this advisory lock shared
+ * and keeps only chargers that exist; deleting a charger takes it exclusively, so a delete is wholly
+ * before an insert (whose snapshot then lacks the charger) or wholly after (and its delete of the
+ * log sees the inserted rows). Shared locks live in memory: no row lock, no WAL per batch. A delete
+ * takes it last, for its delete of the log, so log inserts wait for that part only.
+ */
+export const LOG_DELETE_LOCK = 742004;
+
+/**
  * Inserts a batch in one statement, keeping only the rows of tenants whose log is on and of
  * chargers that still exist. The payload is taken out of the frame in SQL (CALL: element 3,
- * CALLRESULT: 2, CALLERROR: code, description, details). synchronous_commit is off for this transaction only: the log never
- * waits for a disk flush, and a database crash may lose its last moments (it is a log that
- * sheds under overload anyway); the OCPP history is committed as before.
+ * CALLRESULT: 2, CALLERROR: code, description, details). synchronous_commit is off for this
+ * transaction only: the log never waits for a disk flush, and a database crash may lose its last
+ * moments (it is a log that sheds under overload anyway); the OCPP history is committed as before.
  */
 export async function insertMessageLog(db: Db, partitions: MessageLogPartitions, nodeId: string, rows: readonly MessageLogInsert[]): Promise<number> {
   if (rows.length === 0) return 0;
   const days = new Set(rows.map((r) => dayOf(r.at)));
   await partitions.ensure(db, days);
   return db.transaction(async (tx) => {
-    await tx.query('SET LOCAL synchronous_commit = off');
+    // A statement of its own: the insert's snapshot is taken after the lock is granted (LOG_DELETE_LOCK).
+    await tx.query(`SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock_shared($1)`, [LOG_DELETE_LOCK]);
     const inserted = await tx.query<{ n: number }>(
       // The rows travel as one JSON text, not ten arrays: pg writes an array literal by escaping every
       // element in JavaScript, which made this insert one of the largest allocators of ingest
@@ -56,14 +67,6 @@ export async function insertMessageLog(db: Db, partitions: MessageLogPartitions,
                   json_to_recordset($1::json) AS (at timestamptz, "tenantId" text, "chargePointId" text, direction text, "messageType" text,
                                                   "messageId" text, action text, frame text, raw text, note text))
                 WITH ORDINALITY AS u (at, tenant_id, charge_point_id, direction, message_type, message_id, action, frame, raw, note, ord)),
-       -- The log has no foreign key (it is partitioned by day), so a charger deleted while its last
-       -- frames waited here would leave them behind. KEY SHARE, as a foreign key would take: a
-       -- delete that came first is waited for and its charger's frames dropped; one that comes
-       -- after waits for this commit, and its own delete of the log then sees these rows.
-       live AS (
-         SELECT c.charge_point_id FROM chargers c
-          WHERE c.charge_point_id IN (SELECT DISTINCT u.charge_point_id FROM u)
-          ORDER BY c.charge_point_id FOR KEY SHARE),
        ins AS (
          INSERT INTO ocpp_messages (at, tenant_id, charge_point_id, node_id, direction, message_type, message_id, action, payload, raw, note)
          SELECT u.at, u.tenant_id, u.charge_point_id, $2, u.direction, u.message_type, u.message_id, u.action,
@@ -74,7 +77,7 @@ export async function insertMessageLog(db: Db, partitions: MessageLogPartitions,
                 END,
                 u.raw, u.note
            FROM u JOIN tenants t ON t.tenant_id = u.tenant_id AND t.message_log
-                  JOIN live ON live.charge_point_id = u.charge_point_id
+                  JOIN chargers c ON c.charge_point_id = u.charge_point_id
           ORDER BY u.ord
          RETURNING 1)
        SELECT count(*)::int AS n FROM ins`,
