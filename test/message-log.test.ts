@@ -268,22 +268,73 @@ describe(`raw OCPP message log (${dbKind})`, () => {
     expect(text).toContain('dynamo_message_log_shed_total');
   });
 
+  /** A log writer over `db` that writes only when flushed or closed. */
+  const aHeldWriter = (db: Db) =>
+    new MessageLogWriter<CapturedFrame>(db, frameRow, pino({ level: 'silent' }), new Registry(), {
+      nodeId: 'test', maxBuffered: 100, maxBatch: 50, flushIntervalMs: 60_000, retentionDays: 7, maintenanceIntervalMs: 3_600_000,
+    });
+  const heldCalls = new CallIds();
+  const heartbeatFrame = (cp: string, i: number): CapturedFrame => ({
+    at: Date.now(), tenantId: t.tenantId, chargePointId: cp, outbound: false, text: JSON.stringify([2, `h${i}`, 'Heartbeat', {}]), calls: heldCalls,
+  });
+  const logCount = async (cp: string) =>
+    (await svc.service.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ocpp_messages WHERE charge_point_id = $1', [cp]))[0]!.n;
+
   it('drops the frames still buffered for a charger deleted meanwhile, and writes those of others', async () => {
     const gone = await aCharger(t.api, site);
     const kept = await aCharger(t.api, site);
-    const writer = new MessageLogWriter<CapturedFrame>(svc.service.db, frameRow, pino({ level: 'silent' }), new Registry(), {
-      nodeId: 'test', maxBuffered: 100, maxBatch: 50, flushIntervalMs: 60_000, retentionDays: 7, maintenanceIntervalMs: 3_600_000,
-    });
-    const calls = new CallIds();
-    const frame = (cp: string, i: number): CapturedFrame => ({ at: Date.now(), tenantId: t.tenantId, chargePointId: cp, outbound: false, text: JSON.stringify([2, `d${i}`, 'Heartbeat', {}]), calls });
+    const writer = aHeldWriter(svc.service.db);
     for (let i = 0; i < 3; i++) {
-      writer.push(frame(gone, i));
-      writer.push(frame(kept, i));
+      writer.push(heartbeatFrame(gone, i));
+      writer.push(heartbeatFrame(kept, i));
     }
     expect((await t.api('DELETE', `/api/v1/cpo/chargers/${gone}`)).status).toBe(204);
     await writer.close();
-    const count = async (cp: string) => (await svc.service.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ocpp_messages WHERE charge_point_id = $1', [cp]))[0]!.n;
-    expect(await count(gone)).toBe(0);
-    expect(await count(kept)).toBe(3);
+    expect(await logCount(gone)).toBe(0);
+    expect(await logCount(kept)).toBe(3);
+  });
+
+  it('does not write buffered frames of a deleted charger under an identity registered again by another tenant', async () => {
+    const id = await aCharger(t.api, site);
+    const writer = aHeldWriter(svc.service.db);
+    for (let i = 0; i < 3; i++) writer.push(heartbeatFrame(id, i));
+    expect((await t.api('DELETE', `/api/v1/cpo/chargers/${id}`)).status).toBe(204);
+    expect((await other.api('POST', '/api/v1/cpo/chargers', { body: { site_id: await aSite(other.api), charge_point_id: id } })).status).toBe(201);
+    await writer.close();
+    expect(await logCount(id)).toBe(0);
+  });
+
+  it.skipIf(dbKind !== 'postgres')('a charger deleted while a log insert of its frames is under way: the insert is waited for and its rows deleted', async () => {
+    const id = await aCharger(t.api, site);
+    const real = svc.service.db;
+    // The writer's transaction has inserted and is held before its commit.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let inserted!: () => void;
+    const insertedYet = new Promise<void>((r) => (inserted = r));
+    const paused: Db = {
+      ...real, kind: real.kind, query: real.query.bind(real), exec: real.exec.bind(real), close: async () => {},
+      transaction: (fn) => real.transaction(async (tx) => {
+        const r = await fn(tx);
+        inserted();
+        await held;
+        return r;
+      }),
+    };
+    const writer = aHeldWriter(paused);
+    for (let i = 0; i < 3; i++) writer.push(heartbeatFrame(id, i));
+    const flushing = writer.flush();
+    await insertedYet;
+    const deleted = t.api('DELETE', `/api/v1/cpo/chargers/${id}`);
+    // The delete has committed and now waits for the insert, which saw the charger.
+    await eventually(
+      async () => (await real.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'advisory'"))[0]!.n,
+      (n) => n === 1,
+    );
+    release();
+    expect((await deleted).status).toBe(204);
+    await flushing;
+    await writer.close();
+    expect(await logCount(id)).toBe(0);
   });
 });

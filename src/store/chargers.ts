@@ -1,5 +1,5 @@
 import { transactionRetried, type Db, type Page, type Queryable } from './db.js';
-import { LOG_DELETE_LOCK } from './message-log.js';
+import { deleteLog, deleteLogOfDeleted } from './message-log.js';
 
 export interface ChargerRecord {
   charge_point_id: string;
@@ -139,18 +139,19 @@ export async function updateCharger(
  * Deletes the charger and, by cascade, its whole recorded history, in one transaction. The cascade
  * locks the charger before its connections and sessions, ingest the other way round (a disconnect
  * closes the connection, then writes its event against the charger), so a delete that meets the
- * charger's last messages can be a deadlock victim: it is run again.
+ * charger's last messages can be a deadlock victim: it is run again. The raw message log is
+ * partitioned by day and has no foreign key: its rows go explicitly, in the same transaction, and
+ * those of log inserts that were under way as it committed go just after (deleteLogOfDeleted).
  */
 export async function deleteCharger(db: Db, tenantId: string, id: string): Promise<boolean> {
-  return transactionRetried(db, async (tx) => {
+  const deleted = await transactionRetried(db, async (tx) => {
     const rows = await tx.query('DELETE FROM chargers WHERE tenant_id = $1 AND charge_point_id = $2 RETURNING 1', [tenantId, id]);
-    // The raw message log is partitioned by day and has no foreign key: its rows go explicitly,
-    // frames still buffered for it included (LOG_DELETE_LOCK).
     if (rows.length === 0) return false;
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [LOG_DELETE_LOCK]);
-    await tx.query('DELETE FROM ocpp_messages WHERE tenant_id = $1 AND charge_point_id = $2', [tenantId, id]);
+    await deleteLog(tx, tenantId, id);
     return true;
   });
+  if (deleted) await deleteLogOfDeleted(db, tenantId, id);
+  return deleted;
 }
 
 /** One identity's admission facts (auto-registration reads back what it made). */

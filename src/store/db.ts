@@ -1,3 +1,5 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
 /** The one database port: PostgreSQL through `pg`, or embedded PGlite in a worker thread. */
 export interface Queryable {
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
@@ -23,7 +25,7 @@ export interface Page {
   offset: number;
 }
 
-/** SQLSTATEs for which PostgreSQL rolled a transaction back through no fault of its own statements. */
+/** SQLSTATEs for which PostgreSQL rolled a transaction back through no fault of its own statements (40001 for callers at a higher isolation level). */
 const TRANSIENT_CODES = new Set(['40P01', '40001']);
 
 /**
@@ -38,6 +40,8 @@ export async function transactionRetried<T>(db: Db, fn: (tx: Queryable) => Promi
     } catch (err) {
       const code = (err as { code?: unknown } | null)?.code;
       if (run >= attempts || typeof code !== 'string' || !TRANSIENT_CODES.has(code)) throw err;
+      // A moment's jitter, so the same two transactions are unlikely to meet again in step.
+      await delay(5 + Math.random() * 45);
     }
   }
 }

@@ -37,12 +37,28 @@ export class MessageLogPartitions {
 /**
  * The log has no foreign key (it is partitioned by day), so frames of a charger deleted while they
  * waited in the writer's buffer would be left behind. A log insert holds this advisory lock shared
- * and keeps only chargers that exist; deleting a charger takes it exclusively, so a delete is wholly
- * before an insert (whose snapshot then lacks the charger) or wholly after (and its delete of the
- * log sees the inserted rows). Shared locks live in memory: no row lock, no WAL per batch. A delete
- * takes it last, for its delete of the log, so log inserts wait for that part only.
+ * and keeps only chargers that exist; once a charger's delete has committed, deleteLogOfDeleted
+ * takes it exclusively for a moment, which waits for every insert that may still have seen the
+ * charger, and then deletes what they wrote. An insert that takes the lock after that moment has a
+ * snapshot without the charger. Advisory locks live in memory: no row lock, no WAL per batch
+ * (docs/benchmarks.md, "The log and a deleted charger").
  */
-export const LOG_DELETE_LOCK = 742004;
+const LOG_DELETE_LOCK = 742004;
+
+/** Deletes a charger's log (in the caller's transaction, beside the charger's own delete). */
+export async function deleteLog(db: Queryable, tenantId: string, cp: string): Promise<void> {
+  await db.query('DELETE FROM ocpp_messages WHERE tenant_id = $1 AND charge_point_id = $2', [tenantId, cp]);
+}
+
+/**
+ * After a charger's delete committed: waits for the log inserts under way (LOG_DELETE_LOCK, held
+ * only for that wait, so log writes of other chargers pause for an insert's time, not a delete's)
+ * and deletes the rows they wrote. A crash between the two leaves those rows to the retention.
+ */
+export async function deleteLogOfDeleted(db: Db, tenantId: string, cp: string): Promise<void> {
+  await db.transaction((tx) => tx.query('SELECT pg_advisory_xact_lock($1)', [LOG_DELETE_LOCK]));
+  await deleteLog(db, tenantId, cp);
+}
 
 /**
  * Inserts a batch in one statement, keeping only the rows of tenants whose log is on and of
@@ -77,7 +93,7 @@ export async function insertMessageLog(db: Db, partitions: MessageLogPartitions,
                 END,
                 u.raw, u.note
            FROM u JOIN tenants t ON t.tenant_id = u.tenant_id AND t.message_log
-                  JOIN chargers c ON c.charge_point_id = u.charge_point_id
+                  JOIN chargers c ON c.charge_point_id = u.charge_point_id AND c.tenant_id = u.tenant_id
           ORDER BY u.ord
          RETURNING 1)
        SELECT count(*)::int AS n FROM ins`,
