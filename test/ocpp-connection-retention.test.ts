@@ -80,4 +80,33 @@ describe(`an OCPP connection keeps only what it uses (${dbKind})`, () => {
     expect(replacing!.closeReason).toBeUndefined();
     await collected(replaced);
   });
+
+  it('keeps no keep-alive timer, reconnect backoff or handler Map of ocpp-rpc, shares one validator table, and answers and validates as before', async () => {
+    const strict = [await aCharger(bed.t.api, bed.site), await aCharger(bed.t.api, bed.site)];
+    const lenient = await aCharger(bed.t.api, bed.site, { lenient: true });
+    const clients = await Promise.all([...strict, lenient].map((cp) => bed.connect(cp)));
+    const internals = async (cp: string) => (await accepted(cp)).client as unknown as Record<string, unknown>;
+    const [a, b, l] = await Promise.all([...strict, lenient].map(internals));
+    for (const c of [a!, b!, l!]) {
+      expect(c._nextPingTimeout).toBeUndefined();
+      expect(c._backoffStrategy).toBeUndefined();
+    }
+    // One fixed table per connection instead of a Map of an entry per action.
+    expect(a!._handlers).not.toBeInstanceOf(Map);
+    expect(b!._handlers).not.toBe(a!._handlers);
+    expect(a!._strictValidators).toBeInstanceOf(Map);
+    expect(b!._strictValidators).toBe(a!._strictValidators);
+    expect(l!._strictValidators).toBe(a!._strictValidators);
+    // Validation is as before: a number sent as a string is refused from a strict charger and
+    // coerced from a lenient one (docs/ocpp.md, "Lenient mode").
+    const stringly = { connectorId: '1', errorCode: 'NoError', status: 'Available' };
+    await expect(clients[0]!.call('StatusNotification', stringly)).rejects.toMatchObject({ rpcErrorCode: 'TypeConstraintViolation' });
+    await expect(clients[2]!.call('StatusNotification', stringly)).resolves.toEqual({});
+    expect((await clients[1]!.call('Heartbeat', {})).currentTime).toEqual(expect.any(String));
+    // An action outside the protocol's handlers is NotImplemented, strict or lenient, before any schema.
+    for (const c of [clients[0]!, clients[2]!]) {
+      await expect(c.call('NoSuchAction', { any: 1 })).rejects.toMatchObject({ rpcErrorCode: 'NotImplemented' });
+      await expect(c.call('RemoteStartTransaction', { idTag: 1 })).rejects.toMatchObject({ rpcErrorCode: 'NotImplemented' });
+    }
+  });
 });

@@ -21,6 +21,7 @@ import { Liveness } from './liveness.js';
 import { SUPPORTED_PROTOCOLS, pickProtocol, versionOf, type OcppProtocol } from './protocols.js';
 import type { Handshake, RPCServerClient } from './rpc-types.js';
 import { UpgradeLeftovers } from './upgrade-leftovers.js';
+import { IdleClientTrim } from './idle-client.js';
 import { v16Handlers } from './v16/index.js';
 import { v2Handlers } from './v201/index.js';
 
@@ -59,6 +60,12 @@ const HANDLERS: Record<OcppProtocol, Record<string, Handler>> = {
   'ocpp2.0.1': v2Handlers,
   'ocpp2.1': v2Handlers,
 };
+const actionsOf = (handlers: Record<string, Handler>): ReadonlySet<string> => new Set(Object.keys(handlers));
+const ACTIONS: Record<OcppProtocol, ReadonlySet<string>> = {
+  'ocpp1.6': actionsOf(v16Handlers),
+  'ocpp2.0.1': actionsOf(v2Handlers),
+  'ocpp2.1': actionsOf(v2Handlers),
+};
 
 /**
  * The OCPP-J endpoint (DESIGN.md §2, §4): admission at the HTTP upgrade,
@@ -70,6 +77,7 @@ export class OcppGateway {
   /** ocpp-rpc's upgrade handler; its getter makes a new function each time it is read. */
   private readonly rpcUpgrade: RPCServer['handleUpgrade'];
   private readonly leftovers = new UpgradeLeftovers();
+  private readonly idle = new IdleClientTrim();
   private readonly live = new Map<string, ChargerConnection>();
   private readonly liveness: Liveness;
   private readonly lenient = new Map<string, LenientValidator>();
@@ -277,6 +285,7 @@ export class OcppGateway {
     const previous = this.live.get(cp);
     this.live.set(cp, conn);
     if (session.lenient) client.reconfigure({ strictMode: false } as never);
+    this.idle.trim(client);
     this.listen(conn);
     // OCPP-J: a newer connection with the same identity replaces the older one. `connected` is set
     // at once, so a close that comes while the older one is still being recorded waits for it
@@ -336,7 +345,7 @@ export class OcppGateway {
       this.unanswered.inc({ reason: unanswered });
       return Promise.resolve(NOREPLY as never);
     };
-    for (const action of Object.keys(handlers)) conn.client.handle(action, onCall);
+    this.idle.handleActions(conn.client, ACTIONS[conn.protocol as OcppProtocol] ?? new Set(), onCall);
   }
 
   /**
