@@ -341,7 +341,10 @@ export class OcppGateway {
     // action cost each idle connection about a kilobyte (docs/benchmarks.md, "Memory per connection").
     const onCall = ({ method, params }: { method?: string; params?: unknown }) => {
       const unanswered = this.unansweredBecause(conn);
-      if (!unanswered) return this.timed(calls.run(() => this.handleCall(conn, method!, handlers[method!]!, params)));
+      // Own keys only: a method named like an Object.prototype member is no handler of ours.
+      const handler = Object.hasOwn(handlers, method!) ? handlers[method!] : undefined;
+      if (!handler) return Promise.reject(createRPCError('NotImplemented', `Unable to handle '${method}' calls`));
+      if (!unanswered) return this.timed(calls.run(() => this.handleCall(conn, method!, handler, params)));
       this.unanswered.inc({ reason: unanswered });
       return Promise.resolve(NOREPLY as never);
     };
