@@ -19,7 +19,7 @@ import { OcppGateway } from './ocpp/gateway.js';
 import { Admission } from './ocpp/admission.js';
 import { newId } from './ids.js';
 import { EventFeed } from './events/event-feed.js';
-import { RetentionKeeper } from './store/retention-keeper.js';
+import { RetentionKeeper, type RetentionOptions } from './store/retention-keeper.js';
 import { pruneTransactionGuard } from './store/transaction-guard.js';
 import { pruneFleetEvents } from './store/fleet-events.js';
 import { pruneDeliveries } from './store/webhooks.js';
@@ -114,12 +114,13 @@ export async function startService(config: Config, log: Logger): Promise<Running
       others?.wake();
     });
     // Rows kept for a number of days, each table pruned hourly from its old end (retention-keeper.ts).
-    for (const keeper of [
-      { what: 'event log', retentionDays: config.eventsRetentionDays, prune: (before: Date, n: number) => pruneFleetEvents(db, before, n) },
+    const retained: RetentionOptions[] = [
+      { what: 'event log', retentionDays: config.eventsRetentionDays, prune: (before, n) => pruneFleetEvents(db, before, n) },
       // Delivery records are kept as long as the events they delivered (docs/alerts.md).
-      { what: 'webhook deliveries', retentionDays: config.eventsRetentionDays, prune: (before: Date, n: number) => pruneDeliveries(db, before, n) },
-      { what: 'transaction guard', retentionDays: config.transactionGuardDays, prune: (before: Date, n: number) => pruneTransactionGuard(db, before, n) },
-    ].map((opts) => new RetentionKeeper(log, opts))) {
+      { what: 'webhook deliveries', retentionDays: config.eventsRetentionDays, prune: (before, n) => pruneDeliveries(db, before, n) },
+      { what: 'transaction guard', retentionDays: config.transactionGuardDays, prune: (before, n) => pruneTransactionGuard(db, before, n) },
+    ];
+    for (const keeper of retained.map((opts) => new RetentionKeeper(log, opts))) {
       keeper.start();
       cleanups.push(() => keeper.stop());
     }

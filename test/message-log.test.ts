@@ -224,6 +224,18 @@ describe(`raw OCPP message log (${dbKind})`, () => {
     await eventually(() => allMessages(id), (m) => m.length === 2);
   });
 
+  /** A log writer of its own over `db`; by default it writes only when flushed or closed. */
+  const aWriter = (db: Db, o: { metrics?: Registry; flushIntervalMs?: number } = {}) =>
+    new MessageLogWriter<CapturedFrame>(db, frameRow, pino({ level: 'silent' }), o.metrics ?? new Registry(), {
+      nodeId: 'test', maxBuffered: 100, maxBatch: 50, flushIntervalMs: o.flushIntervalMs ?? 60_000, retentionDays: 7, maintenanceIntervalMs: 3_600_000,
+    });
+  const heldCalls = new CallIds();
+  const heartbeatFrame = (cp: string, i: number): CapturedFrame => ({
+    at: Date.now(), tenantId: t.tenantId, chargePointId: cp, outbound: false, text: JSON.stringify([2, `h${i}`, 'Heartbeat', {}]), calls: heldCalls,
+  });
+  const logCount = async (cp: string) =>
+    (await svc.service.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ocpp_messages WHERE charge_point_id = $1', [cp]))[0]!.n;
+
   it('sheds and counts when the database falls behind, without delaying OCPP answers', async () => {
     // A writer over the real database whose inserts are held back, as an overloaded database would.
     let release!: () => void;
@@ -241,18 +253,14 @@ describe(`raw OCPP message log (${dbKind})`, () => {
     };
     const shedder = await aCharger(t.api, site);
     const metrics = new Registry();
-    const writer = new MessageLogWriter<CapturedFrame>(slow, frameRow, pino({ level: 'silent' }), metrics, {
-      nodeId: 'test', maxBuffered: 100, maxBatch: 50, flushIntervalMs: 10, retentionDays: 7, maintenanceIntervalMs: 3_600_000,
-    });
-    const calls = new CallIds();
-    const frame = (i: number): CapturedFrame => ({ at: Date.now(), tenantId: t.tenantId, chargePointId: shedder, outbound: false, text: JSON.stringify([2, `m${i}`, 'Heartbeat', {}]), calls });
+    const writer = aWriter(slow, { metrics, flushIntervalMs: 10 });
     const metric = async (name: string) => (await metrics.getSingleMetric(name)!.get()).values.reduce((n, v) => n + v.value, 0);
     // A full batch goes to the database, which does not answer.
-    for (let i = 0; i < 50; i++) writer.push(frame(i));
+    for (let i = 0; i < 50; i++) writer.push(heartbeatFrame(shedder, i));
     await stuck;
     // Capturing a frame is a plain call that returns at once, nothing to wait for, whatever the
     // database does: every push below completes while the insert before them is still held.
-    const returned = Array.from({ length: 950 }, (_, i) => writer.push(frame(50 + i)));
+    const returned = Array.from({ length: 950 }, (_, i) => writer.push(heartbeatFrame(shedder, 50 + i)));
     expect(returned.every((r) => r === undefined)).toBe(true);
     // One batch in flight and a full buffer are kept; the rest is shed.
     const dropped = await metric('dynamo_message_log_shed_total');
@@ -261,29 +269,16 @@ describe(`raw OCPP message log (${dbKind})`, () => {
     expect(await metric('dynamo_message_log_written_total')).toBe(0);
     release();
     await writer.close();
-    const rows = await real.query<{ n: number }>('SELECT count(*)::int AS n FROM ocpp_messages WHERE charge_point_id = $1', [shedder]);
-    expect(rows[0]!.n).toBe(1000 - dropped);
+    expect(await logCount(shedder)).toBe(1000 - dropped);
     // The service's own counter is exported.
     const text = (await t.api('GET', '/metrics')).body as string;
     expect(text).toContain('dynamo_message_log_shed_total');
   });
 
-  /** A log writer over `db` that writes only when flushed or closed. */
-  const aHeldWriter = (db: Db) =>
-    new MessageLogWriter<CapturedFrame>(db, frameRow, pino({ level: 'silent' }), new Registry(), {
-      nodeId: 'test', maxBuffered: 100, maxBatch: 50, flushIntervalMs: 60_000, retentionDays: 7, maintenanceIntervalMs: 3_600_000,
-    });
-  const heldCalls = new CallIds();
-  const heartbeatFrame = (cp: string, i: number): CapturedFrame => ({
-    at: Date.now(), tenantId: t.tenantId, chargePointId: cp, outbound: false, text: JSON.stringify([2, `h${i}`, 'Heartbeat', {}]), calls: heldCalls,
-  });
-  const logCount = async (cp: string) =>
-    (await svc.service.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ocpp_messages WHERE charge_point_id = $1', [cp]))[0]!.n;
-
   it('drops the frames still buffered for a charger deleted meanwhile, and writes those of others', async () => {
     const gone = await aCharger(t.api, site);
     const kept = await aCharger(t.api, site);
-    const writer = aHeldWriter(svc.service.db);
+    const writer = aWriter(svc.service.db);
     for (let i = 0; i < 3; i++) {
       writer.push(heartbeatFrame(gone, i));
       writer.push(heartbeatFrame(kept, i));
@@ -296,7 +291,7 @@ describe(`raw OCPP message log (${dbKind})`, () => {
 
   it('does not write buffered frames of a deleted charger under an identity registered again by another tenant', async () => {
     const id = await aCharger(t.api, site);
-    const writer = aHeldWriter(svc.service.db);
+    const writer = aWriter(svc.service.db);
     for (let i = 0; i < 3; i++) writer.push(heartbeatFrame(id, i));
     expect((await t.api('DELETE', `/api/v1/cpo/chargers/${id}`)).status).toBe(204);
     expect((await other.api('POST', '/api/v1/cpo/chargers', { body: { site_id: await aSite(other.api), charge_point_id: id } })).status).toBe(201);
@@ -321,7 +316,7 @@ describe(`raw OCPP message log (${dbKind})`, () => {
         return r;
       }),
     };
-    const writer = aHeldWriter(paused);
+    const writer = aWriter(paused);
     for (let i = 0; i < 3; i++) writer.push(heartbeatFrame(id, i));
     const flushing = writer.flush();
     await insertedYet;

@@ -55,16 +55,13 @@ export interface HoldHooks {
   leaseFresh(): boolean;
 }
 
-const HANDLERS: Record<OcppProtocol, Record<string, Handler>> = {
-  'ocpp1.6': v16Handlers,
-  'ocpp2.0.1': v2Handlers,
-  'ocpp2.1': v2Handlers,
-};
-const actionsOf = (handlers: Record<string, Handler>): ReadonlySet<string> => new Set(Object.keys(handlers));
-const ACTIONS: Record<OcppProtocol, ReadonlySet<string>> = {
-  'ocpp1.6': actionsOf(v16Handlers),
-  'ocpp2.0.1': actionsOf(v2Handlers),
-  'ocpp2.1': actionsOf(v2Handlers),
+// A Map per protocol: its keys are the actions a connection answers (IdleClientTrim.handleActions),
+// and a lookup by a name like an Object.prototype member finds nothing.
+const V2_HANDLERS: ReadonlyMap<string, Handler> = new Map(Object.entries(v2Handlers));
+const HANDLERS: Record<OcppProtocol, ReadonlyMap<string, Handler>> = {
+  'ocpp1.6': new Map(Object.entries(v16Handlers)),
+  'ocpp2.0.1': V2_HANDLERS,
+  'ocpp2.1': V2_HANDLERS,
 };
 
 /**
@@ -335,20 +332,18 @@ export class OcppGateway {
   }
 
   private registerHandlers(conn: ChargerConnection): void {
-    const handlers = HANDLERS[conn.protocol as OcppProtocol] ?? {};
+    const handlers = HANDLERS[conn.protocol as OcppProtocol] ?? new Map<string, Handler>();
     const calls = new CallQueue(this.deps.maxPendingCalls);
     // One function serves every action of a connection (ocpp-rpc passes the method): a closure per
     // action cost each idle connection about a kilobyte (docs/benchmarks.md, "Memory per connection").
     const onCall = ({ method, params }: { method?: string; params?: unknown }) => {
       const unanswered = this.unansweredBecause(conn);
-      // Own keys only: a method named like an Object.prototype member is no handler of ours.
-      const handler = Object.hasOwn(handlers, method!) ? handlers[method!] : undefined;
-      if (!handler) return Promise.reject(createRPCError('NotImplemented', `Unable to handle '${method}' calls`));
-      if (!unanswered) return this.timed(calls.run(() => this.handleCall(conn, method!, handler, params)));
+      // Called only for the table's own actions (handleActions): the lookup always finds one.
+      if (!unanswered) return this.timed(calls.run(() => this.handleCall(conn, method!, handlers.get(method!)!, params)));
       this.unanswered.inc({ reason: unanswered });
       return Promise.resolve(NOREPLY as never);
     };
-    this.idle.handleActions(conn.client, ACTIONS[conn.protocol as OcppProtocol] ?? new Set(), onCall);
+    this.idle.handleActions(conn.client, handlers, onCall);
   }
 
   /**

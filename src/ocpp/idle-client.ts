@@ -31,20 +31,21 @@ export class IdleClientTrim {
   private validators?: Map<string, unknown>;
 
   /**
-   * Has `handler` answer every action in `actions` (the one function a connection answers with).
+   * Has `handler` answer every action that is a key of `actions` (the one function a connection
+   * answers with).
    * ocpp-rpc keeps a client's handlers in a Map of its own, and one entry per action (10 for OCPP
    * 1.6, 12 for 2.x) cost each connection about 490 bytes of table; its CALL path only ever reads that Map
    * with get() (`_onCall`, before strict validation, so an action not in the table is NotImplemented
    * as before). Where the client is not as that version leaves it, the public handle() is used.
    */
-  handleActions(client: RPCServerClient, actions: ReadonlySet<string>, handler: CallHandler): void {
+  handleActions(client: RPCServerClient, actions: ReadonlyMap<string, unknown>, handler: CallHandler): void {
     const c = client as unknown as ClientInternals;
     if (c._handlers instanceof FixedActions) throw new Error('a connection registers its handlers once');
     if (c._handlers instanceof Map && c._handlers.size === 0) {
       c._handlers = new FixedActions(actions, handler);
       return;
     }
-    for (const action of actions) client.handle(action, handler as never);
+    for (const action of actions.keys()) client.handle(action, handler as never);
   }
 
   trim(client: RPCServerClient): void {
@@ -72,7 +73,7 @@ export type CallHandler = (call: { method?: string; params?: unknown }) => Promi
 /** A connection's handler table as ocpp-rpc's CALL path reads it: one handler, the protocol's actions. */
 class FixedActions {
   constructor(
-    private readonly actions: ReadonlySet<string>,
+    private readonly actions: ReadonlyMap<string, unknown>,
     private readonly handler: CallHandler,
   ) {}
 
