@@ -2,31 +2,37 @@ import { inPart } from './scope.js';
 
 /**
  * Reading the hourly rollups (migration 0012, src/store/functions/rollups.sql; docs/metrics.md
- * "Rollups"). Given a CTE `wins(cp, k, lo, hi)` (one or more windows per charger, k tells them
- * apart), these CTEs split each window into the part the rollups cover and the part after it:
- *   cov(cp, f, r)     the charger's covered hours [f, r): first rollup hour, and the rollup
- *                     watermark lowered to the hour of the earliest change still in the dirty log;
- *   rolled(cp, k, …)  microseconds online, down, excluded and charging within the covered part of
- *                     each window: whole hours as the difference of two running totals, the
- *                     partial hours at its edges from that hour's stored sets;
+ * "Rollups"). Given a CTE `wins(cp, lo, hi, …)` (one window per charger), these CTEs split each
+ * window into the part the rollups cover and the part after it:
+ *   spans(…, f, r)    each window with its charger's covered hours [f, r): first rollup hour, and
+ *                     the rollup watermark lowered to the hour of the earliest change still in the
+ *                     dirty log (both NULL without rollups);
+ *   rolled(cp, …)     microseconds of each measure within the covered part of the window: whole
+ *                     hours as the difference of two running totals, the partial hours at its
+ *                     edges from that hour's stored sets;
  * and the caller computes the rest, [r, hi) (or all of the window without rollups), directly.
  * Nothing before f exists (f is the hour of the charger's first record), so a window reaching
  * before it has nothing there to count, online, down or otherwise: windows of uptime start at
  * registration, which f never follows.
  */
-const MEASURES = [
-  ['online_us', 'online_mr'],
-  ['down_us', 'down_mr'],
-  ['excluded_us', 'excluded_mr'],
-  ['charging_us', 'charging_mr'],
-] as const;
+export type Measure = 'online' | 'down' | 'excluded' | 'charging';
 
-const measure = ([total, set]: (typeof MEASURES)[number]) => `
-         CASE WHEN m.a <= m.b
-              THEN coalesce(rb.${total}, 0) - coalesce(ra.${total}, 0)
-                   + dynamo_us(ra.${set} * tstzmultirange(tstzrange(m.l, m.a)))
-                   + dynamo_us(rh.${set} * tstzmultirange(tstzrange(m.b, m.h)))
-              ELSE dynamo_us(ra.${set} * tstzmultirange(tstzrange(m.l, m.h))) END AS ${total}`;
+/**
+ * A stored row's part of one measure of its charger's covered span [l, h), whole hours [a, b): a
+ * row may play more than one of these parts (when a = b the hour before both is the same row):
+ *   the hour before a (a − 1): minus its running total, plus its set within [l, a);
+ *     or, when l and h lie in one hour (a > b), its set within [l, h) alone;
+ *   the hour before b (b − 1): plus its running total;
+ *   the hour b, when h falls inside it: its set within [b, h).
+ * No row at or after r is ever used: a − 1 < b ≤ h ≤ r, and b only when b < h.
+ */
+const share = (x: Measure) => `
+           CASE WHEN rh.hour = m.a - interval '1 hour' AND m.a > m.f
+                THEN CASE WHEN m.a <= m.b THEN dynamo_us(rh.${x}_mr * tstzmultirange(tstzrange(m.l, m.a))) - rh.${x}_us
+                          ELSE dynamo_us(rh.${x}_mr * tstzmultirange(tstzrange(m.l, m.h))) END
+                ELSE 0 END
+         + CASE WHEN rh.hour = m.b - interval '1 hour' AND m.b > m.f AND m.a <= m.b THEN rh.${x}_us ELSE 0 END
+         + CASE WHEN rh.hour = m.b AND m.b < m.h AND m.a <= m.b THEN dynamo_us(rh.${x}_mr * tstzmultirange(tstzrange(m.b, m.h))) ELSE 0 END`;
 
 /**
  * How a query reads a fleet's rows: `auto` chooses by the size of the scope against the whole
@@ -52,28 +58,30 @@ export const byPath = (sql: (path: ReadPath) => string): Record<ReadPath, string
  */
 export const COVERED_HOURS = `
   SELECT r.charge_point_id AS cp, r.first_hour AS f,
-         least(r.rolled_until, date_trunc('hour', d.since, 'UTC')) AS r
+         least(r.rolled_until, dynamo_hour(d.since)) AS r
     FROM rollup_chargers r
     LEFT JOIN (SELECT charge_point_id, min(since) AS since FROM rollup_dirty GROUP BY 1) d ON d.charge_point_id = r.charge_point_id
    WHERE r.first_hour IS NOT NULL AND r.charge_point_id IN (SELECT charge_point_id FROM scope)`;
 
-export const rollupCtes = (path: ReadPath, part?: { lo: string; hi: string }) => `
-cov AS (${COVERED_HOURS}),
-marks AS MATERIALIZED (
-  SELECT w.cp, w.k, x.l, x.h, c.f, dynamo_ceil_hour(x.l) AS a, date_trunc('hour', x.h, 'UTC') AS b
-    FROM wins w JOIN cov c ON c.cp = w.cp
-   CROSS JOIN LATERAL (SELECT greatest(w.lo, c.f) AS l, least(w.hi, c.r) AS h) x
-   WHERE x.l < x.h),
--- The stored hours each window reads, exactly as rolled joins them below: the running total
--- before its first whole hour (a − 1), the one at its last (b − 1), and the set of the partial
--- hour at its end (b). Consecutive day buckets share their boundary hour.
-wants AS MATERIALIZED (
-  SELECT DISTINCT m.cp, x.hour
-    FROM marks m
-   CROSS JOIN LATERAL (VALUES (m.a - interval '1 hour', m.a > m.f),
-                              (m.b - interval '1 hour', m.b > m.f AND m.a <= m.b),
-                              (m.b, m.b < m.h AND m.a <= m.b)) AS x(hour, used)
-   WHERE x.used),
+/**
+ * The hours a window needs are read once and joined once: each stored row is summed into its
+ * charger's figures by the part it plays (share), not joined three times (once per part), which
+ * sorted every row read three times. `dynamo_hour`/`dynamo_ceil_hour` are single expressions the
+ * planner inlines (rollups.sql); `date_trunc` with a time zone is not immutable and kept the old
+ * ceiling function from being inlined (a function call per charger).
+ */
+export const rollupCtes = (path: ReadPath, measures: readonly Measure[], part?: { lo: string; hi: string }) => `
+-- Every window with its charger's covered hours (r NULL: no rollups) and the covered span [l, h)
+-- with its whole hours [a, b); one pass over the scope, joined on the charger once.
+spans AS MATERIALIZED (
+  SELECT w.*, r.first_hour AS f, c.r, x.l, x.h, x.l < x.h AS covered, dynamo_ceil_hour(x.l) AS a, dynamo_hour(x.h) AS b
+    FROM wins w
+    LEFT JOIN rollup_chargers r ON r.charge_point_id = w.cp AND r.first_hour IS NOT NULL
+    LEFT JOIN (SELECT charge_point_id, min(since) AS since FROM rollup_dirty GROUP BY 1) d ON d.charge_point_id = w.cp
+   CROSS JOIN LATERAL (SELECT CASE WHEN r.charge_point_id IS NOT NULL THEN least(r.rolled_until, dynamo_hour(d.since)) END AS r) c
+   -- NULL without rollups (greatest and least skip NULLs, so each is guarded).
+   CROSS JOIN LATERAL (SELECT CASE WHEN c.r IS NOT NULL THEN greatest(w.lo, r.first_hour) END AS l,
+                              CASE WHEN c.r IS NOT NULL THEN least(w.hi, c.r) END AS h) x),
 -- Read set-based, not probed per window, in one of two ways (a one-time filter picks): a scope
 -- that is a large part of the chargers reads the hours it wants for every charger (a range scan of
 -- the hour-major key per hour, usually the same two or three hours; other tenants' rows fall away
@@ -81,21 +89,22 @@ wants AS MATERIALIZED (
 -- tenant never reads a large one's rows. The switch is at one charger in six: reading an hour
 -- costs about a sixth of a probe per charger (docs/benchmarks.md, issue #15).
 hours AS (
-  SELECT (SELECT array_agg(DISTINCT hour) FROM wants) AS hs,
-         ${widePath(path, '(SELECT count(*) FROM cov)', 6, 'rollup_chargers')} AS wide),
+  SELECT (SELECT array_agg(DISTINCT x.hour) FROM spans m CROSS JOIN LATERAL (VALUES (m.a - interval '1 hour'), (m.b - interval '1 hour'), (m.b)) AS x(hour) WHERE m.covered) AS hs,
+         ${widePath(path, '(SELECT count(*) FROM spans WHERE r IS NOT NULL)', 6, 'rollup_chargers')} AS wide),
 needed AS MATERIALIZED (
-  SELECT rh.* FROM rollup_hours rh
+  SELECT rh.hour, rh.charge_point_id, ${measures.map((x) => `rh.${x}_us, rh.${x}_mr`).join(', ')} FROM rollup_hours rh
    WHERE (SELECT wide FROM hours) AND rh.hour = ANY ((SELECT hs FROM hours)::timestamptz[])${part ? `
      AND ${inPart('rh.charge_point_id', part.lo, part.hi)}` : ''}
   UNION ALL
-  SELECT rh.* FROM wants w JOIN rollup_hours rh ON rh.hour = w.hour AND rh.charge_point_id = w.cp
-   WHERE NOT (SELECT wide FROM hours)),
+  SELECT rh.hour, rh.charge_point_id, ${measures.map((x) => `rh.${x}_us, rh.${x}_mr`).join(', ')}
+    FROM spans m JOIN rollup_hours rh ON rh.charge_point_id = m.cp AND rh.hour IN (m.a - interval '1 hour', m.b - interval '1 hour', m.b)
+   WHERE NOT (SELECT wide FROM hours) AND m.covered),
 rolled AS (
-  SELECT m.cp, m.k,${MEASURES.map(measure).join(',')}
-    FROM marks m
-    LEFT JOIN needed ra ON ra.hour = m.a - interval '1 hour' AND ra.charge_point_id = m.cp AND m.a > m.f
-    LEFT JOIN needed rb ON rb.hour = m.b - interval '1 hour' AND rb.charge_point_id = m.cp AND m.b > m.f AND m.a <= m.b
-    LEFT JOIN needed rh ON rh.hour = m.b AND rh.charge_point_id = m.cp AND m.b < m.h AND m.a <= m.b)`;
+  SELECT m.cp,${measures.map((x) => `
+         sum(${share(x)}) AS ${x}_us`).join(',')}
+    FROM spans m JOIN needed rh ON rh.charge_point_id = m.cp AND rh.hour IN (m.a - interval '1 hour', m.b - interval '1 hour', m.b)
+   WHERE m.covered
+   GROUP BY m.cp)`;
 
 /** Where the direct computation of a window starting at `lo` starts: after the covered hours of `c` (a cov row), if any. */
 export const directFrom = (lo: string, c: string) => `CASE WHEN ${c}.r IS NULL THEN ${lo} ELSE greatest(${lo}, ${c}.r) END`;

@@ -32,21 +32,20 @@ const overlapping = (table: string, t: string, ended: string, cond: string) => `
     SELECT ${t}.* FROM ${table} ${t}
      WHERE NOT (SELECT wide FROM since) AND ${cond} AND ${t}.charge_point_id IN (SELECT charge_point_id FROM win))`;
 
-/**
- * Down time and excluded down time per charger of `win(charge_point_id, site_id, w, …)`, w the
- * part of its window to compute from the intervals (empty: nothing to compute). Only intervals
- * that overlap w are read; everything is clipped to w.
- */
-const downCtes = (path: ReadPath) => `since AS (
+/** SQL: microseconds from lo to hi, as dynamo_us counts a range (rollups.sql). */
+const usBetween = (lo: string, hi: string) => `(extract(epoch FROM ${hi} - ${lo}) * 1000000)::bigint`;
+
+/** The earliest instant any charger's w starts, and which way the rows after it are read (overlapping). */
+const sinceCte = (path: ReadPath) => `since AS (
   SELECT min(lower(w)) AS t,
          ${widePath(path, 'count(*)', 50, 'chargers')} AS wide
-    FROM win WHERE NOT isempty(w)),
-online AS (
-  SELECT k.charge_point_id, range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, ${NOW}))) AS mr
-    FROM ${overlapping('connections', 'k', 'disconnected_at', 'true')} k JOIN win USING (charge_point_id)
-   WHERE NOT isempty(win.w) AND coalesce(k.disconnected_at, 'infinity'::timestamptz) > lower(win.w) AND k.connected_at < upper(win.w)
-   GROUP BY 1),
-down_by_connector AS (
+    FROM win WHERE NOT isempty(w))`;
+
+/**
+ * Per charger of win: each connector's down time (Faulted or Unavailable), the chargers with a
+ * connector 1…n down and how many they have, and completed maintenance windows; all overlapping w.
+ */
+const connectorAndMaintenanceCtes = (path: ReadPath) => `down_by_connector AS (
   SELECT i.charge_point_id, i.connector_id, range_agg(tstzrange(i.started_at, coalesce(i.ended_at, 'infinity'))) AS mr
     FROM ${overlapping('connector_status_intervals', 'i', 'ended_at', `i.status IN ${DOWN_STATUSES}`)} i JOIN win USING (charge_point_id)
    WHERE NOT isempty(win.w) AND coalesce(i.ended_at, 'infinity'::timestamptz) > lower(win.w) AND i.started_at < upper(win.w)
@@ -64,7 +63,27 @@ maintenance AS (
     FROM maintenance_events m JOIN win USING (charge_point_id)
    WHERE NOT isempty(win.w) AND m.completed_at IS NOT NULL AND m.completed_at > m.scheduled_at
      AND m.scheduled_at < upper(win.w) AND m.completed_at > lower(win.w)
+   GROUP BY 1)`;
+
+/** The joins of `down` (below): win and what each charger has of the CTEs above. */
+const DOWN_JOINS = `
+    LEFT JOIN down_by_connector c0 ON c0.charge_point_id = w.charge_point_id AND c0.connector_id = 0
+    LEFT JOIN all_down a ON a.charge_point_id = w.charge_point_id
+    LEFT JOIN known_connectors kc ON kc.charge_point_id = w.charge_point_id
+    LEFT JOIN maintenance mt ON mt.charge_point_id = w.charge_point_id`;
+
+/**
+ * Down time and excluded down time per charger of `win(charge_point_id, site_id, w, …)`, w the
+ * part of its window to compute from the intervals (empty: nothing to compute). Only intervals
+ * that overlap w are read; everything is clipped to w. The definition, in multiranges throughout.
+ */
+const downCtes = (path: ReadPath) => `${sinceCte(path)},
+online AS (
+  SELECT k.charge_point_id, range_agg(tstzrange(k.connected_at, coalesce(k.disconnected_at, ${NOW}))) AS mr
+    FROM ${overlapping('connections', 'k', 'disconnected_at', 'true')} k JOIN win USING (charge_point_id)
+   WHERE NOT isempty(win.w) AND coalesce(k.disconnected_at, 'infinity'::timestamptz) > lower(win.w) AND k.connected_at < upper(win.w)
    GROUP BY 1),
+${connectorAndMaintenanceCtes(path)},
 down AS (
   SELECT w.*,
          -- Offline time is inside w already; only the connectors' down time needs clipping to it
@@ -75,11 +94,43 @@ down AS (
                     + CASE WHEN a.n = kc.n THEN a.mr ELSE '{}'::tstzmultirange END) * tstzmultirange(w.w) END AS mr,
          coalesce(mt.mr, '{}') AS maint
     FROM win w
-    LEFT JOIN online o USING (charge_point_id)
-    LEFT JOIN down_by_connector c0 ON c0.charge_point_id = w.charge_point_id AND c0.connector_id = 0
-    LEFT JOIN all_down a ON a.charge_point_id = w.charge_point_id
-    LEFT JOIN known_connectors kc ON kc.charge_point_id = w.charge_point_id
-    LEFT JOIN maintenance mt ON mt.charge_point_id = w.charge_point_id)`;
+    LEFT JOIN online o USING (charge_point_id)${DOWN_JOINS})`;
+
+/**
+ * The same, for the short part after the rollup watermark (about an hour), where nearly every
+ * charger has one connection, open, no connector down and no maintenance: its down time is then
+ * w less that connection, plain arithmetic. Only the others (several connections, a connector
+ * down, maintenance) take the multiranges above; a range_agg and a multirange difference for each
+ * of 10,000 chargers cost more than the rest of the tail (docs/benchmarks.md). down adds
+ * simple, and simple_us (its down time in µs when simple; mr is then NULL).
+ */
+const tailDownCtes = (path: ReadPath) => `${sinceCte(path)},
+conn AS MATERIALIZED (
+  SELECT k.charge_point_id, greatest(k.connected_at, lower(win.w)) AS lo, least(coalesce(k.disconnected_at, ${NOW}), upper(win.w)) AS hi
+    FROM ${overlapping('connections', 'k', 'disconnected_at', 'true')} k JOIN win USING (charge_point_id)
+   WHERE NOT isempty(win.w) AND coalesce(k.disconnected_at, 'infinity'::timestamptz) > lower(win.w) AND k.connected_at < upper(win.w)),
+one_conn AS (
+  SELECT charge_point_id, count(*) AS n, min(lo) AS lo, max(hi) AS hi FROM conn GROUP BY 1),
+online AS (
+  -- Connections may overlap (a reconnect before the old socket's close was seen): several are
+  -- merged, never summed.
+  SELECT c.charge_point_id, range_agg(tstzrange(c.lo, c.hi)) AS mr
+    FROM conn c WHERE c.charge_point_id IN (SELECT charge_point_id FROM one_conn WHERE n > 1)
+   GROUP BY 1),
+${connectorAndMaintenanceCtes(path)},
+down AS (
+  SELECT w.*, x.simple,
+         CASE WHEN isempty(w.w) THEN 0
+              ELSE ${usBetween('lower(w.w)', 'upper(w.w)')} - CASE WHEN n.lo < n.hi THEN ${usBetween('n.lo', 'n.hi')} ELSE 0 END END AS simple_us,
+         CASE WHEN x.simple THEN NULL
+              ELSE ((tstzmultirange(w.w) - coalesce(o.mr, CASE WHEN n.n = 1 THEN tstzmultirange(tstzrange(n.lo, n.hi)) END, '{}'))
+                    + coalesce(c0.mr, '{}')
+                    + CASE WHEN a.n = kc.n THEN a.mr ELSE '{}'::tstzmultirange END) * tstzmultirange(w.w) END AS mr,
+         coalesce(mt.mr, '{}') AS maint
+    FROM win w
+    LEFT JOIN one_conn n USING (charge_point_id)
+    LEFT JOIN online o USING (charge_point_id)${DOWN_JOINS}
+   CROSS JOIN LATERAL (SELECT coalesce(n.n, 0) <= 1 AND c0.mr IS NULL AND a.mr IS NULL AND mt.mr IS NULL AS simple) x)`;
 
 /**
  * Down (charger-status.ts, docs/metrics.md): offline, or connector 0 Faulted or
@@ -113,18 +164,18 @@ SELECT charge_point_id, site_id,
 const rollupSql = (path: ReadPath) => `
 WITH ${partScopeCte('$6', '$7')},
 wins AS (
-  SELECT s.charge_point_id AS cp, 0 AS k, s.site_id, greatest($4::timestamptz, s.registered_at) AS lo, least($5::timestamptz, ${NOW}) AS hi
+  SELECT s.charge_point_id AS cp, s.site_id, greatest($4::timestamptz, s.registered_at) AS lo, least($5::timestamptz, ${NOW}) AS hi
     FROM scope s),
-${rollupCtes(path, { lo: '$6', hi: '$7' })},
+${rollupCtes(path, ['down', 'excluded'], { lo: '$6', hi: '$7' })},
 win AS (
-  SELECT w.cp AS charge_point_id, w.site_id, w.lo, w.hi,
-         CASE WHEN ${directFrom('w.lo', 'c')} < w.hi THEN tstzrange(${directFrom('w.lo', 'c')}, w.hi) ELSE 'empty'::tstzrange END AS w
-    FROM wins w LEFT JOIN cov c ON c.cp = w.cp),
-${downCtes(path)}
+  SELECT s.cp AS charge_point_id, s.site_id, s.lo, s.hi,
+         CASE WHEN ${directFrom('s.lo', 's')} < s.hi THEN tstzrange(${directFrom('s.lo', 's')}, s.hi) ELSE 'empty'::tstzrange END AS w
+    FROM spans s),
+${tailDownCtes(path)}
 SELECT d.charge_point_id, d.site_id,
        CASE WHEN d.lo < d.hi THEN extract(epoch FROM d.hi - d.lo) ELSE 0 END::double precision AS window_s,
-       ((coalesce(r.down_us, 0) + dynamo_us(d.mr)) / 1e6)::double precision AS down_s,
-       ((coalesce(r.excluded_us, 0) + dynamo_us(d.mr * d.maint)) / 1e6)::double precision AS excluded_s
+       ((coalesce(r.down_us, 0) + CASE WHEN d.simple THEN d.simple_us ELSE dynamo_us(d.mr) END) / 1e6)::double precision AS down_s,
+       ((coalesce(r.excluded_us, 0) + CASE WHEN d.simple THEN 0 ELSE dynamo_us(d.mr * d.maint) END) / 1e6)::double precision AS excluded_s
   FROM down d LEFT JOIN rolled r ON r.cp = d.charge_point_id
  ORDER BY d.charge_point_id`;
 
