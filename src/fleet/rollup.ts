@@ -64,6 +64,14 @@ export const COVERED_HOURS = `
    WHERE r.first_hour IS NOT NULL AND r.charge_point_id IN (SELECT charge_point_id FROM scope)`;
 
 /**
+ * SQL: the stored hours the covered span of a spans row m reads, as share uses them (NULL where a
+ * part is not played): the hour before a, the hour before b, and b when h falls inside it.
+ */
+const WANTED_HOURS = `ARRAY[CASE WHEN m.a > m.f THEN m.a - interval '1 hour' END,
+                            CASE WHEN m.b > m.f AND m.a <= m.b THEN m.b - interval '1 hour' END,
+                            CASE WHEN m.b < m.h AND m.a <= m.b THEN m.b END]`;
+
+/**
  * The hours a window needs are read once and joined once: each stored row is summed into its
  * charger's figures by the part it plays (share), not joined three times (once per part), which
  * sorted every row read three times. `dynamo_hour`/`dynamo_ceil_hour` are single expressions the
@@ -89,7 +97,7 @@ spans AS MATERIALIZED (
 -- tenant never reads a large one's rows. The switch is at one charger in six: reading an hour
 -- costs about a sixth of a probe per charger (docs/benchmarks.md, issue #15).
 hours AS (
-  SELECT (SELECT array_agg(DISTINCT x.hour) FROM spans m CROSS JOIN LATERAL (VALUES (m.a - interval '1 hour'), (m.b - interval '1 hour'), (m.b)) AS x(hour) WHERE m.covered) AS hs,
+  SELECT (SELECT array_agg(DISTINCT x.hour) FROM spans m CROSS JOIN LATERAL unnest(${WANTED_HOURS}) AS x(hour) WHERE m.covered AND x.hour IS NOT NULL) AS hs,
          ${widePath(path, '(SELECT count(*) FROM spans WHERE r IS NOT NULL)', 6, 'rollup_chargers')} AS wide),
 needed AS MATERIALIZED (
   SELECT rh.hour, rh.charge_point_id, ${measures.map((x) => `rh.${x}_us, rh.${x}_mr`).join(', ')} FROM rollup_hours rh
@@ -97,7 +105,7 @@ needed AS MATERIALIZED (
      AND ${inPart('rh.charge_point_id', part.lo, part.hi)}` : ''}
   UNION ALL
   SELECT rh.hour, rh.charge_point_id, ${measures.map((x) => `rh.${x}_us, rh.${x}_mr`).join(', ')}
-    FROM spans m JOIN rollup_hours rh ON rh.charge_point_id = m.cp AND rh.hour IN (m.a - interval '1 hour', m.b - interval '1 hour', m.b)
+    FROM spans m JOIN rollup_hours rh ON rh.charge_point_id = m.cp AND rh.hour = ANY (${WANTED_HOURS})
    WHERE NOT (SELECT wide FROM hours) AND m.covered),
 rolled AS (
   SELECT m.cp,${measures.map((x) => `
