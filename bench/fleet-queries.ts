@@ -53,12 +53,13 @@ const THIS_DIST = new URL('../', import.meta.url).pathname;
 /** One call of a query; resolves to the rows (chargers) of its answer. */
 type Query = (db: Queryable, scope: Scope, from: Date, to: Date) => Promise<number>;
 
-/** The queries of one build, from its dist folder. */
-async function queriesOf(dist: string): Promise<Record<string, { scope: (t: string) => Scope; run: Query }>> {
+type Queries = Record<string, { scope: (t: string) => Scope; run: Query }>;
+
+/** The queries of one build, from its dist folder, in `parts` statements each. */
+async function queriesOf(dist: string, parts: number | undefined): Promise<Queries> {
   const { uptimeSeconds } = (await import(join(dist, 'src/fleet/uptime.js'))) as typeof import('../src/fleet/uptime.js');
   const { utilisationSeconds } = (await import(join(dist, 'src/fleet/utilisation.js'))) as typeof import('../src/fleet/utilisation.js');
   // An earlier build takes options only when asked: before fd943fc its next argument meant something else (direct).
-  const parts = dist === THIS_DIST ? PARTS : COMPARE_PARTS;
   const opts: [{ parts: number }] | [] = parts ? [{ parts }] : [];
   return {
     uptime: { scope: (t) => ({ tenantId: t }), run: async (db, s, f, to) => (await uptimeSeconds(db, s, f, to, ...opts)).length },
@@ -72,7 +73,7 @@ async function queriesOf(dist: string): Promise<Record<string, { scope: (t: stri
  * The same queries as API requests to a build's own server on its database (the server is
  * stopped by the returned stop): the answer's chargers are the rows.
  */
-async function httpQueriesOf(dist: string, databaseUrl: string, db: Queryable, parts: number | undefined): Promise<{ queries: Awaited<ReturnType<typeof queriesOf>>; stop: () => Promise<void> }> {
+async function httpQueriesOf(dist: string, databaseUrl: string, db: Queryable, parts: number | undefined): Promise<{ queries: Queries; stop: () => Promise<void> }> {
   const server = await startProcess([join(dist, 'src/cli/main.js'), 'serve'], {
     ...SERVE_ENV,
     DATABASE_URL: databaseUrl,
@@ -133,11 +134,16 @@ async function main() {
     );
     const to = new Date();
     const from = new Date(to.getTime() - Math.min(span!.days, 365) * 86_400_000);
-    const builds = [{ name: PARTS > 1 ? `this build, in ${PARTS} parts` : 'this build', dist: THIS_DIST, db }, ...(COMPARE ? [{ name: `compare (${COMPARE})${COMPARE_PARTS && COMPARE_PARTS > 1 ? `, in ${COMPARE_PARTS} parts` : ''}`, dist: COMPARE, db: other?.db ?? db }] : [])];
+    const builds = [
+      { name: PARTS > 1 ? `this build, in ${PARTS} parts` : 'this build', dist: THIS_DIST, db, url: target.url, parts: PARTS },
+      ...(COMPARE
+        ? [{ name: `compare (${COMPARE})${COMPARE_PARTS && COMPARE_PARTS > 1 ? `, in ${COMPARE_PARTS} parts` : ''}`, dist: COMPARE, db: other?.db ?? db, url: COMPARE_URL ?? target.url, parts: COMPARE_PARTS }]
+        : []),
+    ];
     const loaded = await Promise.all(
       builds.map(async (b) => {
-        if (!HTTP) return { ...b, queries: await queriesOf(b.dist) };
-        const served = await httpQueriesOf(b.dist, b.db === db ? target.url : COMPARE_URL!, b.db, b.dist === THIS_DIST ? PARTS : COMPARE_PARTS);
+        if (!HTTP) return { ...b, queries: await queriesOf(b.dist, b.parts) };
+        const served = await httpQueriesOf(b.dist, b.url, b.db, b.parts);
         servers.push(served.stop);
         return { ...b, name: `${b.name}, over HTTP`, queries: served.queries };
       }),

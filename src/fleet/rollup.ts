@@ -57,11 +57,11 @@ export const byPath = (sql: (path: ReadPath) => string): Record<ReadPath, string
  * rollup hour, and the watermark lowered to the hour of the earliest change still in the dirty log.
  */
 export const COVERED_HOURS = `
-  SELECT r.charge_point_id AS cp, r.first_hour AS f,
+  SELECT s.charge_point_id AS cp, r.first_hour AS f,
          least(r.rolled_until, dynamo_hour(d.since)) AS r
-    FROM rollup_chargers r
-    LEFT JOIN (SELECT charge_point_id, min(since) AS since FROM rollup_dirty GROUP BY 1) d ON d.charge_point_id = r.charge_point_id
-   WHERE r.first_hour IS NOT NULL AND r.charge_point_id IN (SELECT charge_point_id FROM scope)`;
+    FROM scope s
+    JOIN rollup_chargers r ON r.charge_point_id = s.charge_point_id AND r.first_hour IS NOT NULL
+    LEFT JOIN (SELECT charge_point_id, min(since) AS since FROM rollup_dirty GROUP BY 1) d ON d.charge_point_id = s.charge_point_id`;
 
 /**
  * SQL: the stored hours the covered span of a spans row m reads, as share uses them (NULL where a
@@ -78,17 +78,17 @@ const WANTED_HOURS = `ARRAY[CASE WHEN m.a > m.f THEN m.a - interval '1 hour' END
  * planner inlines (rollups.sql); `date_trunc` with a time zone is not immutable and kept the old
  * ceiling function from being inlined (a function call per charger).
  */
-export const rollupCtes = (path: ReadPath, measures: readonly Measure[], part?: { lo: string; hi: string }) => `
+export const rollupCtes = (path: ReadPath, measures: readonly Measure[], part?: { lo: string; hi: string }) => {
+  const columns = `rh.hour, rh.charge_point_id, ${measures.map((x) => `rh.${x}_us, rh.${x}_mr`).join(', ')}`;
+  return `
 -- Every window with its charger's covered hours (r NULL: no rollups) and the covered span [l, h)
 -- with its whole hours [a, b); one pass over the scope, joined on the charger once.
 spans AS MATERIALIZED (
-  SELECT w.*, r.first_hour AS f, c.r, x.l, x.h, x.l < x.h AS covered, dynamo_ceil_hour(x.l) AS a, dynamo_hour(x.h) AS b
+  SELECT w.*, c.f, c.r, x.l, x.h, x.l < x.h AS covered, dynamo_ceil_hour(x.l) AS a, dynamo_hour(x.h) AS b
     FROM wins w
-    LEFT JOIN rollup_chargers r ON r.charge_point_id = w.cp AND r.first_hour IS NOT NULL
-    LEFT JOIN (SELECT charge_point_id, min(since) AS since FROM rollup_dirty GROUP BY 1) d ON d.charge_point_id = w.cp
-   CROSS JOIN LATERAL (SELECT CASE WHEN r.charge_point_id IS NOT NULL THEN least(r.rolled_until, dynamo_hour(d.since)) END AS r) c
+    LEFT JOIN (${COVERED_HOURS}) c ON c.cp = w.cp
    -- NULL without rollups (greatest and least skip NULLs, so each is guarded).
-   CROSS JOIN LATERAL (SELECT CASE WHEN c.r IS NOT NULL THEN greatest(w.lo, r.first_hour) END AS l,
+   CROSS JOIN LATERAL (SELECT CASE WHEN c.r IS NOT NULL THEN greatest(w.lo, c.f) END AS l,
                               CASE WHEN c.r IS NOT NULL THEN least(w.hi, c.r) END AS h) x),
 -- Read set-based, not probed per window, in one of two ways (a one-time filter picks): a scope
 -- that is a large part of the chargers reads the hours it wants for every charger (a range scan of
@@ -100,19 +100,20 @@ hours AS (
   SELECT (SELECT array_agg(DISTINCT x.hour) FROM spans m CROSS JOIN LATERAL unnest(${WANTED_HOURS}) AS x(hour) WHERE m.covered AND x.hour IS NOT NULL) AS hs,
          ${widePath(path, '(SELECT count(*) FROM spans WHERE r IS NOT NULL)', 6, 'rollup_chargers')} AS wide),
 needed AS MATERIALIZED (
-  SELECT rh.hour, rh.charge_point_id, ${measures.map((x) => `rh.${x}_us, rh.${x}_mr`).join(', ')} FROM rollup_hours rh
+  SELECT ${columns} FROM rollup_hours rh
    WHERE (SELECT wide FROM hours) AND rh.hour = ANY ((SELECT hs FROM hours)::timestamptz[])${part ? `
      AND ${inPart('rh.charge_point_id', part.lo, part.hi)}` : ''}
   UNION ALL
-  SELECT rh.hour, rh.charge_point_id, ${measures.map((x) => `rh.${x}_us, rh.${x}_mr`).join(', ')}
+  SELECT ${columns}
     FROM spans m JOIN rollup_hours rh ON rh.charge_point_id = m.cp AND rh.hour = ANY (${WANTED_HOURS})
    WHERE NOT (SELECT wide FROM hours) AND m.covered),
 rolled AS (
   SELECT m.cp,${measures.map((x) => `
          sum(${share(x)}) AS ${x}_us`).join(',')}
-    FROM spans m JOIN needed rh ON rh.charge_point_id = m.cp AND rh.hour IN (m.a - interval '1 hour', m.b - interval '1 hour', m.b)
+    FROM spans m JOIN needed rh ON rh.charge_point_id = m.cp AND rh.hour = ANY (${WANTED_HOURS})
    WHERE m.covered
    GROUP BY m.cp)`;
+};
 
-/** Where the direct computation of a window starting at `lo` starts: after the covered hours of `c` (a cov row), if any. */
+/** Where the direct computation of a window starting at `lo` starts: after the covered hours of `c` (a row with their end r, NULL without rollups), if any. */
 export const directFrom = (lo: string, c: string) => `CASE WHEN ${c}.r IS NULL THEN ${lo} ELSE greatest(${lo}, ${c}.r) END`;
