@@ -199,43 +199,60 @@ function numbers(s: Numbers): number[] {
 }
 
 /**
- * Per charger and bucket from ROLLUP_SQL's rows: the difference of T between neighbouring points
- * goes to the bucket the first of them falls in, the direct part to its bucket. `each` receives
- * every charger's buckets in order (seconds), without a row object per bucket in between.
+ * A fleet's figures per charger and bucket as columns, in seconds: the cell of charger c and bucket
+ * b is at c × starts.length + b. Two arrays rather than an object per bucket: a site's daily month
+ * is 31,000 buckets, and objects that live until the answer is written cost the collector more
+ * than the query costs the database (docs/benchmarks.md, "A bucketed answer written from columns").
  */
-function assemble(chargers: ChargerRow[], starts: number[], each: (cp: string, bucket: number, onlineS: number, chargingS: number) => void): void {
-  const index = new Map(starts.map((t, i) => [t, i]));
+export interface UtilisationGrid {
+  starts: Date[];
+  chargers: string[];
+  onlineS: Float64Array;
+  chargingS: Float64Array;
+}
+
+/**
+ * The grid from ROLLUP_SQL's rows: the difference of T between neighbouring points goes to the
+ * bucket the first of them falls in, the direct part to its bucket.
+ */
+function assemble(rows: ChargerRow[], startsMs: number[]): UtilisationGrid {
+  const index = new Map(startsMs.map((t, i) => [t, i]));
   const bucketOf = (t: number) => {
     let lo = 0;
-    let hi = starts.length - 1;
+    let hi = startsMs.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= t) lo = mid;
+      if (startsMs[mid]! <= t) lo = mid;
       else hi = mid - 1;
     }
     return lo;
   };
-  const online = new Float64Array(starts.length);
-  const charging = new Float64Array(starts.length);
-  for (const c of chargers) {
-    online.fill(0);
-    charging.fill(0);
+  const n = startsMs.length;
+  const online = new Float64Array(rows.length * n);
+  const charging = new Float64Array(rows.length * n);
+  rows.forEach((c, ci) => {
+    const base = ci * n;
     const [ps, ons, chs] = [numbers(c.ps), numbers(c.ons), numbers(c.chs)];
     const order = ps.map((_, i) => i).sort((x, y) => ps[x]! - ps[y]!);
     for (let j = 0; j + 1 < order.length; j++) {
       const [i, next] = [order[j]!, order[j + 1]!];
-      const b = bucketOf(ps[i]!);
+      const b = base + bucketOf(ps[i]!);
       online[b]! += ons[next]! - ons[i]!;
       charging[b]! += chs[next]! - chs[i]!;
     }
     const [ks, tailOns, tailChs] = [numbers(c.ks), numbers(c.tail_ons), numbers(c.tail_chs)];
     ks.forEach((k, j) => {
-      const b = index.get(k)!;
+      const b = base + index.get(k)!;
       online[b]! += tailOns[j]!;
       charging[b]! += tailChs[j]!;
     });
-    for (let b = 0; b < starts.length; b++) each(c.charge_point_id, b, online[b]! / 1e6, charging[b]! / 1e6);
+  });
+  // Microseconds to seconds once the sums are made (exact until then).
+  for (let i = 0; i < online.length; i++) {
+    online[i] = online[i]! / 1e6;
+    charging[i] = charging[i]! / 1e6;
   }
+  return { starts: startsMs.map((t) => new Date(t)), chargers: n ? rows.map((c) => c.charge_point_id) : [], onlineS: online, chargingS: charging };
 }
 
 type Row = { charge_point_id: string; period_start: Date; online_s: number; charging_s: number };
@@ -252,21 +269,36 @@ export interface UtilisationOptions extends PartOptions {
  */
 const MIN_PER_PART = 250;
 
-async function readRollups(db: Queryable, scope: Scope, from: Date, to: Date, granularity: Granularity | null, opts: UtilisationOptions): Promise<{ chargers: ChargerRow[]; starts: number[] }> {
-  const [chargers, [buckets]] = await Promise.all([
+/**
+ * Online and charging seconds per charger and bucket, from the rollups (or, `direct`, from the
+ * intervals alone: the definition the rollups must agree with).
+ */
+export async function utilisationGrid(db: Queryable, scope: Scope, from: Date, to: Date, granularity: Granularity | null, opts: UtilisationOptions = {}): Promise<UtilisationGrid> {
+  if (opts.direct) return gridOf(await db.query<Row>(DIRECT_SQL, [...scopeParams(scope), from, to, granularity]));
+  const [rows, [buckets]] = await Promise.all([
     queryInParts(db, scope, opts, MIN_PER_PART, (part) => db.query<ChargerRow>(ROLLUP_SQL, [...scopeParams(scope), from, to, granularity, ...part])),
     db.query<{ starts: Numbers }>(BUCKET_STARTS_SQL, [from, to, granularity]),
   ]);
-  return { chargers, starts: numbers(buckets?.starts ?? null) };
+  return assemble(rows, numbers(buckets?.starts ?? null));
+}
+
+/** DIRECT_SQL's rows (every charger of the scope × every bucket, in order) as a grid. */
+function gridOf(rows: Row[]): UtilisationGrid {
+  const chargers = [...new Set(rows.map((r) => r.charge_point_id))];
+  const n = chargers.length && rows.length / chargers.length;
+  return {
+    starts: rows.slice(0, n).map((r) => r.period_start),
+    chargers,
+    onlineS: Float64Array.from(rows, (r) => r.online_s),
+    chargingS: Float64Array.from(rows, (r) => r.charging_s),
+  };
 }
 
 /** Raw seconds per charger and bucket (for the property test: the rollups must agree to the millisecond, before any rounding). */
 export async function utilisationSeconds(db: Queryable, scope: Scope, from: Date, to: Date, granularity: Granularity | null, opts: UtilisationOptions = {}): Promise<Row[]> {
-  if (opts.direct) return db.query<Row>(DIRECT_SQL, [...scopeParams(scope), from, to, granularity]);
-  const { chargers, starts } = await readRollups(db, scope, from, to, granularity, opts);
-  const rows: Row[] = [];
-  assemble(chargers, starts, (cp, b, onlineS, chargingS) => rows.push({ charge_point_id: cp, period_start: new Date(starts[b]!), online_s: onlineS, charging_s: chargingS }));
-  return rows;
+  const g = await utilisationGrid(db, scope, from, to, granularity, opts);
+  const n = g.starts.length;
+  return Array.from(g.onlineS, (onlineS, i) => ({ charge_point_id: g.chargers[Math.floor(i / n)]!, period_start: g.starts[i % n]!, online_s: onlineS, charging_s: g.chargingS[i]! }));
 }
 
 export interface ChargerUtilisation {
@@ -274,7 +306,8 @@ export interface ChargerUtilisation {
   buckets: UtilisationBucket[];
 }
 
-const bucket = (periodStart: Date, onlineS: number, chargingS: number): UtilisationBucket => ({
+/** A bucket's figures as the API reports them (DESIGN.md §3): one decimal, whole minutes. */
+export const utilisationBucket = (periodStart: Date, onlineS: number, chargingS: number): UtilisationBucket => ({
   period_start: periodStart,
   utilisation_percent: onlineS > 0 ? oneDecimal((100 * chargingS) / onlineS) : null,
   charging_minutes: Math.round(chargingS / 60),
@@ -289,23 +322,9 @@ export async function fleetUtilisation(
   granularity: Granularity | null,
   opts: UtilisationOptions = {},
 ): Promise<ChargerUtilisation[]> {
-  const out: ChargerUtilisation[] = [];
-  if (opts.direct) {
-    for (const r of await utilisationSeconds(db, scope, from, to, granularity, opts)) {
-      let cur = out.at(-1);
-      if (cur?.charge_point_id !== r.charge_point_id) out.push((cur = { charge_point_id: r.charge_point_id, buckets: [] }));
-      cur.buckets.push(bucket(r.period_start, r.online_s, r.charging_s));
-    }
-    return out;
-  }
-  const { chargers, starts } = await readRollups(db, scope, from, to, granularity, opts);
-  // One Date per bucket start, shared by every charger's bucket (never mutated).
-  const periodStarts = starts.map((t) => new Date(t));
-  assemble(chargers, starts, (cp, b, onlineS, chargingS) => {
-    if (b === 0) out.push({ charge_point_id: cp, buckets: [] });
-    out.at(-1)!.buckets.push(bucket(periodStarts[b]!, onlineS, chargingS));
-  });
-  return out;
+  const g = await utilisationGrid(db, scope, from, to, granularity, opts);
+  const n = g.starts.length;
+  return g.chargers.map((cp, c) => ({ charge_point_id: cp, buckets: g.starts.map((s, b) => utilisationBucket(s, g.onlineS[c * n + b]!, g.chargingS[c * n + b]!)) }));
 }
 
 /** How many buckets a request would produce per charger; the API refuses unreasonable requests with it. */

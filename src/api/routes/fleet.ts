@@ -6,7 +6,10 @@ import { Nullable, PageFields, PageQuery, Timestamp, errors } from '../schemas/c
 import { ChargePointFilter, ErrorEventSchema, From, Period, SiteFilter, To, timeWindow } from '../schemas/fleet.js';
 import { fleetSummary } from '../../fleet/summary.js';
 import { fleetUptime } from '../../fleet/uptime.js';
-import { bucketCount, fleetUtilisation, type Granularity } from '../../fleet/utilisation.js';
+import { bucketCount, utilisationGrid, type Granularity } from '../../fleet/utilisation.js';
+import { utilisationAnswer } from '../answers/utilisation-answer.js';
+import { uptimeAnswer } from '../answers/uptime-answer.js';
+import { sendJsonBytes } from '../answers/send-json-bytes.js';
 import { errorEvents } from '../../fleet/errors.js';
 import { CHARGER_SORTS, fleetChargers, type ChargerSort, type StatusFilter } from '../../fleet/chargers.js';
 import { countScope } from '../../fleet/scope.js';
@@ -75,11 +78,11 @@ export async function fleetRoutes(app: App, deps: ApiDeps) {
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { from, to } = timeWindow(req.query, true);
       const scope = { tenantId: tenantOf(req), siteId: req.query.site_id, chargePointId: req.query.charge_point_id };
       const chargers = await fleetUptime(db, scope, from!, to!, { parts: deps.fleetQueryParts });
-      return { period: { from: from!, to: to! }, chargers };
+      return sendJsonBytes(reply, uptimeAnswer({ from: from!, to: to! }, chargers));
     },
   );
 
@@ -127,7 +130,7 @@ export async function fleetRoutes(app: App, deps: ApiDeps) {
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { from, to } = timeWindow(req.query, true);
       const granularity = (req.query.granularity ?? 'day') as Granularity;
       const scope = { tenantId: tenantOf(req), siteId: req.query.site_id, chargePointId: req.query.charge_point_id };
@@ -138,8 +141,8 @@ export async function fleetRoutes(app: App, deps: ApiDeps) {
           `the answer would hold about ${cells} buckets (chargers × ${granularity}s); the limit is ${MAX_UTILISATION_CELLS}: use a coarser granularity, a shorter period, site_id or charge_point_id`,
         );
       }
-      const chargers = await fleetUtilisation(db, scope, from!, to!, granularity, { parts: deps.fleetQueryParts });
-      return { period: { from: from!, to: to! }, granularity, chargers };
+      const grid = await utilisationGrid(db, scope, from!, to!, granularity, { parts: deps.fleetQueryParts });
+      return sendJsonBytes(reply, utilisationAnswer({ from: from!, to: to! }, granularity, grid));
     },
   );
 
