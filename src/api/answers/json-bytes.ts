@@ -25,9 +25,18 @@ export class JsonBytes {
   }
 
   string(s: string): this {
-    const text = JSON.stringify(s);
-    this.reserve(Buffer.byteLength(text));
-    this.pos += this.buf.write(text, this.pos, 'utf8');
+    // Printable ASCII without a quote or a backslash (every id these answers hold) is its own JSON.
+    this.reserve(s.length + 2);
+    const { buf } = this;
+    let pos = this.pos;
+    buf[pos++] = QUOTE;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) return this.escaped(s);
+      buf[pos++] = c;
+    }
+    buf[pos++] = QUOTE;
+    this.pos = pos;
     return this;
   }
 
@@ -57,6 +66,13 @@ export class JsonBytes {
   /** The JSON written so far (the buffer's own memory, not a copy). */
   bytes(): Buffer {
     return this.buf.subarray(0, this.pos);
+  }
+
+  private escaped(s: string): this {
+    const text = JSON.stringify(s);
+    this.reserve(Buffer.byteLength(text));
+    this.pos += this.buf.write(text, this.pos, 'utf8');
+    return this;
   }
 
   private integer(n: number): this {
@@ -93,4 +109,4 @@ export class JsonBytes {
 export const jsonToken = (text: string): Uint8Array => Buffer.from(text, 'utf8');
 
 const NULL = jsonToken('null');
-const [MINUS, DOT, ZERO] = [45, 46, 48];
+const [QUOTE, MINUS, DOT, ZERO, BACKSLASH] = [34, 45, 46, 48, 92];
