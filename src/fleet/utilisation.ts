@@ -201,8 +201,8 @@ function numbers(s: Numbers): number[] {
 /**
  * A fleet's figures per charger and bucket as columns, in seconds: the cell of charger c and bucket
  * b is at c × starts.length + b. Two arrays rather than an object per bucket: a site's daily month
- * is 31,000 buckets, and objects that live until the answer is written cost the collector more
- * than the query costs the database (docs/benchmarks.md, "A bucketed answer written from columns").
+ * is 31,000 buckets, and objects that live until the answer is written are most of what the
+ * collector works on (docs/benchmarks.md, "Large answers written as bytes").
  */
 export interface UtilisationGrid {
   starts: Date[];

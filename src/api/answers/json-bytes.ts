@@ -1,9 +1,10 @@
 /**
  * JSON written straight into bytes, for answers too large to build as objects first (a site's daily
- * month is 31,000 buckets). Serialised from objects, such an answer cost more in the collector, in
- * flattening the serialiser's string to measure it (Fastify's content-length) and in encoding it
- * for the socket than the query cost the database (docs/benchmarks.md, "A bucketed answer written
- * as bytes"). The text is exactly JSON.stringify's for the same values (test/json-bytes.test.ts).
+ * month is 31,000 buckets). Serialised from objects, most of the server's CPU for such a request
+ * went to the collector, to flattening the serialiser's string to measure it (Fastify's
+ * content-length) and to encoding it again for the socket (docs/benchmarks.md, "Large answers
+ * written as bytes"). The text is exactly JSON.stringify's for the same values
+ * (test/json-bytes.test.ts).
  */
 export class JsonBytes {
   private buf: Buffer;
