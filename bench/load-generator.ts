@@ -1,6 +1,7 @@
 // A separate process that drives N OCPP 1.6 chargers over real sockets and
 // reports what it measured as one JSON line. Used by bench/ingest.ts.
 import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { benchArgs } from './args.js';
@@ -27,6 +28,13 @@ interface Options {
   recoverSeconds: number;
   /** Every charger starts its cycle at the first step (the generator before 2026-12-03): the fleet's message mix sweeps through the cycle. */
   lockstep: boolean;
+  /** The first charger's number (ids prefix+first …): several generators drive one fleet, each its own range. */
+  first: number;
+  /**
+   * Before each phase after connecting, print a 'waiting' line and wait for a line on stdin: an
+   * orchestrator running several generators starts their phases together (bench/large-fleet.ts).
+   */
+  sync: boolean;
 }
 
 function parseArgs(): Options {
@@ -44,6 +52,8 @@ function parseArgs(): Options {
     settleSeconds: Number(a.get('settle-seconds') ?? 0),
     recoverSeconds: Number(a.get('recover-seconds') ?? 0),
     lockstep: a.get('lockstep') === 'true',
+    first: Number(a.get('first') ?? 0),
+    sync: a.get('sync') === 'true',
   };
 }
 
@@ -95,11 +105,25 @@ async function maxPhase(chargers: SimCharger[], seconds: number): Promise<number
 /** How long the storm's chargers keep retrying before one counts as failed. */
 const STORM_DEADLINE_MS = 120_000;
 
+/** With --sync, the lines the orchestrator writes to stdin, one per phase it starts (read only then). */
+let orders: AsyncIterator<string> | undefined;
+
+/** With --sync: says which phase is next and waits for the orchestrator's go. */
+async function whenToldTo(o: Options, next: string): Promise<void> {
+  if (!o.sync) return;
+  orders ??= createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  process.stdout.write(JSON.stringify({ phase: 'waiting', next }) + '\n');
+  await orders.next();
+}
+
 async function main() {
   const o = parseArgs();
   const versions = o.ocpp === 'mixed' ? ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'] : [`ocpp${o.ocpp}`];
   const urls = o.url.split(',');
-  const chargers = Array.from({ length: o.chargers }, (_, i) => new SimCharger(`${o.prefix}${i}`, urls[i % urls.length]!, versions[i % versions.length]!));
+  const chargers = Array.from({ length: o.chargers }, (_, k) => {
+    const i = o.first + k;
+    return new SimCharger(`${o.prefix}${i}`, urls[i % urls.length]!, versions[i % versions.length]!);
+  });
   const bootLat: number[] = [];
 
   // Phase 1: connect and boot every charger at a bounded ramp rate.
@@ -148,6 +172,7 @@ async function main() {
   }
 
   // Phase 2: closed loop, every charger sends its next message as soon as the last is answered.
+  if (o.phases.has('max')) await whenToldTo(o, 'max');
   const maxRate = o.phases.has('max') ? await maxPhase(chargers, o.maxSeconds) : NaN;
 
   // Phase 3 and 4: open loop at a fixed rate (default: half the measured maximum); latency at that
@@ -156,6 +181,7 @@ async function main() {
   if (!Number.isFinite(rate) && (o.phases.has('half') || o.phases.has('half-dashboard'))) throw new Error('the half-rate phases need the max phase or --half-rate');
   if (o.recoverSeconds > 0) await new Promise((r) => setTimeout(r, o.recoverSeconds * 1000));
   for (const name of ['half', 'half-dashboard'].filter((p) => o.phases.has(p))) {
+    await whenToldTo(o, name);
     const lat: number[] = [];
     let sent = 0;
     let skipped = 0;
@@ -206,6 +232,7 @@ async function main() {
   }
   // Phase 5, connection storm: every socket drops at once, then every charger reconnects and boots at
   // once (no ramp): the time until all are back and answered.
+  await whenToldTo(o, 'storm');
   for (const c of chargers) c.ws?.terminate();
   await new Promise((r) => setTimeout(r, 500));
   const stormLat: number[] = [];

@@ -52,15 +52,16 @@ export type GeneratorPhase = { phase: string } & Record<string, any>;
  * bench/load-generator.ts as its own process with `args`, and its phase reports as they come, each
  * echoed to stderr under `label`.
  */
-export function startLoadGenerator(args: string[], label: string): { child: ChildProcess; phases: AsyncIterable<GeneratorPhase> } {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./load-generator.js', import.meta.url)), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+export function startLoadGenerator(args: string[], label: string): { child: ChildProcess; phases: AsyncIterable<GeneratorPhase>; go: () => void } {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./load-generator.js', import.meta.url)), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   async function* phases(): AsyncGenerator<GeneratorPhase> {
     for await (const line of createInterface({ input: child.stdout! })) {
       process.stderr.write(`[${label}] ${line}\n`);
       yield JSON.parse(line);
     }
   }
-  return { child, phases: phases() };
+  // With --sync true the generator waits for a line before each phase: go() starts the next one.
+  return { child, phases: phases(), go: () => void child.stdin!.write('go\n') };
 }
 
 /** A WAL position (pg_current_wal_insert_lsn as text, `16/B374D848`) in bytes, so two positions subtract. */

@@ -1,0 +1,189 @@
+// npm run bench:large-fleet — a fleet of 50,000 chargers on one machine at a realistic rate, then all of
+// them reconnecting at once (issue #15; docs/benchmarks.md "50,000 chargers on one machine").
+//
+// One process can hold only as many sockets as its open-file limit allows, and this bench cannot
+// raise a hard limit (the machines it was written on cap every process at 20,000, without the
+// capability to lift it). So the fleet is held by --nodes `dynamo serve` processes on one
+// PostgreSQL (a cluster on one machine, NATS between them) and driven by --generators load
+// generators, each under the limit; with a high enough limit, `--nodes 1` is the one-node case.
+// Every process shares the machine's cores. Phases, started together in every generator:
+//   connect  every charger connects, boots and reports its status (--connect-rate per generator), then
+//            goes through part of its cycle so that the fleet is not in step; --settle-seconds idle
+//   steady   --seconds at --rate messages/s over the whole fleet (default one per charger per minute:
+//            a 300 s heartbeat, meter values every minute while charging; docs/benchmarks.md
+//            "100,000 chargers, extrapolated"): answer latency, node and PostgreSQL CPU
+//   storm    every socket drops at once, every charger reconnects and boots at once
+//
+//   node dist/bench/large-fleet.js [--chargers 50000] [--nodes 3] [--generators 3] [--seconds 60]
+//     [--rate <msg/s>] [--connect-rate 1000] [--settle-seconds 60]
+// PostgreSQL: BENCH_DATABASE_URL (a fresh database per run); NATS: BENCH_NATS_URL (nats://127.0.0.1:4222)
+import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { SERVE_ENV, backendCpu, backendCpuDelta, cpuSeconds, rssMiB, startLoadGenerator, startProcess, stopProcess, type GeneratorPhase } from './server-process.js';
+import { BENCH_PG_URL, benchFleetDatabase } from './bench-fleet.js';
+import { benchArgs } from './args.js';
+import { writeResult } from './results.js';
+
+const args = benchArgs();
+const N = Number(args.get('chargers') ?? 50_000);
+const NODES = Number(args.get('nodes') ?? 3);
+const GENERATORS = Number(args.get('generators') ?? 3);
+const SECONDS = Number(args.get('seconds') ?? 60);
+const RATE = Number(args.get('rate') ?? N / 60);
+const CONNECT_RATE = Number(args.get('connect-rate') ?? 1000);
+/** Idle time between connecting and the steady phase: the message log and autovacuum catch up on the connect phase's messages first. */
+const SETTLE_SECONDS = Number(args.get('settle-seconds') ?? 60);
+const NATS_URL = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
+const ROOT = new URL('../../', import.meta.url).pathname;
+/** Files a process holds besides its chargers' sockets (its database pool, logs, modules). */
+const SPARE_FILES = 500;
+
+/** This process's open-file limit (soft), which the processes it starts inherit. */
+async function openFileLimit(): Promise<number> {
+  const limits = await readFile('/proc/self/limits', 'utf8');
+  const m = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
+  return m?.[1] === 'unlimited' || !m ? Infinity : Number(m[1]);
+}
+
+/** A generator's report lines by phase ('waiting:<next>' for its waits), awaited as they come. */
+function follow(gen: ReturnType<typeof startLoadGenerator>) {
+  const seen = new Map<string, GeneratorPhase>();
+  const waiting = new Map<string, { resolve: (m: GeneratorPhase) => void; reject: (e: Error) => void }[]>();
+  let failed: Error | undefined;
+  void (async () => {
+    for await (const m of gen.phases) {
+      const key = m.phase === 'waiting' ? `waiting:${m.next}` : m.phase;
+      seen.set(key, m);
+      for (const w of waiting.get(key) ?? []) w.resolve(m);
+    }
+  })();
+  gen.child.on('exit', (code) => {
+    if (code === 0) return;
+    failed = new Error(`a load generator exited with ${code}`);
+    for (const ws of waiting.values()) for (const w of ws) w.reject(failed);
+  });
+  return (key: string): Promise<GeneratorPhase> => {
+    const m = seen.get(key);
+    if (m) return Promise.resolve(m);
+    if (failed) return Promise.reject(failed);
+    return new Promise((resolve, reject) => waiting.set(key, [...(waiting.get(key) ?? []), { resolve, reject }]));
+  };
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+
+async function main() {
+  const limit = await openFileLimit();
+  const perNode = Math.ceil(N / NODES) + SPARE_FILES;
+  const perGenerator = Math.ceil(N / GENERATORS) + SPARE_FILES;
+  if (Math.max(perNode, perGenerator) > limit) {
+    throw new Error(
+      `${N} chargers need about ${perNode} open files per node and ${perGenerator} per generator; this process may open ${limit} (ulimit -n): raise it, or use more --nodes and --generators`,
+    );
+  }
+  const dataDir = await mkdtemp(join(tmpdir(), 'dynamo-bench-large-'));
+  process.stderr.write(`registering ${N} chargers…\n`);
+  const { databaseUrl, drop } = await benchFleetDatabase('postgres', dataDir, N);
+  const dbName = new URL(databaseUrl!).pathname.slice(1);
+  const cluster: Record<string, string> = NODES > 1 ? { DYNAMO_NATS_URL: NATS_URL, DYNAMO_NATS_PREFIX: `bench_${randomBytes(4).toString('hex')}` } : {};
+  const servers = await Promise.all(
+    Array.from({ length: NODES }, async (_, i) => {
+      const dir = join(dataDir, `node${i}`);
+      await mkdir(dir);
+      return startProcess([join(ROOT, 'dist/src/cli/main.js'), 'serve'], { ...SERVE_ENV, DATABASE_URL: databaseUrl!, DYNAMO_DATA_DIR: dir, ...cluster });
+    }),
+  );
+  const pids = servers.map((s) => s.child.pid!);
+  const rssIdle = await Promise.all(pids.map(rssMiB));
+  const urls = servers.map((s) => `${s.url.replace('http', 'ws')}/ocpp`).join(',');
+  const share = Math.ceil(N / GENERATORS);
+  const gens = Array.from({ length: GENERATORS }, (_, g) => {
+    const first = g * share;
+    const count = Math.min(share, N - first);
+    const gen = startLoadGenerator(
+      ['--url', urls, '--first', String(first), '--chargers', String(count), '--connect-rate', String(CONNECT_RATE), '--phases', 'half,storm',
+        '--half-rate', String((RATE * count) / N), '--half-seconds', String(SECONDS), '--sync', 'true'],
+      `generator ${g}`,
+    );
+    return { gen, at: follow(gen) };
+  });
+  const all = (key: string) => Promise.all(gens.map((g) => g.at(key)));
+
+  const tConnect = performance.now();
+  const connected = await all('connected');
+  await all('waiting:half');
+  const connectSeconds = (performance.now() - tConnect) / 1000;
+  const rssHeld = await Promise.all(pids.map(rssMiB));
+  const held = sum(connected.map((m) => m.held));
+  await new Promise((r) => setTimeout(r, SETTLE_SECONDS * 1000));
+  const [nodeCpu0, db0] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName)]);
+  const t0 = performance.now();
+  for (const g of gens) g.gen.go();
+  const steady = await all('half');
+  const elapsed = (performance.now() - t0) / 1000;
+  const [nodeCpu1, db1] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName)]);
+  await all('waiting:storm');
+  for (const g of gens) g.gen.go();
+  const storm = await all('storm');
+  const rssAfter = await Promise.all(pids.map(rssMiB));
+  await Promise.all(gens.map((g) => new Promise((r) => (g.gen.child.exitCode !== null ? r(null) : g.gen.child.once('exit', r)))));
+  await Promise.all(servers.map((s) => stopProcess(s.child)));
+  await drop();
+  await rm(dataDir, { recursive: true, force: true });
+
+  const result = {
+    chargers: N,
+    nodes: NODES,
+    generators: GENERATORS,
+    openFileLimit: limit,
+    connect: { held, failed: sum(connected.map((m) => m.failed ?? 0)), seconds: connectSeconds },
+    steady: {
+      seconds: SECONDS,
+      target: RATE,
+      achieved: sum(steady.map((m) => m.achieved)),
+      p50: steady.map((m) => m.p50),
+      p99: steady.map((m) => m.p99),
+      generatorLoopP99: steady.map((m) => m.loopP99),
+      skipped: sum(steady.map((m) => m.skipped)),
+      errors: sum(steady.map((m) => m.errors)),
+      nodeCpuPercent: nodeCpu1.map((c, i) => (100 * (c - nodeCpu0[i]!)) / elapsed),
+      postgresCpuPercent: (100 * backendCpuDelta(db0, db1)) / elapsed,
+    },
+    storm: {
+      reconnected: sum(storm.map((m) => m.reconnected)),
+      failed: sum(storm.map((m) => m.failed)),
+      retries: sum(storm.map((m) => m.retries)),
+      seconds: Math.max(...storm.map((m) => m.seconds)),
+      backP90: Math.max(...storm.map((m) => m.backP90)),
+      listenOverflows: Math.max(...storm.map((m) => m.listenOverflows)),
+    },
+    rssMiB: { idle: rssIdle, held: rssHeld, afterStorm: rssAfter },
+    kibPerConnection: (1024 * (sum(rssHeld) - sum(rssIdle))) / Math.max(1, held),
+  };
+  const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const s = result.steady;
+  const lines = [
+    `Large fleet, ${new Date().toISOString()}: ${N} chargers (OCPP 1.6) on ${NODES} node process(es) sharing one PostgreSQL${NODES > 1 ? ' (NATS bus)' : ''}, driven by ${GENERATORS} load generators; open-file limit ${limit} per process.`,
+    `Command: node dist/bench/large-fleet.js ${process.argv.slice(2).join(' ')}`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores shared by every node, PostgreSQL and the generators; ${machine.memoryGiB} GiB; Node ${machine.node}.`,
+    '',
+    '| phase | figure |',
+    '|---|---|',
+    `| connect | ${result.connect.held} of ${N} held, ${result.connect.failed} failed, ${f(connectSeconds)} s (at most ${CONNECT_RATE}/s per generator, with each charger's first steps), then ${SETTLE_SECONDS} s idle |`,
+    `| memory | RSS per node ${rssIdle.map((r) => f(r)).join(' · ')} MiB before, ${rssHeld.map((r) => f(r)).join(' · ')} MiB holding the fleet: ${f(result.kibPerConnection, 1)} KiB per connection |`,
+    `| steady, ${SECONDS} s | ${f(s.achieved)} msg/s answered (target ${f(RATE)}), p50 ${s.p50.map((x) => f(x, 1)).join(' · ')} ms, p99 ${s.p99.map((x) => f(x, 1)).join(' · ')} ms (per generator), ${s.errors} errors, ${s.skipped} skipped (charger busy) |`,
+    `| steady: CPU | nodes ${s.nodeCpuPercent.map((c) => f(c)).join(' · ')} % of a core, PostgreSQL backends ${f(s.postgresCpuPercent)} %; generators' own loop delay p99 ${s.generatorLoopP99.map((x) => f(x, 1)).join(' · ')} ms |`,
+    `| storm | ${result.storm.reconnected} of ${N} back and booted, ${result.storm.failed} failed, ${result.storm.retries} retries, all back in ${f(result.storm.seconds, 1)} s (90 % in ${f(result.storm.backP90, 1)} s), listen overflows ${result.storm.listenOverflows} |`,
+    `| after the storm | RSS per node ${rssAfter.map((r) => f(r)).join(' · ')} MiB |`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  await writeResult('large-fleet', { machine, command: process.argv.slice(2), result }, lines.join('\n') + '\n');
+}
+
+void main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
