@@ -33,6 +33,14 @@ describe('JsonBytes writes what JSON.stringify writes', () => {
         : (next() - 0.5) * 10 ** Math.floor(next() * 40 - 20);
       expect([n, numberText(n)]).toEqual([n, JSON.stringify(n)]);
     }
+    // Decimals of one place and the doubles either side of them, up to where doubles are 0.1 apart and beyond.
+    const bits = new Float64Array(1);
+    const asInt = new BigInt64Array(bits.buffer);
+    const step = (x: number, by: bigint) => ((bits[0] = x), (asInt[0] = asInt[0]! + by), bits[0]);
+    for (let i = 0; i < 5000; i++) {
+      const d = (Math.round(next() * 2 ** (10 + (i % 44))) * (next() < 0.5 ? -1 : 1)) / 10;
+      for (const n of [d, step(d, 1n), step(d, -1n), step(d, 2n)]) expect([n, numberText(n)]).toEqual([n, JSON.stringify(n)]);
+    }
   });
 
   it('strings: quotes, backslashes, control characters, lone surrogates and characters beyond ASCII', () => {

@@ -252,6 +252,7 @@ function assemble(rows: ChargerRow[], startsMs: number[]): UtilisationGrid {
     online[i] = online[i]! / 1e6;
     charging[i] = charging[i]! / 1e6;
   }
+  // No bucket (a period shorter than its first bucket start), no charger: as the answer has always been.
   return { starts: startsMs.map((t) => new Date(t)), chargers: n ? rows.map((c) => c.charge_point_id) : [], onlineS: online, chargingS: charging };
 }
 
@@ -286,6 +287,7 @@ export async function utilisationGrid(db: Queryable, scope: Scope, from: Date, t
 function gridOf(rows: Row[]): UtilisationGrid {
   const chargers = [...new Set(rows.map((r) => r.charge_point_id))];
   const n = chargers.length && rows.length / chargers.length;
+  if (!Number.isInteger(n)) throw new Error(`utilisation: ${rows.length} rows are not ${chargers.length} chargers × the same buckets`);
   return {
     starts: rows.slice(0, n).map((r) => r.period_start),
     chargers,
@@ -306,12 +308,17 @@ export interface ChargerUtilisation {
   buckets: UtilisationBucket[];
 }
 
-/** A bucket's figures as the API reports them (DESIGN.md §3): one decimal, whole minutes. */
-export const utilisationBucket = (periodStart: Date, onlineS: number, chargingS: number): UtilisationBucket => ({
+/** A bucket's utilisation as the API reports it (DESIGN.md §3): one decimal, null when never online. */
+export const utilisationPercent = (onlineS: number, chargingS: number): number | null => (onlineS > 0 ? oneDecimal((100 * chargingS) / onlineS) : null);
+
+/** Seconds as the API's whole minutes. */
+export const wholeMinutes = (s: number): number => Math.round(s / 60);
+
+const utilisationBucket = (periodStart: Date, onlineS: number, chargingS: number): UtilisationBucket => ({
   period_start: periodStart,
-  utilisation_percent: onlineS > 0 ? oneDecimal((100 * chargingS) / onlineS) : null,
-  charging_minutes: Math.round(chargingS / 60),
-  online_minutes: Math.round(onlineS / 60),
+  utilisation_percent: utilisationPercent(onlineS, chargingS),
+  charging_minutes: wholeMinutes(chargingS),
+  online_minutes: wholeMinutes(onlineS),
 });
 
 export async function fleetUtilisation(

@@ -25,6 +25,7 @@ const CHARGER_BYTES = 150;
  */
 export function uptimeAnswer(period: { from: Date; to: Date }, chargers: ChargerUptime[]): Buffer {
   const out = new JsonBytes(chargers.length * (CHARGER_BYTES + 2 * 24) + 100);
+  // The answer's head: the object of its small fields, left open for the chargers.
   out.raw(jsonToken(JSON.stringify({ period: { from: wireInstant(period.from), to: wireInstant(period.to) } }).slice(0, -1)));
   out.raw(T.chargersStart);
   chargers.forEach((c, i) => {

@@ -60,6 +60,7 @@ export async function fleetRoutes(app: App, deps: ApiDeps) {
           { from: From, to: To, charge_point_id: Type.Optional(ChargePointFilter), site_id: Type.Optional(SiteFilter) },
           { additionalProperties: false },
         ),
+        // Documents the answer; answers/uptime-answer.ts writes it (a change here is a change there).
         response: {
           200: Type.Object({
             period: Period,
@@ -108,6 +109,7 @@ export async function fleetRoutes(app: App, deps: ApiDeps) {
           },
           { additionalProperties: false },
         ),
+        // Documents the answer; answers/utilisation-answer.ts writes it (a change here is a change there).
         response: {
           200: Type.Object({
             period: Period,
