@@ -33,7 +33,8 @@ export interface FleetEvent {
  * The events a reader may take now: those of transactions older than every transaction still
  * running (migration 0008), so no event can later appear below an id already read.
  */
-const READABLE = `id < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)`;
+const HORIZON = `(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)`;
+const READABLE = `id < ${HORIZON}`;
 
 /**
  * The envelope `{id, event, created_at, tenant_id, data}` (docs/events.md) as JSON text, made where
@@ -100,9 +101,14 @@ export interface FeedPage {
  * snapshot, one round trip per wake-up) whether events past the horizon exist.
  */
 export async function readFeedPage(db: Queryable, after: string, limit: number): Promise<FeedPage> {
+  // Held back: the log's last event is past the horizon. As max(id), read from the end of the primary
+  // key whatever the statistics say: an EXISTS over `id >= horizon` was planned as a sequential scan
+  // (the planner guesses that a third of the rows match a bound it cannot see), which read the whole
+  // log at every wake-up of every node's feed: at 50,000 chargers most of PostgreSQL's CPU
+  // (docs/benchmarks.md "50,000 chargers on one machine").
   const rows = await db.query<FleetEventRow & { held: boolean }>(
     `SELECT h.held, ${ROW_COLUMNS}
-       FROM (SELECT EXISTS (SELECT 1 FROM fleet_events WHERE NOT (${READABLE})) AS held) h
+       FROM (SELECT coalesce((SELECT max(id) FROM fleet_events) >= ${HORIZON}, false) AS held) h
        LEFT JOIN LATERAL (
          SELECT * FROM fleet_events WHERE id > $1::bigint AND ${READABLE} ORDER BY fleet_events.id LIMIT $2
        ) e ON true
