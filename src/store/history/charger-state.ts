@@ -14,9 +14,12 @@ export async function touchChargers(
   // is skipped (the join to chargers), not an error.
   const rows = await db.query<{ id: string }>(
     `WITH v AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS v(id, seen, hb)),
+     -- Each row looked up by its key (LATERAL): as a join, PostgreSQL hashed the whole table to find
+     -- a few hundred rows, 35 ms a flush at 50,000 chargers (docs/benchmarks.md "50,000 chargers on
+     -- one machine"); looked up, the cost is the flush's, not the fleet's.
      locked AS (
-       SELECT s.charge_point_id FROM charger_state s JOIN v ON v.id = s.charge_point_id
-        ORDER BY s.charge_point_id FOR UPDATE OF s SKIP LOCKED),
+       SELECT s.charge_point_id FROM (SELECT id FROM v ORDER BY id) w
+        CROSS JOIN LATERAL (SELECT s.charge_point_id FROM charger_state s WHERE s.charge_point_id = w.id FOR UPDATE SKIP LOCKED) s),
      updated AS (
        UPDATE charger_state s SET
           last_seen = greatest(s.last_seen, v.seen),

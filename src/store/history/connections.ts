@@ -20,10 +20,10 @@ export async function touchConnections(db: Queryable, ids: number[], heardAt: Da
   if (ids.length === 0) return [];
   const rows = await db.query<{ id: string }>(
     `WITH v AS (SELECT * FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, heard)),
+     -- Each row looked up by its key, not found by a join that may hash the table (touchChargers).
      locked AS (
-       SELECT c.connection_id FROM connections c JOIN v ON v.id = c.connection_id
-        WHERE c.disconnected_at IS NULL
-        ORDER BY c.connection_id FOR UPDATE OF c SKIP LOCKED),
+       SELECT c.connection_id FROM (SELECT id FROM v ORDER BY id) w
+        CROSS JOIN LATERAL (SELECT c.connection_id FROM connections c WHERE c.connection_id = w.id AND c.disconnected_at IS NULL FOR UPDATE SKIP LOCKED) c),
      updated AS (
        UPDATE connections c SET last_heard_at = greatest(c.last_heard_at, v.heard)
          FROM v
