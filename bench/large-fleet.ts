@@ -21,10 +21,11 @@ import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { SERVE_ENV, backendCpu, backendCpuDelta, cpuSeconds, rssMiB, startLoadGenerator, startProcess, stopProcess, type GeneratorPhase } from './server-process.js';
+import { SERVE_ENV, backendCpu, backendCpuDelta, cpuSeconds, postgresCpuSeconds, rssMiB, startLoadGenerator, startProcess, stopProcess, type GeneratorPhase } from './server-process.js';
 import { BENCH_PG_URL, benchFleetDatabase } from './bench-fleet.js';
 import { benchArgs } from './args.js';
 import { writeResult } from './results.js';
+import { statementsReset, topStatements, type StatementCost } from './statements.js';
 
 const args = benchArgs();
 const N = Number(args.get('chargers') ?? 50_000);
@@ -119,12 +120,14 @@ async function main() {
   const rssHeld = await Promise.all(pids.map(rssMiB));
   const held = sum(connected.map((m) => m.held));
   await new Promise((r) => setTimeout(r, SETTLE_SECONDS * 1000));
-  const [nodeCpu0, db0] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName)]);
+  const statements = await statementsReset(BENCH_PG_URL);
+  const [nodeCpu0, db0, pgAll0] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName), postgresCpuSeconds()]);
   const t0 = performance.now();
   for (const g of gens) g.gen.go();
   const steady = await all('half');
   const elapsed = (performance.now() - t0) / 1000;
-  const [nodeCpu1, db1] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName)]);
+  const [nodeCpu1, db1, pgAll1] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName), postgresCpuSeconds()]);
+  const steadyStatements: StatementCost[] = statements ? await topStatements(BENCH_PG_URL, dbName, 12) : [];
   await all('waiting:storm');
   for (const g of gens) g.gen.go();
   const storm = await all('storm');
@@ -151,6 +154,11 @@ async function main() {
       errors: sum(steady.map((m) => m.errors)),
       nodeCpuPercent: nodeCpu1.map((c, i) => (100 * (c - nodeCpu0[i]!)) / elapsed),
       postgresCpuPercent: (100 * backendCpuDelta(db0, db1)) / elapsed,
+      /** Every PostgreSQL process on the machine (autovacuum, WAL writer, checkpointer, exited backends too). */
+      postgresAllCpuPercent: (100 * (pgAll1 - pgAll0)) / elapsed,
+      /** Per second of the phase, the worst p99 of the generators: when the tail happened. */
+      p99BySecond: steady[0]!.p99BySecond.map((_: number, i: number) => Math.max(...steady.map((m) => m.p99BySecond[i] ?? 0))),
+      statements: steadyStatements,
     },
     storm: {
       reconnected: sum(storm.map((m) => m.reconnected)),
@@ -175,10 +183,16 @@ async function main() {
     `| connect | ${result.connect.held} of ${N} held, ${result.connect.failed} failed, ${f(connectSeconds)} s (at most ${CONNECT_RATE}/s per generator, with each charger's first steps), then ${SETTLE_SECONDS} s idle |`,
     `| memory | RSS per node ${rssIdle.map((r) => f(r)).join(' · ')} MiB before, ${rssHeld.map((r) => f(r)).join(' · ')} MiB holding the fleet: ${f(result.kibPerConnection, 1)} KiB per connection |`,
     `| steady, ${SECONDS} s | ${f(s.achieved)} msg/s answered (target ${f(RATE)}), p50 ${s.p50.map((x) => f(x, 1)).join(' · ')} ms, p99 ${s.p99.map((x) => f(x, 1)).join(' · ')} ms (per generator), ${s.errors} errors, ${s.skipped} skipped (charger busy) |`,
-    `| steady: CPU | nodes ${s.nodeCpuPercent.map((c) => f(c)).join(' · ')} % of a core, PostgreSQL backends ${f(s.postgresCpuPercent)} %; generators' own loop delay p99 ${s.generatorLoopP99.map((x) => f(x, 1)).join(' · ')} ms |`,
+    `| steady: CPU | nodes ${s.nodeCpuPercent.map((c) => f(c)).join(' · ')} % of a core, PostgreSQL backends ${f(s.postgresCpuPercent)} % (all its processes ${f(s.postgresAllCpuPercent)} %); generators' own loop delay p99 ${s.generatorLoopP99.map((x) => f(x, 1)).join(' · ')} ms |`,
+    `| steady: p99 by second | ${s.p99BySecond.join(' ')} ms (worst generator each second) |`,
     `| storm | ${result.storm.reconnected} of ${N} back and booted, ${result.storm.failed} failed, ${result.storm.retries} retries, all back in ${f(result.storm.seconds, 1)} s (90 % in ${f(result.storm.backP90, 1)} s), listen overflows ${result.storm.listenOverflows} |`,
     `| after the storm | RSS per node ${rssAfter.map((r) => f(r)).join(' · ')} MiB |`,
   ];
+  if (steadyStatements.length > 0) {
+    lines.push('', `Statements in the steady phase (pg_stat_statements, this database, by total time; wall-clock inside PostgreSQL, waits included):`, '');
+    lines.push('| calls | total s | mean ms | rows | buffers hit+read | statement |', '|---|---|---|---|---|---|');
+    for (const st of steadyStatements) lines.push(`| ${st.calls} | ${f(st.totalMs / 1000, 1)} | ${f(st.meanMs, 2)} | ${st.rows} | ${st.buffers} | \`${st.query.replace(/\|/g, '\\|')}\` |`);
+  }
   process.stdout.write(lines.join('\n') + '\n');
   await writeResult('large-fleet', { machine, command: process.argv.slice(2), result }, lines.join('\n') + '\n');
 }

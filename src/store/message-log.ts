@@ -93,7 +93,12 @@ export async function insertMessageLog(db: Db, partitions: MessageLogPartitions,
                 END,
                 u.raw, u.note
            FROM u JOIN tenants t ON t.tenant_id = u.tenant_id AND t.message_log
-                  JOIN chargers c ON c.charge_point_id = u.charge_point_id AND c.tenant_id = u.tenant_id
+          -- The charger looked up by its key alone (LIMIT keeps the subquery from being flattened):
+          -- as a join on both columns, PostgreSQL without fresh statistics for chargers walked the
+          -- tenant's whole index for every row, 12,000 buffers a batch at 3,000 chargers
+          -- (docs/benchmarks.md "50,000 chargers on one machine").
+          CROSS JOIN LATERAL (SELECT c.tenant_id FROM chargers c WHERE c.charge_point_id = u.charge_point_id LIMIT 1) c
+          WHERE c.tenant_id = u.tenant_id
           ORDER BY u.ord
          RETURNING 1)
        SELECT count(*)::int AS n FROM ins`,
