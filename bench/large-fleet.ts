@@ -127,7 +127,7 @@ async function main() {
   const steady = await all('half');
   const elapsed = (performance.now() - t0) / 1000;
   const [nodeCpu1, db1, pgAll1] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName), postgresCpuSeconds()]);
-  const steadyStatements: StatementCost[] = statements ? await topStatements(BENCH_PG_URL, dbName, 12) : [];
+  const steadyStatements: StatementCost[] = statements ? await topStatements(BENCH_PG_URL, dbName, 16) : [];
   await all('waiting:storm');
   for (const g of gens) g.gen.go();
   const storm = await all('storm');
@@ -175,7 +175,7 @@ async function main() {
   const s = result.steady;
   const lines = [
     `Large fleet, ${new Date().toISOString()}: ${N} chargers (OCPP 1.6) on ${NODES} node process(es) sharing one PostgreSQL${NODES > 1 ? ' (NATS bus)' : ''}, driven by ${GENERATORS} load generators; open-file limit ${limit} per process.`,
-    `Command: node dist/bench/large-fleet.js ${process.argv.slice(2).join(' ')}`,
+    `Command: ${process.env.BENCH_NODE_ARGS ? `BENCH_NODE_ARGS="${process.env.BENCH_NODE_ARGS}" ` : ''}node dist/bench/large-fleet.js ${process.argv.slice(2).join(' ')}`,
     `Machine: ${machine.cpu}, ${machine.cores} cores shared by every node, PostgreSQL and the generators; ${machine.memoryGiB} GiB; Node ${machine.node}.`,
     '',
     '| phase | figure |',
@@ -194,7 +194,7 @@ async function main() {
     for (const st of steadyStatements) lines.push(`| ${st.calls} | ${f(st.totalMs / 1000, 1)} | ${f(st.meanMs, 2)} | ${st.rows} | ${st.buffers} | \`${st.query.replace(/\|/g, '\\|')}\` |`);
   }
   process.stdout.write(lines.join('\n') + '\n');
-  await writeResult('large-fleet', { machine, command: process.argv.slice(2), result }, lines.join('\n') + '\n');
+  await writeResult('large-fleet', { machine, command: process.argv.slice(2), nodeArgs: process.env.BENCH_NODE_ARGS ?? null, result }, lines.join('\n') + '\n');
 }
 
 void main().catch((err) => {
