@@ -13,6 +13,8 @@
 //            a 300 s heartbeat, meter values every minute while charging; docs/benchmarks.md
 //            "100,000 chargers, extrapolated"): answer latency, node and PostgreSQL CPU
 //   storm    every socket drops at once, every charger reconnects and boots at once
+// With pg_stat_statements loaded in PostgreSQL, the steady phase's top statements are reported too
+// (bench/statements.ts).
 //
 //   node dist/bench/large-fleet.js [--chargers 50000] [--nodes 3] [--generators 3] [--seconds 60]
 //     [--rate <msg/s>] [--connect-rate 1000] [--settle-seconds 60]

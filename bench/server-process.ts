@@ -6,7 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { throwawayDatabase } from './throwaway-database.js';
+import { throwawayDatabase, withClient } from './throwaway-database.js';
 
 /** The environment `dynamo serve` runs with in every benchmark (plus the database's). */
 export const SERVE_ENV: Record<string, string> = {
@@ -136,17 +136,12 @@ function procStat(line: string): { pid: number; command: string; ppid: number; u
  * pg_stat_activity, their CPU from /proc: the server must run on this machine), by pid.
  */
 export async function backendCpu(adminUrl: string, database: string): Promise<Map<number, number>> {
-  const { default: pg } = await import('pg');
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    const { rows } = await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
-    const out = new Map<number, number>();
-    for (const { pid } of rows) out.set(pid, await cpuSeconds(pid).catch(() => 0));
-    return out;
-  } finally {
-    await c.end();
-  }
+  const { rows } = await withClient(adminUrl, (c) =>
+    c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]),
+  );
+  const out = new Map<number, number>();
+  for (const { pid } of rows) out.set(pid, await cpuSeconds(pid).catch(() => 0));
+  return out;
 }
 
 /**

@@ -1,8 +1,8 @@
 // PostgreSQL's per-statement counters (pg_stat_statements) for a bench phase, when the server has
 // them: shared_preload_libraries = 'pg_stat_statements' and the extension created in the admin
-// database (docs/benchmarks.md, "The database's side of a message"). Without them a bench reports
+// database (docs/benchmarks.md, "50,000 chargers: two more plans that read the fleet to find a few rows"). Without them a bench reports
 // nothing here and runs as before.
-import pg from 'pg';
+import { withClient } from './throwaway-database.js';
 
 export interface StatementCost {
   calls: number;
@@ -13,16 +13,6 @@ export interface StatementCost {
   buffers: number;
   /** The normalised text, whitespace collapsed, cut to 160 characters. */
   query: string;
-}
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
 }
 
 /** Resets the counters if the extension is there; false when it is not (nothing to report). */

@@ -1,21 +1,24 @@
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 
+/** One connection to `url` for `fn`, closed whatever `fn` does. */
+export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
 /**
  * A fresh PostgreSQL database next to `adminUrl`, and how to drop it. Used by the
  * benchmarks and the test suite so every run starts from an empty schema.
  */
 export async function throwawayDatabase(adminUrl: string, prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  const run = async (sql: string) => {
-    const c = new pg.Client({ connectionString: adminUrl });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
+  const run = (sql: string) => withClient(adminUrl, async (c) => void (await c.query(sql)));
   await run(`CREATE DATABASE ${name}`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;

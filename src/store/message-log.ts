@@ -96,7 +96,7 @@ export async function insertMessageLog(db: Db, partitions: MessageLogPartitions,
           -- The charger looked up by its key alone (LIMIT keeps the subquery from being flattened):
           -- as a join on both columns, PostgreSQL without fresh statistics for chargers walked the
           -- tenant's whole index for every row, 12,000 buffers a batch at 3,000 chargers
-          -- (docs/benchmarks.md "50,000 chargers on one machine").
+          -- (docs/benchmarks.md "50,000 chargers: two more plans that read the fleet").
           CROSS JOIN LATERAL (SELECT c.tenant_id FROM chargers c WHERE c.charge_point_id = u.charge_point_id LIMIT 1) c
           WHERE c.tenant_id = u.tenant_id
           ORDER BY u.ord

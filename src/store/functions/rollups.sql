@@ -150,7 +150,7 @@ BEGIN
   -- The first hour: that of the earliest thing known about the charger. The FILTER keeps PostgreSQL
   -- from answering the intervals' min() by walking the time index from the start until the charger
   -- turns up (its min/max rewrite, chosen on statistics older than the fleet): 10,000 buffers a
-  -- charger, 6.7 s a step at 50,000 chargers (docs/benchmarks.md "50,000 chargers on one machine").
+  -- charger, 6.7 s a step at 50,000 chargers (docs/benchmarks.md "50,000 chargers: two more plans that read the fleet").
   -- Without the rewrite it reads the charger's own intervals by its key.
   UPDATE rollup_chargers r SET first_hour = f.h, rolled_until = f.h
     FROM (SELECT r2.charge_point_id,
