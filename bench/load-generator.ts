@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { benchArgs } from './args.js';
 import { percentile, SimCharger } from './sim-charger.js';
 
@@ -193,6 +193,11 @@ async function main() {
     // This process's own stalls delay every answer it times: reported beside the latencies.
     const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     loop.enable();
+    // Its own collections, one by one: a pause of 50 ms every few seconds is under 1 % of the loop's
+    // samples, so the loop's p99 does not show it, yet it delays every answer that arrives meanwhile.
+    const pauses: { at: number; ms: number }[] = [];
+    const gc = new PerformanceObserver((list) => void pauses.push(...list.getEntries().map((e) => ({ at: e.startTime, ms: e.duration }))));
+    gc.observe({ entryTypes: ['gc'] });
     // Answers are pushed as they arrive: where the count stood at each whole second splits them by second.
     const secondMarks: number[] = [0];
     while (performance.now() < end) {
@@ -217,13 +222,23 @@ async function main() {
     }
     await Promise.all(inflight);
     loop.disable();
+    gc.disconnect();
     secondMarks.push(lat.length);
     // The tail second by second: a few bad seconds (something periodic) or spread evenly (steady queueing).
     const p99BySecond = secondMarks.slice(1).map((to, i) => Math.round(percentile(lat.slice(secondMarks[i], to).sort((a, b) => a - b), 99)));
     lat.sort((a, b) => a - b);
     // The histogram holds each tick's interval, the resolution included: the delay is what is past it.
     const loopP99 = Math.max(0, loop.percentile(99) / 1e6 - LOOP_RESOLUTION_MS);
-    process.stdout.write(JSON.stringify({ phase: name, target: rate, achieved: lat.length / o.halfSeconds, p50: percentile(lat, 50), p99: percentile(lat, 99), loopP99, p99BySecond, skipped, errors: errs }) + '\n');
+    const loopMax = Math.max(0, loop.max / 1e6 - LOOP_RESOLUTION_MS);
+    const long = pauses.filter((p) => p.ms > 10);
+    const ownGc = {
+      count: pauses.length,
+      totalMs: Math.round(pauses.reduce((a, p) => a + p.ms, 0)),
+      maxMs: Math.round(Math.max(0, ...pauses.map((p) => p.ms))),
+      // The second of the phase each pause over 10 ms began in, beside p99BySecond.
+      over10MsInSecond: long.map((p) => Math.floor((p.at - start) / 1000)),
+    };
+    process.stdout.write(JSON.stringify({ phase: name, target: rate, achieved: lat.length / o.halfSeconds, p50: percentile(lat, 50), p99: percentile(lat, 99), loopP99, loopMax, ownGc, p99BySecond, skipped, errors: errs }) + '\n');
   }
 
   if (!o.phases.has('storm')) {
