@@ -278,3 +278,43 @@ describe(`the durable event log and its live stream (${dbKind})`, () => {
     expect((await idsOf('charge_point_id = $1', [young])).length).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe(`the event feed with nobody listening (${dbKind})`, () => {
+  const bed = ocppTestbed({ DYNAMO_EVENTS_POLL_MS: '100' });
+  const eventsRead = async () => {
+    const text = (await bed.t.api('GET', '/metrics')).body as string;
+    return Number(/^dynamo_events_written_total (\d+)/m.exec(text)?.[1] ?? NaN);
+  };
+
+  it('moves its position without reading the events: a stream opened later starts after them, and the log keeps them', async () => {
+    const id = await aCharger(bed.t.api, bed.site);
+    const c = await bed.connect(id);
+    await c.call('StatusNotification', status(1, 'Available'));
+    await c.call('StatusNotification', status(1, 'Preparing'));
+    const before = (await readFleetEvents(bed.svc.service.db, { tenantId: bed.t.tenantId, after: '0', limit: 1000 })).filter((e) => e.charge_point_id === id);
+    expect(before.map((e) => e.event)).toContain('connector.status_changed');
+    // Several polls pass with no listener: nothing is read (the counter counts what the feed reads).
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await eventsRead()).toBe(0);
+
+    const s = await openSse(`${bed.svc.url}/api/v1/cpo/events?charge_point_id=${id}&event=connector.status_changed`, bed.t.key);
+    try {
+      await c.call('StatusNotification', status(1, 'Charging'));
+      await s.waitFor((m) => m.data.data.status === 'Charging');
+      // Live from the moment it opened: none of what came before it, what came after once.
+      expect(s.messages.map((m) => m.data.data.status)).toEqual(['Charging']);
+      expect(BigInt(s.messages[0]!.id!)).toBeGreaterThan(BigInt(before.at(-1)!.id));
+      expect(await eventsRead()).toBeGreaterThan(0);
+    } finally {
+      await s.close();
+    }
+    // The log itself is whole: a client resuming from the start gets the events nobody listened to.
+    const replay = await openSse(`${bed.svc.url}/api/v1/cpo/events?charge_point_id=${id}&event=connector.status_changed`, bed.t.key, { 'last-event-id': '0' });
+    try {
+      await replay.waitFor((m) => m.data.data.status === 'Charging');
+      expect(replay.messages.map((m) => m.data.data.status)).toEqual(['Available', 'Preparing', 'Charging']);
+    } finally {
+      await replay.close();
+    }
+  });
+});

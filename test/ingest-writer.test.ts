@@ -6,6 +6,8 @@ import { FLEET_EVENTS_CHANNEL } from '../src/events/wake-notifier.js';
 import type { ChargerEvent } from '../src/ingest/events.js';
 import { recoverExpiredNodes } from '../src/store/history/nodes.js';
 import { migrate } from '../src/store/migrate.js';
+import { openPostgres } from '../src/store/postgres.js';
+import { applyBatch } from '../src/ingest/batch.js';
 import { startTestService, type TestService } from './support/service.js';
 import { aCharger, aSite, aTenant } from './support/builders.js';
 import { eventually, history } from './support/history.js';
@@ -69,6 +71,21 @@ describe(`ingest writer: one OCPP message is one commit (${dbKind})`, () => {
       (await metrics.getSingleMetric('dynamo_ingest_batch_events')!.get()).values.find((v) => (v as { metricName?: string }).metricName === 'dynamo_ingest_batch_events_count')?.value ?? 0;
     return { writer, retries, transient, batches };
   };
+
+  it('sends the batch statement prepared: parsed once per database connection, every batch after runs it', async () => {
+    const note = (min: number): ChargerEvent[] => [{ type: 'Noted', cp, kind: 'Authorize', payload: { idTag: `TAG-${min}` }, at: at(min), receivedAt: at(min) }];
+    // On PostgreSQL a connection of its own, to look at what that connection has prepared.
+    const own = svc.env.DATABASE_URL ? await openPostgres({ url: svc.env.DATABASE_URL, poolSize: 1 }) : svc.service.db;
+    try {
+      for (const min of [40, 41, 42]) expect((await applyBatch(own, [note(min)])).results).toEqual([[{}]]);
+      if (own.kind === 'postgres') {
+        const prepared = await own.query<{ name: string; calls: string }>(`SELECT name FROM pg_prepared_statements`);
+        expect(prepared.map((p) => p.name)).toEqual(['dynamo_apply_batch']);
+      }
+    } finally {
+      if (own !== svc.service.db) await own.close();
+    }
+  });
 
   it('a poisoned message in the batch is refused alone; the others land whole after one retry', async () => {
     const { writer, retries } = aWriter(500);

@@ -32,7 +32,7 @@ export async function applyBatch(db: Queryable, messages: readonly (readonly Cha
   const withIds = messages.map((events) => events.map((e) => (e.type === 'StatusChanged' || e.type === 'ErrorRaised' ? Object.assign({}, e, { eventId: newId('evt') }) : e)));
   let row: AppliedRow | undefined;
   try {
-    [row] = await db.query<AppliedRow>(APPLY_BATCH, [JSON.stringify(withIds)]);
+    [row] = await db.query<AppliedRow>(APPLY_BATCH, [JSON.stringify(withIds)], { prepareAs: 'dynamo_apply_batch' });
   } catch (err) {
     // Only a batch the database could not parse as a whole is sent again; any other failure (a
     // lost connection after a commit, a timeout) must not apply the batch a second time.

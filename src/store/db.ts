@@ -2,7 +2,17 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 /** The one database port: PostgreSQL through `pg`, or embedded PGlite in a worker thread. */
 export interface Queryable {
-  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<R[]>;
+}
+
+export interface QueryOptions {
+  /**
+   * For a statement run many times a second (ingest's): PostgreSQL parses and plans it once per
+   * connection, as a prepared statement of this name, instead of at every call (13–47 µs of the
+   * database's CPU a transaction; docs/benchmarks.md "Prepared once"). Only for statements whose
+   * best plan does not depend on their parameters' values. PGlite runs the text as usual.
+   */
+  prepareAs?: string;
 }
 
 export interface Db extends Queryable {

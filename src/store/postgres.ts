@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Db, Queryable } from './db.js';
+import type { Db, Queryable, QueryOptions } from './db.js';
 
 const INT8_OID = 20;
 
@@ -34,18 +34,21 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
   const probe = await pool.connect();
   probe.release();
 
-  const run = async <R>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) =>
-    (await client.query(sql, params as unknown[])).rows as R[];
+  const run = async <R>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[], options?: QueryOptions) =>
+    (options?.prepareAs
+      ? await client.query({ name: options.prepareAs, text: sql, values: params as unknown[] })
+      : await client.query(sql, params as unknown[])
+    ).rows as R[];
 
   return {
     kind: 'postgres',
-    query: (sql, params) => run(pool, sql, params),
+    query: (sql, params, options) => run(pool, sql, params, options),
     async exec(sql) {
       await pool.query(sql);
     },
     async transaction(fn) {
       const client = await pool.connect();
-      const tx: Queryable = { query: (sql, params) => run(client, sql, params) };
+      const tx: Queryable = { query: (sql, params, options) => run(client, sql, params, options) };
       try {
         await client.query('BEGIN');
         const result = await fn(tx);
