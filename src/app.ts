@@ -105,7 +105,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     let others: WakeNotifier | undefined;
     if (db.listen) {
       cleanups.push(await db.listen(FLEET_EVENTS_CHANNEL, () => feed.wake()));
-      const notifier = (others = new WakeNotifier(db, log));
+      const notifier = (others = new WakeNotifier(db, log, config.eventsNotifyMs));
       cleanups.push(() => notifier.stop());
     }
     writer.onCommit((eventsWritten) => {

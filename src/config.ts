@@ -40,6 +40,8 @@ export interface Config {
   transactionGuardDays: number;
   /** How often the event log is read without a wake-up (a lost wake-up delays by at most this). */
   eventsPollMs: number;
+  /** Between two wakes of the other nodes' event feeds after ingest commits (wake-notifier.ts). */
+  eventsNotifyMs: number;
   /** Seconds between heartbeat comments on an idle event stream. */
   sseHeartbeatSec: number;
   sseFlushMs: number;
@@ -194,6 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
     eventsRetentionDays: int(env, 'DYNAMO_EVENTS_RETENTION_DAYS', 14, 1, 3650),
     transactionGuardDays: int(env, 'DYNAMO_TRANSACTION_GUARD_DAYS', 14, 1, 3650),
     eventsPollMs: int(env, 'DYNAMO_EVENTS_POLL_MS', 2000, 50, 60_000),
+    eventsNotifyMs: int(env, 'DYNAMO_EVENTS_NOTIFY_MS', 100, 0, 10_000),
     sseHeartbeatSec: int(env, 'DYNAMO_SSE_HEARTBEAT', 15, 1, 3600),
     sseFlushMs: int(env, 'DYNAMO_SSE_FLUSH_MS', 100, 0, 10_000),
     alertsIntervalSec: int(env, 'DYNAMO_ALERTS_INTERVAL', 15, 1, 3600),

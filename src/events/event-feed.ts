@@ -43,8 +43,13 @@ const HELD_BACK_MAX_MS = 500;
 export class EventFeed {
   private cursor = '0';
   private readonly subscribers = new Set<Subscriber>();
-  /** Subscriptions so far: a read that began without listeners sees whether one came while it ran. */
-  private joined = 0;
+  /**
+   * Wake-ups skipped because nobody listened (each may have announced events): while it moves, the
+   * position is behind the log, and a listener waits (ready()) for it to be brought to the head.
+   */
+  private skipped = 0;
+  /** The value of `skipped` the position was last brought up to date for. */
+  private freshAt = 0;
   private readonly reader: Coalesced;
   private timer: NodeJS.Timeout | undefined;
   private heldBackTimer: NodeJS.Timeout | undefined;
@@ -93,36 +98,46 @@ export class EventFeed {
     return this.subscribers.size;
   }
 
-  /** Something may be new: read it (coalesced; at most one read in flight). */
+  /**
+   * Something may be new: read it (coalesced; at most one read in flight). With nobody listening
+   * nothing is read, not even the log's head: at 50,000 chargers every node's feed was woken by
+   * every commit that wrote an event, 535 reads a second for no one (docs/benchmarks.md "The event
+   * feed without listeners").
+   */
   wake(): void {
+    if (this.subscribers.size === 0) {
+      this.skipped++;
+      return;
+    }
     this.reader.run();
+  }
+
+  /**
+   * Resolves once the position is as fresh as a feed that never stopped reading: a new listener
+   * awaits it after subscribing and before it takes the position or reads the log to catch up.
+   */
+  async ready(): Promise<void> {
+    if (this.freshAt !== this.skipped) await this.reader.settled();
   }
 
   /** Every event after the feed's position that matches, as it is read. */
   subscribe(filter: FeedFilter, deliver: (events: FleetEvent[]) => void): FeedSubscription {
     const s: Subscriber = { filter, deliver };
     this.subscribers.add(s);
-    this.joined++;
     return { close: () => void this.subscribers.delete(s) };
   }
 
   private async readNew(): Promise<void> {
-    if (this.subscribers.size === 0) {
-      // Nobody to hand events to: only the position moves, to the last readable event, one row
-      // instead of every event (what a read would have reached, so a listener that subscribes next
-      // starts where it would have). At 50,000 chargers with no listener the three nodes' feeds read
-      // 70,000 events a minute to throw away (docs/benchmarks.md "The event feed without listeners").
-      const joined = this.joined;
+    if (this.freshAt !== this.skipped) {
+      // Behind after reads skipped for want of listeners: the position moves to the last readable
+      // event, one row, which is where reading every event would have brought it.
+      const skipped = this.skipped;
       const head = await fleetEventsHead(this.db);
       if (this.stopped) return;
-      // A listener that came meanwhile took the old position: it is owed every event after it, so
-      // the position stays and the events are read for it.
-      if (this.joined === joined) {
-        if (BigInt(head) > BigInt(this.cursor)) this.cursor = head;
-        this.heldBackMs = 0;
-        return;
-      }
+      if (BigInt(head) > BigInt(this.cursor)) this.cursor = head;
+      this.freshAt = skipped;
     }
+    if (this.subscribers.size === 0) return;
     for (;;) {
       const { rows, heldBack } = await readFeedPage(this.db, this.cursor, this.opts.pageSize);
       if (this.stopped) return;

@@ -15,6 +15,12 @@ export interface StreamOptions {
    * and each write to a socket costs more than the events in it). 0 or absent: as they come.
    */
   lingerMs?: number;
+  /**
+   * Called once the stream's starting position is fixed, before anything is read: from then on
+   * every event committed is delivered. A live stream says it is open only then (its headers):
+   * an event committed before that moment may or may not be in it.
+   */
+  onLive?: () => void;
 }
 
 export class StreamOverflowError extends Error {
@@ -66,7 +72,10 @@ export async function* fleetEventBatches(
   const onAbort = () => wakeUp?.();
   signal.addEventListener('abort', onAbort);
   try {
+    // Subscribed first, then the position: nothing the feed reads from now on is missed.
+    await feed.ready();
     let last = BigInt(opts.after ?? feed.position);
+    opts.onLive?.();
     if (opts.after !== undefined) {
       for (;;) {
         const page = await readFleetEvents(db, { ...filter, after: last.toString(), limit: opts.pageSize });

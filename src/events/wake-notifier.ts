@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Queryable } from '../store/db.js';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Coalesced } from '../coalesced.js';
 
 /** The channel every node's event feed listens on (PostgreSQL LISTEN/NOTIFY; src/store/functions/events.sql). */
@@ -10,15 +11,23 @@ export const FLEET_EVENTS_CHANNEL = 'dynamo_fleet_events';
  * batches do not NOTIFY inside their own transaction: a NOTIFY holds one database-wide lock from
  * its commit until that commit's WAL is flushed, so the commit lanes flushed one after another.
  * This NOTIFY is a small transaction of its own, sent after the commit and coalesced: one in flight
- * at a time, one more for all the wakes asked for meanwhile. A wake lost to a crash between the
- * commit and this only delays the other nodes' readers until their next poll.
+ * at a time, then at least `minIntervalMs` before the next, which carries every wake asked for
+ * meanwhile. Each NOTIFY is a round trip from this node and a delivery to every listening node;
+ * sent after every commit at 50,000 chargers they were some 300 a second (docs/benchmarks.md "The
+ * event feed without listeners"). Other nodes' listeners hear of an event up to that much later;
+ * this node's own feed is woken at once. A wake lost to a crash between the commit and this only
+ * delays the other nodes' readers until their next poll.
  */
 export class WakeNotifier {
   private readonly notify: Coalesced;
 
-  constructor(db: Queryable, log: Logger) {
+  constructor(db: Queryable, log: Logger, minIntervalMs: number) {
     this.notify = new Coalesced(
-      async () => void (await db.query(`SELECT pg_notify('${FLEET_EVENTS_CHANNEL}', '')`)),
+      async () => {
+        await db.query(`SELECT pg_notify('${FLEET_EVENTS_CHANNEL}', '')`);
+        // Still "running" while it waits: the wakes asked for meanwhile become one NOTIFY after it.
+        if (minIntervalMs > 0) await delay(minIntervalMs);
+      },
       (err) => log.warn({ err }, 'could not wake the event feeds of the other nodes; they will poll'),
     );
   }

@@ -56,16 +56,22 @@ export async function eventRoutes(app: App, deps: ApiDeps) {
       const abort = new AbortController();
       reply.sse.onClose(() => abort.abort());
       reply.sse.keepAlive();
-      reply.sse.sendHeaders();
-      // Commit the headers now: a client sees the stream open at once, not at the first event or heartbeat.
-      reply.raw.flushHeaders();
+      // The headers once the stream's position is fixed (onLive, at once unless this node's feed
+      // must first find the log's head), not at the first event or heartbeat: a live client that
+      // sees the stream open gets every event committed after that.
+      const open = () => {
+        // Gone before its position was fixed: no headers, and no heartbeat timer for a closed socket.
+        if (!reply.sse.isConnected) return;
+        reply.sse.sendHeaders();
+        reply.raw.flushHeaders();
+      };
       sseClients.inc();
       try {
         const batches = fleetEventBatches(
           db,
           events.feed,
           { tenantId: tenantOf(req), events: types, siteId: req.query.site_id, chargePointId: req.query.charge_point_id },
-          { after, maxQueued: events.maxQueuedPerClient, pageSize: 500, lingerMs: events.flushMs },
+          { after, maxQueued: events.maxQueuedPerClient, pageSize: 500, lingerMs: events.flushMs, onLive: open },
           abort.signal,
         );
         for await (const batch of batches) {
