@@ -51,6 +51,12 @@ export class RateLimitedError extends ApiError {
   }
 }
 
+export class ServiceUnavailableError extends ApiError {
+  constructor(code: string, message: string, retryAfterSec = 1) {
+    super(503, code, message, null, { 'retry-after': String(retryAfterSec) });
+  }
+}
+
 export const badRequest = (parameter: string | null, message: string, code = 'invalid_parameter') =>
   new BadRequestError(parameter, message, code);
 export const unauthorized = (message: string) => new UnauthorizedError(message);

@@ -30,15 +30,20 @@ export interface EventFeedOptions {
 }
 
 /**
- * This node's reader of the durable event log (migration 0008). One query per wake-up reads what
- * is new for every tenant, then fans it out in memory to the live listeners (SSE clients, webhook
- * workers), so twenty clients cost one query, not twenty. Wake-ups come from this node's commits,
+ * This node's reader of the durable event log (migration 0008). While it has listeners, one query
+ * per wake-up reads what is new for every tenant, then fans it out in memory to them (SSE clients,
+ * webhook workers), so twenty clients cost one query, not twenty; without listeners it reads nothing. Wake-ups come from this node's commits,
  * from other nodes (PostgreSQL NOTIFY) and from a slow poll; any of them may
  * be lost or repeated, the log decides what is new.
  */
 /** How soon to look again while events are held back by a running transaction (doubling between). */
 const HELD_BACK_MIN_MS = 50;
 const HELD_BACK_MAX_MS = 500;
+
+/** The feed could not bring its position up to the log's head for a new listener. */
+export class EventFeedBehindError extends Error {
+  override readonly name = 'EventFeedBehindError';
+}
 
 export class EventFeed {
   private cursor = '0';
@@ -102,7 +107,7 @@ export class EventFeed {
    * Something may be new: read it (coalesced; at most one read in flight). With nobody listening
    * nothing is read, not even the log's head: at 50,000 chargers every node's feed was woken by
    * every commit that wrote an event, 535 reads a second for no one (docs/benchmarks.md "The event
-   * feed without listeners").
+   * feed and its wake-ups without listeners").
    */
   wake(): void {
     if (this.subscribers.size === 0) {
@@ -115,9 +120,13 @@ export class EventFeed {
   /**
    * Resolves once the position is as fresh as a feed that never stopped reading: a new listener
    * awaits it after subscribing and before it takes the position or reads the log to catch up.
+   * Rejects (EventFeedBehindError) when the log's head could not be read: a listener that went on
+   * from the old position would have the events between it and the head skipped by the next read.
    */
   async ready(): Promise<void> {
-    if (this.freshAt !== this.skipped) await this.reader.settled();
+    if (this.freshAt === this.skipped) return;
+    await this.reader.settled();
+    if (!this.stopped && this.freshAt !== this.skipped) throw new EventFeedBehindError('the event log could not be read; try again');
   }
 
   /** Every event after the feed's position that matches, as it is read. */
@@ -136,6 +145,7 @@ export class EventFeed {
       if (this.stopped) return;
       if (BigInt(head) > BigInt(this.cursor)) this.cursor = head;
       this.freshAt = skipped;
+      this.heldBackMs = 0;
     }
     if (this.subscribers.size === 0) return;
     for (;;) {

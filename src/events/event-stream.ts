@@ -74,6 +74,7 @@ export async function* fleetEventBatches(
   try {
     // Subscribed first, then the position: nothing the feed reads from now on is missed.
     await feed.ready();
+    if (signal.aborted) return;
     let last = BigInt(opts.after ?? feed.position);
     opts.onLive?.();
     if (opts.after !== undefined) {

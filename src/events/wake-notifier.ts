@@ -20,23 +20,43 @@ export const FLEET_EVENTS_CHANNEL = 'dynamo_fleet_events';
  */
 export class WakeNotifier {
   private readonly notify: Coalesced;
+  /** Ends the wait between two NOTIFYs at shutdown. */
+  private readonly stopping = new AbortController();
+  /** A wake asked for since the last NOTIFY began: still owed if the notifier stops meanwhile. */
+  private owed = false;
 
-  constructor(db: Queryable, log: Logger, minIntervalMs: number) {
+  constructor(
+    private readonly db: Queryable,
+    private readonly log: Logger,
+    minIntervalMs: number,
+  ) {
     this.notify = new Coalesced(
       async () => {
-        await db.query(`SELECT pg_notify('${FLEET_EVENTS_CHANNEL}', '')`);
+        this.owed = false;
+        await this.send();
         // Still "running" while it waits: the wakes asked for meanwhile become one NOTIFY after it.
-        if (minIntervalMs > 0) await delay(minIntervalMs);
+        if (minIntervalMs > 0) await delay(minIntervalMs, undefined, { signal: this.stopping.signal }).catch(() => undefined);
       },
       (err) => log.warn({ err }, 'could not wake the event feeds of the other nodes; they will poll'),
     );
   }
 
   wake(): void {
+    this.owed = true;
     this.notify.run();
   }
 
-  stop(): Promise<void> {
-    return this.notify.stop();
+  /** Stops at once (not after the wait) and sends the wake still owed, so the last events are not left to a poll. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.notify.stop();
+    if (this.owed) {
+      this.owed = false;
+      await this.send().catch((err) => this.log.warn({ err }, 'could not wake the event feeds of the other nodes; they will poll'));
+    }
+  }
+
+  private async send(): Promise<void> {
+    await this.db.query(`SELECT pg_notify('${FLEET_EVENTS_CHANNEL}', '')`);
   }
 }

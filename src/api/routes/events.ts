@@ -3,11 +3,12 @@ import { Type } from 'typebox';
 import { Gauge } from 'prom-client';
 import type { ApiDeps, App } from '../types.js';
 import { tenantOf } from '../auth.js';
-import { badRequest } from '../errors.js';
+import { badRequest, ServiceUnavailableError } from '../errors.js';
 import { errors } from '../schemas/common.js';
 import { ChargePointFilter, SiteFilter } from '../schemas/fleet.js';
 import { FLEET_EVENT_TYPES } from '../../store/fleet-events.js';
 import { fleetEventBatches, StreamOverflowError } from '../../events/event-stream.js';
+import { EventFeedBehindError } from '../../events/event-feed.js';
 import { sseFrames } from '../sse-frames.js';
 
 const EVENT_ID = /^(0|[1-9]\d{0,18})$/;
@@ -41,7 +42,7 @@ export async function eventRoutes(app: App, deps: ApiDeps) {
           { additionalProperties: false },
         ),
         headers: Type.Object({ 'last-event-id': Type.Optional(Type.String()) }),
-        response: { ...errors(400, 401, 403, 406) },
+        response: { ...errors(400, 401, 403, 406, 503) },
       },
     },
     async (req, reply) => {
@@ -59,9 +60,11 @@ export async function eventRoutes(app: App, deps: ApiDeps) {
       // The headers once the stream's position is fixed (onLive, at once unless this node's feed
       // must first find the log's head), not at the first event or heartbeat: a live client that
       // sees the stream open gets every event committed after that.
+      let opened = false;
       const open = () => {
         // Gone before its position was fixed: no headers, and no heartbeat timer for a closed socket.
         if (!reply.sse.isConnected) return;
+        opened = true;
         reply.sse.sendHeaders();
         reply.raw.flushHeaders();
       };
@@ -80,6 +83,8 @@ export async function eventRoutes(app: App, deps: ApiDeps) {
           if (!reply.raw.write(sseFrames(batch))) await once(reply.raw, 'drain', { signal: abort.signal });
         }
       } catch (err) {
+        // Not open yet (the feed could not find its position): an answer in the one error shape.
+        if (!opened && err instanceof EventFeedBehindError) throw new ServiceUnavailableError('events_unavailable', err.message);
         // A client too slow to keep up is cut off; it reconnects with Last-Event-ID and reads the log.
         if (err instanceof StreamOverflowError) req.log.warn({ err }, 'event stream: slow client disconnected');
         else if (reply.sse.isConnected) req.log.error({ err }, 'event stream failed');
