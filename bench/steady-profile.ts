@@ -1,5 +1,5 @@
 // node dist/bench/steady-profile.js — where one server's CPU or memory goes at a steady, realistic
-// rate (docs/benchmarks.md "What each node did for nobody"). A real `dynamo serve` on a fresh
+// rate (docs/benchmarks.md "The event feed and its wake-ups without listeners"). A real `dynamo serve` on a fresh
 // PostgreSQL database holds N chargers (bench/load-generator.ts); while they send R msg/s for S
 // seconds the server is profiled through its inspector, only in that phase (a --cpu-prof profile
 // covers connecting and the closed loop too):
@@ -134,7 +134,7 @@ async function main() {
       ];
       if (PROFILE === 'cpu') {
         const { profile } = (await insp.call('Profiler.stop')) as { profile: CpuProfile };
-        const file = join(ROOT, 'bench/results', `steady-profile-${Date.now()}.cpuprofile`);
+        const file = join(ROOT, 'bench/results', `steady-profile-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
         await writeFile(file, JSON.stringify(profile));
         const r = cpuTop(profile, messages);
         result = { ...r, profileFile: file };
@@ -148,7 +148,7 @@ async function main() {
         ].join('\n');
       } else {
         const { profile } = (await insp.call('HeapProfiler.stopSampling')) as { profile: { head: HeapNode } };
-        const file = join(ROOT, 'bench/results', `steady-profile-${Date.now()}.heapprofile`);
+        const file = join(ROOT, 'bench/results', `steady-profile-${new Date().toISOString().replace(/[:.]/g, '-')}.heapprofile`);
         await writeFile(file, JSON.stringify(profile));
         const r = allocTop(profile.head, messages);
         result = { ...r, survivorsOnly: SURVIVORS, profileFile: file };

@@ -12,9 +12,10 @@ export const FLEET_EVENTS_CHANNEL = 'dynamo_fleet_events';
  * its commit until that commit's WAL is flushed, so the commit lanes flushed one after another.
  * This NOTIFY is a small transaction of its own, sent after the commit and coalesced: one in flight
  * at a time, then at least `minIntervalMs` before the next, which carries every wake asked for
- * meanwhile. Each NOTIFY is a round trip from this node and a delivery to every listening node;
- * sent after every commit at 50,000 chargers they were some 300 a second (docs/benchmarks.md "The
- * event feed without listeners"). Other nodes' listeners hear of an event up to that much later;
+ * meanwhile. Each NOTIFY is a round trip from this node and a delivery to every listening node,
+ * whose feed then reads: at 50,000 chargers the three nodes' feeds read 535 times a second
+ * (docs/benchmarks.md "The event feed and its wake-ups without listeners"). Other nodes' listeners
+ * hear of an event up to that interval (and a round trip) later;
  * this node's own feed is woken at once. A wake lost to a crash between the commit and this only
  * delays the other nodes' readers until their next poll.
  */

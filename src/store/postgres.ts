@@ -21,11 +21,6 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     connectionString: options.url,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: 5_000,
-    // A connection is kept through lulls of up to ten minutes, not pg's default ten seconds: a new
-    // backend compiles the ingest functions (PL/pgSQL) and fills its catalog caches on first use, and
-    // a fleet that went quiet for a few seconds then paid for a pool's worth at once (the first
-    // seconds of bench:large-fleet's steady phase after its idle minute, docs/benchmarks.md).
-    idleTimeoutMillis: 600_000,
     statement_timeout: options.statementTimeoutMs,
     // JIT compiles expensive-looking plans for about a second; dashboard queries finish far sooner
     // without it. Parallel workers cost ~3 ms to start (even for a branch a one-time filter skips)
