@@ -56,8 +56,9 @@ async function inspector(port: number): Promise<{ call: (method: string, params?
   const pending = new Map<number, (m: any) => void>();
   ws.on('message', (data) => {
     const m = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
-    if (m.id !== undefined) pending.get(m.id)?.(m);
-    if (m.id !== undefined) pending.delete(m.id);
+    if (m.id === undefined) return;
+    pending.get(m.id)?.(m);
+    pending.delete(m.id);
   });
   const call = (method: string, params: object = {}) =>
     new Promise<any>((resolve, reject) => {
@@ -66,6 +67,11 @@ async function inspector(port: number): Promise<{ call: (method: string, params?
       ws.send(JSON.stringify({ id: n, method, params }));
     });
   return { call, close: () => ws.close() };
+}
+
+/** The TOP largest, divided by the messages of the phase. */
+function perMessage(byFunction: Map<string, number>, messages: number): [string, number][] {
+  return [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([k, v]) => [k, v / messages]);
 }
 
 function cpuTop(p: CpuProfile, messages: number): { busySeconds: number; usPerMessage: number; top: [string, number][] } {
@@ -79,8 +85,7 @@ function cpuTop(p: CpuProfile, messages: number): { busySeconds: number; usPerMe
     busy += perSample;
     self.set(nameOf(frame), (self.get(nameOf(frame)) ?? 0) + perSample);
   }
-  const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([k, us]) => [k, us / messages] as [string, number]);
-  return { busySeconds: busy / 1e6, usPerMessage: busy / messages, top };
+  return { busySeconds: busy / 1e6, usPerMessage: busy / messages, top: perMessage(self, messages) };
 }
 
 function allocTop(head: HeapNode, messages: number): { bytesPerMessage: number; top: [string, number][] } {
@@ -92,8 +97,19 @@ function allocTop(head: HeapNode, messages: number): { bytesPerMessage: number; 
     n.children.forEach(walk);
   };
   walk(head);
-  const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([k, bytes]) => [k, bytes / messages] as [string, number]);
-  return { bytesPerMessage: total / messages, top };
+  return { bytesPerMessage: total / messages, top: perMessage(self, messages) };
+}
+
+/** The whole profile beside the reports (not committed), for Chrome DevTools. */
+async function keep(profile: unknown, ext: 'cpuprofile' | 'heapprofile'): Promise<string> {
+  const file = join(ROOT, 'bench/results', `steady-profile-${new Date().toISOString().replace(/[:.]/g, '-')}.${ext}`);
+  await writeFile(file, JSON.stringify(profile));
+  return file;
+}
+
+/** The top functions as a Markdown table, per message. */
+function table(unit: string, top: [string, number][], digits: number): string[] {
+  return ['', `| ${unit} | function |`, '|---|---|', ...top.map(([k, v]) => `| ${v.toFixed(digits)} | \`${k}\` |`)];
 }
 
 async function main() {
@@ -134,31 +150,23 @@ async function main() {
       ];
       if (PROFILE === 'cpu') {
         const { profile } = (await insp.call('Profiler.stop')) as { profile: CpuProfile };
-        const file = join(ROOT, 'bench/results', `steady-profile-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
-        await writeFile(file, JSON.stringify(profile));
+        const file = await keep(profile, 'cpuprofile');
         const r = cpuTop(profile, messages);
         result = { ...r, profileFile: file };
         report = [
           ...header,
           `Server CPU in the phase: ${r.busySeconds.toFixed(2)} s, ${r.usPerMessage.toFixed(0)} µs a message (self time, sampled every 250 µs; profile ${file}).`,
-          '',
-          '| µs / message | function |',
-          '|---|---|',
-          ...r.top.map(([k, v]) => `| ${v.toFixed(1)} | \`${k}\` |`),
+          ...table('µs / message', r.top, 1),
         ].join('\n');
       } else {
         const { profile } = (await insp.call('HeapProfiler.stopSampling')) as { profile: { head: HeapNode } };
-        const file = join(ROOT, 'bench/results', `steady-profile-${new Date().toISOString().replace(/[:.]/g, '-')}.heapprofile`);
-        await writeFile(file, JSON.stringify(profile));
+        const file = await keep(profile, 'heapprofile');
         const r = allocTop(profile.head, messages);
         result = { ...r, survivorsOnly: SURVIVORS, profileFile: file };
         report = [
           ...header,
           `${SURVIVORS ? 'Outlived a young-generation collection' : 'Allocated'}: ${(r.bytesPerMessage / 1024).toFixed(1)} KiB a message (sampled every 4 KiB; profile ${file}).`,
-          '',
-          '| bytes / message | function |',
-          '|---|---|',
-          ...r.top.map(([k, v]) => `| ${v.toFixed(0)} | \`${k}\` |`),
+          ...table('bytes / message', r.top, 0),
         ].join('\n');
       }
       break;

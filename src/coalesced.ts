@@ -34,6 +34,11 @@ export class Coalesced {
       });
   }
 
+  /** Asked to run again while a run is under way: that run is still owed. */
+  get pending(): boolean {
+    return this.again;
+  }
+
   /**
    * Like run(), and resolves once a run begun after this call has finished (failed runs too):
    * for a caller that must know its change was seen, not only announced.

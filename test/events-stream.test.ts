@@ -291,7 +291,7 @@ describe(`the event feed with nobody listening (${dbKind})`, () => {
     const c = await bed.connect(id);
     await c.call('StatusNotification', status(1, 'Available'));
     await c.call('StatusNotification', status(1, 'Preparing'));
-    const before = (await readFleetEvents(bed.svc.service.db, { tenantId: bed.t.tenantId, after: '0', limit: 1000 })).filter((e) => e.charge_point_id === id);
+    const before = await readFleetEvents(bed.svc.service.db, { tenantId: bed.t.tenantId, chargePointId: id, after: '0', limit: 1000 });
     expect(before.map((e) => e.event)).toContain('connector.status_changed');
     // Several polls pass with no listener: nothing is read (the counter counts what the feed reads).
     await new Promise((r) => setTimeout(r, 500));

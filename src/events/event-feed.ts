@@ -32,9 +32,9 @@ export interface EventFeedOptions {
 /**
  * This node's reader of the durable event log (migration 0008). While it has listeners, one query
  * per wake-up reads what is new for every tenant, then fans it out in memory to them (SSE clients,
- * webhook workers), so twenty clients cost one query, not twenty; without listeners it reads nothing. Wake-ups come from this node's commits,
- * from other nodes (PostgreSQL NOTIFY) and from a slow poll; any of them may
- * be lost or repeated, the log decides what is new.
+ * webhook workers), so twenty clients cost one query, not twenty; without listeners it reads
+ * nothing. Wake-ups come from this node's commits, from other nodes (PostgreSQL NOTIFY) and from a
+ * slow poll; any of them may be lost or repeated, the log decides what is new.
  */
 /** How soon to look again while events are held back by a running transaction (doubling between). */
 const HELD_BACK_MIN_MS = 50;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { Queryable } from '../store/db.js';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Queryable } from '../store/db.js';
 import { Coalesced } from '../coalesced.js';
 
 /** The channel every node's event feed listens on (PostgreSQL LISTEN/NOTIFY; src/store/functions/events.sql). */
@@ -23,8 +23,6 @@ export class WakeNotifier {
   private readonly notify: Coalesced;
   /** Ends the wait between two NOTIFYs at shutdown. */
   private readonly stopping = new AbortController();
-  /** A wake asked for since the last NOTIFY began: still owed if the notifier stops meanwhile. */
-  private owed = false;
 
   constructor(
     private readonly db: Queryable,
@@ -33,28 +31,29 @@ export class WakeNotifier {
   ) {
     this.notify = new Coalesced(
       async () => {
-        this.owed = false;
         await this.send();
         // Still "running" while it waits: the wakes asked for meanwhile become one NOTIFY after it.
         if (minIntervalMs > 0) await delay(minIntervalMs, undefined, { signal: this.stopping.signal }).catch(() => undefined);
       },
-      (err) => log.warn({ err }, 'could not wake the event feeds of the other nodes; they will poll'),
+      (err) => this.failed(err),
     );
   }
 
   wake(): void {
-    this.owed = true;
     this.notify.run();
   }
 
   /** Stops at once (not after the wait) and sends the wake still owed, so the last events are not left to a poll. */
   async stop(): Promise<void> {
     this.stopping.abort();
+    // Read before stop(), which drops it: the aborted wait ends the run only after this line.
+    const owed = this.notify.pending;
     await this.notify.stop();
-    if (this.owed) {
-      this.owed = false;
-      await this.send().catch((err) => this.log.warn({ err }, 'could not wake the event feeds of the other nodes; they will poll'));
-    }
+    if (owed) await this.send().catch((err) => this.failed(err));
+  }
+
+  private failed(err: unknown): void {
+    this.log.warn({ err }, 'could not wake the event feeds of the other nodes; they will poll');
   }
 
   private async send(): Promise<void> {

@@ -8,8 +8,9 @@ export interface Queryable {
 export interface QueryOptions {
   /**
    * For a statement run many times a second (ingest's): PostgreSQL parses and plans it once per
-   * connection, as a prepared statement of this name, instead of at every call (13–47 µs of the
-   * database's CPU a transaction; docs/benchmarks.md "Prepared once"). Only for statements whose
+   * connection, as a prepared statement of this name, instead of at every call (20–28 µs of the
+   * database's CPU a one-message transaction; docs/benchmarks.md "The event feed and its wake-ups
+   * without listeners", "Prepared once"). Only for statements whose
    * best plan does not depend on their parameters' values. PGlite runs the text as usual.
    */
   prepareAs?: string;

@@ -60,11 +60,9 @@ export async function eventRoutes(app: App, deps: ApiDeps) {
       // The headers once the stream's position is fixed (onLive, at once unless this node's feed
       // must first find the log's head), not at the first event or heartbeat: a live client that
       // sees the stream open gets every event committed after that.
-      let opened = false;
       const open = () => {
         // Gone before its position was fixed: no headers, and no heartbeat timer for a closed socket.
         if (!reply.sse.isConnected) return;
-        opened = true;
         reply.sse.sendHeaders();
         reply.raw.flushHeaders();
       };
@@ -84,7 +82,7 @@ export async function eventRoutes(app: App, deps: ApiDeps) {
         }
       } catch (err) {
         // Not open yet (the feed could not find its position): an answer in the one error shape.
-        if (!opened && err instanceof EventFeedBehindError) throw new ServiceUnavailableError('events_unavailable', err.message);
+        if (!reply.raw.headersSent && err instanceof EventFeedBehindError) throw new ServiceUnavailableError('events_unavailable', err.message);
         // A client too slow to keep up is cut off; it reconnects with Last-Event-ID and reads the log.
         if (err instanceof StreamOverflowError) req.log.warn({ err }, 'event stream: slow client disconnected');
         else if (reply.sse.isConnected) req.log.error({ err }, 'event stream failed');
