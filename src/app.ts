@@ -224,7 +224,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         fleetQueryParts: db.kind === 'postgres' ? config.fleetQueryParts : 1,
         adminKeyHash: adminKey.hash,
         metrics,
-        events: { feed, maxQueuedPerClient: 10_000, heartbeatMs: config.sseHeartbeatSec * 1000, flushMs: config.sseFlushMs },
+        events: { feed, maxQueuedPerClient: 10_000, heartbeatMs: config.sseHeartbeatSec * 1000, keyCheckMs: config.sseKeyCheckSec * 1000, flushMs: config.sseFlushMs },
         webhooks,
         commands,
         maintenance,

@@ -44,6 +44,8 @@ export interface Config {
   eventsNotifyMs: number;
   /** Seconds between heartbeat comments on an idle event stream. */
   sseHeartbeatSec: number;
+  /** Seconds between checks that the keys of open event streams still authenticate. */
+  sseKeyCheckSec: number;
   sseFlushMs: number;
   /** Seconds between evaluations of the alert rules. */
   alertsIntervalSec: number;
@@ -198,6 +200,7 @@ export function loadConfig(env: Env = process.env): Config {
     eventsPollMs: int(env, 'DYNAMO_EVENTS_POLL_MS', 2000, 50, 60_000),
     eventsNotifyMs: int(env, 'DYNAMO_EVENTS_NOTIFY_MS', 100, 0, 10_000),
     sseHeartbeatSec: int(env, 'DYNAMO_SSE_HEARTBEAT', 15, 1, 3600),
+    sseKeyCheckSec: int(env, 'DYNAMO_SSE_KEY_CHECK', 5, 1, 3600),
     sseFlushMs: int(env, 'DYNAMO_SSE_FLUSH_MS', 100, 0, 10_000),
     alertsIntervalSec: int(env, 'DYNAMO_ALERTS_INTERVAL', 15, 1, 3600),
     webhooksAllowHttp: bool(env, 'DYNAMO_WEBHOOKS_ALLOW_HTTP', false),

@@ -3,6 +3,8 @@ import { aCharger, aSite, aTenant } from './support/builders.js';
 import { ocppTestbed } from './support/ocpp-testbed.js';
 import { openSse } from './support/sse.js';
 import { dbKind } from './support/database.js';
+import { ADMIN_KEY } from './support/service.js';
+import { apiClient } from './support/http.js';
 import { eventually } from './support/history.js';
 import { statusNotification as status } from './support/ocpp16-payloads.js';
 import { RetentionKeeper } from '../src/store/retention-keeper.js';
@@ -14,7 +16,7 @@ import type { Queryable } from '../src/store/db.js';
 const now = () => new Date().toISOString();
 
 describe(`the durable event log and its live stream (${dbKind})`, () => {
-  const bed = ocppTestbed({ DYNAMO_SSE_HEARTBEAT: '1', DYNAMO_EVENTS_POLL_MS: '200' });
+  const bed = ocppTestbed({ DYNAMO_SSE_HEARTBEAT: '1', DYNAMO_EVENTS_POLL_MS: '200', DYNAMO_SSE_KEY_CHECK: '1' });
   const streams: { close(): Promise<void> }[] = [];
   const open = async (query = '', key = bed.t.key, headers: Record<string, string> = {}) => {
     const s = await openSse(`${bed.svc.url}/api/v1/cpo/events${query}`, key, headers);
@@ -205,6 +207,28 @@ describe(`the durable event log and its live stream (${dbKind})`, () => {
     const forbidden = await narrow.api('GET', '/api/v1/cpo/events');
     expect(forbidden.status).toBe(403);
     expect(forbidden.body.error.code).toBe('missing_scope');
+  });
+
+  it('closes the stream of a key revoked while it is open; the reconnect is refused, other keys stream on', async () => {
+    const admin = apiClient(bed.svc.url, ADMIN_KEY);
+    const doomed = await admin('POST', `/api/v1/admin/tenants/${bed.t.tenantId}/api-keys`, { body: { name: 'revoked while streaming' } });
+    expect(doomed.status, JSON.stringify(doomed.body)).toBe(201);
+    const s = await open('', doomed.body.key);
+    const other = await open('');
+    expect(s.status).toBe(200);
+    expect((await admin('DELETE', `/api/v1/admin/tenants/${bed.t.tenantId}/api-keys/${doomed.body.key_id}`)).status).toBe(200);
+    // Checked every second here (DYNAMO_SSE_KEY_CHECK=1).
+    expect(await eventually(async () => s.ended, (e) => e, 5_000)).toBe(true);
+    const again = await bed.t.api('GET', '/api/v1/cpo/events', { key: doomed.body.key });
+    expect(again.status).toBe(401);
+    // The tenant's other key keeps its stream, and it goes on receiving.
+    const id = await aCharger(bed.t.api, bed.site);
+    const created = await bed.t.api('POST', `/api/v1/cpo/chargers/${id}/maintenance`, {
+      body: { type: 'scheduled', description: 'After the revocation', scheduled_at: '2026-11-30T08:00:00Z', technician: 'A. Tech' },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    await other.waitFor((m) => m.event === 'maintenance.created' && m.data.data.maintenance_id === created.body.event_id);
+    expect(other.ended).toBe(false);
   });
 
   it('sends heartbeats on an idle stream so proxies keep it open', async () => {

@@ -19,7 +19,7 @@ export async function openapiDocument(): Promise<Record<string, unknown>> {
       metrics: new Registry(),
       chargers: { disconnect: inert },
       // Registration reads none of these; a handler that would use one is never called here.
-      events: { feed: {} as never, maxQueuedPerClient: 1, heartbeatMs: 15_000, flushMs: 0 },
+      events: { feed: {} as never, maxQueuedPerClient: 1, heartbeatMs: 15_000, keyCheckMs: 5_000, flushMs: 0 },
       webhooks: {} as never,
       commands: {} as never,
       maintenance: { changed: () => {} } as never,

@@ -34,6 +34,8 @@ export interface EventsDeps {
   maxQueuedPerClient: number;
   /** Comment lines sent this often keep proxies from closing an idle stream. */
   heartbeatMs: number;
+  /** An open stream whose key is revoked is closed within this long (revoked-key-watch.ts). */
+  keyCheckMs: number;
   /** Live events are gathered this long and written to each client together (0: as they come). */
   flushMs: number;
 }

@@ -61,3 +61,12 @@ export async function getApiKey(db: Queryable, tenantId: string, keyId: string):
   const [row] = await db.query<ApiKeyRecord>(`SELECT ${COLUMNS} FROM api_keys WHERE tenant_id = $1 AND key_id = $2`, [tenantId, keyId]);
   return row;
 }
+
+/** Of these keys, those that still authenticate (not revoked, not deleted with their tenant). */
+export async function activeKeyIds(db: Queryable, keyIds: readonly string[]): Promise<Set<string>> {
+  if (keyIds.length === 0) return new Set();
+  const rows = await db.query<{ key_id: string }>('SELECT key_id FROM api_keys WHERE key_id = ANY($1::text[]) AND revoked_at IS NULL', [
+    keyIds,
+  ]);
+  return new Set(rows.map((r) => r.key_id));
+}

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { Gauge } from 'prom-client';
 import type { ApiDeps, App } from '../types.js';
 import { tenantOf } from '../auth.js';
+import { RevokedKeyWatch } from '../revoked-key-watch.js';
 import { badRequest, ServiceUnavailableError } from '../errors.js';
 import { errors } from '../schemas/common.js';
 import { ChargePointFilter, SiteFilter } from '../schemas/fleet.js';
@@ -18,6 +19,8 @@ const EVENT_ID = /^(0|[1-9]\d{0,18})$/;
 export async function eventRoutes(app: App, deps: ApiDeps) {
   const { db, events } = deps;
   const sseClients = new Gauge({ name: 'dynamo_sse_clients', help: 'Clients connected to the live event stream', registers: [deps.metrics] });
+  const keys = new RevokedKeyWatch(db, events.keyCheckMs, app.log);
+  app.addHook('onClose', async () => keys.stop());
 
   app.get(
     '/api/v1/cpo/events',
@@ -56,6 +59,10 @@ export async function eventRoutes(app: App, deps: ApiDeps) {
       }
       const abort = new AbortController();
       reply.sse.onClose(() => abort.abort());
+      // Authenticated once, when it arrived: a key revoked since ends the stream, and the
+      // client's reconnect is refused with 401.
+      const principal = req.principal;
+      const unwatch = principal?.kind === 'tenant' ? keys.watch(principal.keyId, () => abort.abort()) : () => {};
       reply.sse.keepAlive();
       // The headers once the stream's position is fixed (onLive, at once unless this node's feed
       // must first find the log's head), not at the first event or heartbeat: a live client that
@@ -85,8 +92,9 @@ export async function eventRoutes(app: App, deps: ApiDeps) {
         if (!reply.raw.headersSent && err instanceof EventFeedBehindError) throw new ServiceUnavailableError('events_unavailable', err.message);
         // A client too slow to keep up is cut off; it reconnects with Last-Event-ID and reads the log.
         if (err instanceof StreamOverflowError) req.log.warn({ err }, 'event stream: slow client disconnected');
-        else if (reply.sse.isConnected) req.log.error({ err }, 'event stream failed');
+        else if (reply.sse.isConnected && !abort.signal.aborted) req.log.error({ err }, 'event stream failed');
       } finally {
+        unwatch();
         sseClients.dec();
         reply.sse.close();
       }

@@ -78,9 +78,14 @@ export function apiClient(key: string, onUnauthorized: (f: ApiFailure) => void) 
       if (failure.status === 401) onUnauthorized(failure);
       throw failure;
     },
-    /** A streaming request (Server-Sent Events) with the key in the header, as EventSource cannot send one. */
-    stream(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
-      return fetch(path, { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream', ...headers }, signal, cache: 'no-store' });
+    /**
+     * A streaming request (Server-Sent Events) with the key in the header, as EventSource cannot
+     * send one. The service closes a revoked key's stream; the reconnect's 401 ends the session.
+     */
+    async stream(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
+      const res = await fetch(path, { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream', ...headers }, signal, cache: 'no-store' });
+      if (res.status === 401) onUnauthorized(await failureOf(res, await res.json().catch(() => null)));
+      return res;
     },
   };
 }
