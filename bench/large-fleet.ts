@@ -28,6 +28,7 @@ import { BENCH_PG_URL, benchFleetDatabase } from './bench-fleet.js';
 import { benchArgs } from './args.js';
 import { writeResult } from './results.js';
 import { statementsReset, topStatements, type StatementCost } from './statements.js';
+import { samplePgSeconds } from './pg-seconds.js';
 
 const args = benchArgs();
 const N = Number(args.get('chargers') ?? 50_000);
@@ -76,6 +77,18 @@ function follow(gen: ReturnType<typeof startLoadGenerator>) {
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** Background work a node did (its /metrics): rollup maintenance steps and VACUUM runs, count and seconds. */
+async function backgroundWork(url: string): Promise<{ rollupSteps: number; rollupSeconds: number; vacuums: number; vacuumSeconds: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return {
+    rollupSteps: value('dynamo_rollup_step_seconds_count'),
+    rollupSeconds: value('dynamo_rollup_step_seconds_sum'),
+    vacuums: value('dynamo_vacuum_seconds_count'),
+    vacuumSeconds: value('dynamo_vacuum_seconds_sum'),
+  };
+}
 const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 
 async function main() {
@@ -124,11 +137,21 @@ async function main() {
   await new Promise((r) => setTimeout(r, SETTLE_SECONDS * 1000));
   const statements = await statementsReset(BENCH_PG_URL);
   const [nodeCpu0, db0, pgAll0] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName), postgresCpuSeconds()]);
+  const work0 = await Promise.all(servers.map((s) => backgroundWork(s.url)));
+  const pgSeconds = await samplePgSeconds(databaseUrl!, dbName);
   const t0 = performance.now();
   for (const g of gens) g.gen.go();
   const steady = await all('half');
   const elapsed = (performance.now() - t0) / 1000;
   const [nodeCpu1, db1, pgAll1] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName), postgresCpuSeconds()]);
+  const bySecond = await pgSeconds.stop();
+  const work1 = await Promise.all(servers.map((s) => backgroundWork(s.url)));
+  const background = work1.map((w, i) => ({
+    rollupSteps: w.rollupSteps - work0[i]!.rollupSteps,
+    rollupSeconds: w.rollupSeconds - work0[i]!.rollupSeconds,
+    vacuums: w.vacuums - work0[i]!.vacuums,
+    vacuumSeconds: w.vacuumSeconds - work0[i]!.vacuumSeconds,
+  }));
   const steadyStatements: StatementCost[] = statements ? await topStatements(BENCH_PG_URL, dbName, 16) : [];
   await all('waiting:storm');
   for (const g of gens) g.gen.go();
@@ -161,6 +184,9 @@ async function main() {
       /** Per second of the phase, the worst p99 of the generators: when the tail happened. */
       p99BySecond: steady[0]!.p99BySecond.map((_: number, i: number) => Math.max(...steady.map((m) => m.p99BySecond[i] ?? 0))),
       statements: steadyStatements,
+      /** Per node: the rollup steps and VACUUMs it ran during the phase. */
+      background,
+      postgresBySecond: bySecond,
     },
     storm: {
       reconnected: sum(storm.map((m) => m.reconnected)),
@@ -187,9 +213,15 @@ async function main() {
     `| steady, ${SECONDS} s | ${f(s.achieved)} msg/s answered (target ${f(RATE)}), p50 ${s.p50.map((x) => f(x, 1)).join(' · ')} ms, p99 ${s.p99.map((x) => f(x, 1)).join(' · ')} ms (per generator), ${s.errors} errors, ${s.skipped} skipped (charger busy) |`,
     `| steady: CPU | nodes ${s.nodeCpuPercent.map((c) => f(c)).join(' · ')} % of a core, PostgreSQL backends ${f(s.postgresCpuPercent)} % (all its processes ${f(s.postgresAllCpuPercent)} %); generators' own loop delay p99 ${s.generatorLoopP99.map((x) => f(x, 1)).join(' · ')} ms |`,
     `| steady: p99 by second | ${s.p99BySecond.join(' ')} ms (worst generator each second) |`,
+    `| steady: background work | per node: rollup steps ${s.background.map((b) => `${b.rollupSteps} (${f(b.rollupSeconds, 2)} s)`).join(' · ')}; VACUUM runs ${s.background.map((b) => `${b.vacuums} (${f(b.vacuumSeconds, 2)} s)`).join(' · ')} |`,
     `| storm | ${result.storm.reconnected} of ${N} back and booted, ${result.storm.failed} failed, ${result.storm.retries} retries, all back in ${f(result.storm.seconds, 1)} s (90 % in ${f(result.storm.backP90, 1)} s), listen overflows ${result.storm.listenOverflows} |`,
     `| after the storm | RSS per node ${rssAfter.map((r) => f(r)).join(' · ')} MiB |`,
   ];
+  lines.push('', 'PostgreSQL second by second in the steady phase (pg_stat_wal, pg_stat_bgwriter; this database\'s active backends sampled every 100 ms):', '');
+  lines.push('| second | p99 ms | WAL KiB | full-page images | checkpoints begun | buffers written by backends | active backends | top waits |', '|---|---|---|---|---|---|---|---|');
+  for (const r of s.postgresBySecond.slice(0, SECONDS)) {
+    lines.push(`| ${r.second} | ${s.p99BySecond[r.second] ?? ''} | ${r.walKiB} | ${r.fpi} | ${r.checkpoints} | ${r.backendWrites} | ${r.active} | ${r.waits} |`);
+  }
   if (steadyStatements.length > 0) {
     lines.push('', `Statements in the steady phase (pg_stat_statements, this database, by total time; wall-clock inside PostgreSQL, waits included):`, '');
     lines.push('| calls | total s | mean ms | rows | buffers hit+read | statement |', '|---|---|---|---|---|---|');

@@ -1,0 +1,88 @@
+// What PostgreSQL was doing second by second through a bench phase, beside the phase's p99 by
+// second: its WAL (bytes and full-page images, pg_stat_wal), the checkpoints and the buffers
+// backends had to write themselves (pg_stat_bgwriter), and what this database's backends were
+// waiting on (pg_stat_activity, sampled every 100 ms). A slow second with many full-page images
+// after a checkpoint, or with backends waiting on the WAL or on locks, names its cause.
+import pg from 'pg';
+
+export interface PgSecond {
+  second: number;
+  walKiB: number;
+  /** Full-page images: the first change to a page after a checkpoint writes the whole 8 KiB page. */
+  fpi: number;
+  /** Checkpoints that began (timed or requested) in this second. */
+  checkpoints: number;
+  /** Buffers a backend had to write out itself to find a free one (shared_buffers too small). */
+  backendWrites: number;
+  /** Mean number of this database's backends that were active, over the second's samples. */
+  active: number;
+  /** The most frequent wait events of the active backends, `type:event ×samples`. */
+  waits: string;
+}
+
+interface Counters {
+  at: number;
+  walBytes: number;
+  fpi: number;
+  checkpoints: number;
+  backendWrites: number;
+}
+
+const SAMPLE_MS = 100;
+
+/** Starts sampling; `stop()` resolves to one row per whole second since the start. */
+export async function samplePgSeconds(url: string, database: string): Promise<{ stop(): Promise<PgSecond[]> }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const counters = async (): Promise<Counters> => {
+    const { rows } = await c.query<{ wal_bytes: string; wal_fpi: string; checkpoints: string; backend_writes: string }>(
+      `SELECT w.wal_bytes, w.wal_fpi, b.checkpoints_timed + b.checkpoints_req AS checkpoints, b.buffers_backend AS backend_writes
+         FROM pg_stat_wal w, pg_stat_bgwriter b`,
+    );
+    const r = rows[0]!;
+    return { at: performance.now(), walBytes: Number(r.wal_bytes), fpi: Number(r.wal_fpi), checkpoints: Number(r.checkpoints), backendWrites: Number(r.backend_writes) };
+  };
+  const start = performance.now();
+  const marks: Counters[] = [await counters()];
+  const seconds = new Map<number, { samples: number; active: number; waits: Map<string, number> }>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const second = Math.floor((performance.now() - start) / 1000);
+      if (second >= marks.length) marks.push(await counters());
+      const { rows } = await c.query<{ wait: string | null }>(
+        `SELECT wait_event_type || ':' || wait_event AS wait FROM pg_stat_activity
+          WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid()`,
+        [database],
+      );
+      const s = seconds.get(second) ?? { samples: 0, active: 0, waits: new Map<string, number>() };
+      s.samples++;
+      s.active += rows.length;
+      for (const r of rows) if (r.wait) s.waits.set(r.wait, (s.waits.get(r.wait) ?? 0) + 1);
+      seconds.set(second, s);
+      await new Promise((r) => setTimeout(r, SAMPLE_MS));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      marks.push(await counters());
+      await c.end();
+      return marks.slice(1).map((m, i) => {
+        const prev = marks[i]!;
+        const s = seconds.get(i);
+        const waits = [...(s?.waits ?? new Map<string, number>())].sort((a, b) => b[1] - a[1]).slice(0, 3);
+        return {
+          second: i,
+          walKiB: Math.round((m.walBytes - prev.walBytes) / 1024),
+          fpi: m.fpi - prev.fpi,
+          checkpoints: m.checkpoints - prev.checkpoints,
+          backendWrites: m.backendWrites - prev.backendWrites,
+          active: s ? Math.round((10 * s.active) / s.samples) / 10 : 0,
+          waits: waits.map(([w, n]) => `${w} ×${n}`).join(', '),
+        };
+      });
+    },
+  };
+}
