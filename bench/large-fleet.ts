@@ -28,7 +28,7 @@ import { BENCH_PG_URL, benchFleetDatabase } from './bench-fleet.js';
 import { benchArgs } from './args.js';
 import { writeResult } from './results.js';
 import { statementsReset, topStatements, type StatementCost } from './statements.js';
-import { samplePgSeconds } from './pg-seconds.js';
+import { pgSettings, samplePgSeconds } from './pg-seconds.js';
 
 const args = benchArgs();
 const N = Number(args.get('chargers') ?? 50_000);
@@ -137,6 +137,7 @@ async function main() {
   await new Promise((r) => setTimeout(r, SETTLE_SECONDS * 1000));
   const statements = await statementsReset(BENCH_PG_URL);
   const [nodeCpu0, db0, pgAll0] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName), postgresCpuSeconds()]);
+  const settings = await pgSettings(databaseUrl!);
   const work0 = await Promise.all(servers.map((s) => backgroundWork(s.url)));
   const pgSeconds = await samplePgSeconds(databaseUrl!, dbName);
   const t0 = performance.now();
@@ -197,6 +198,7 @@ async function main() {
       listenOverflows: Math.max(...storm.map((m) => m.listenOverflows)),
     },
     rssMiB: { idle: rssIdle, held: rssHeld, afterStorm: rssAfter },
+    postgresSettings: settings,
     kibPerConnection: (1024 * (sum(rssHeld) - sum(rssIdle))) / Math.max(1, held),
   };
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
@@ -205,6 +207,7 @@ async function main() {
     `Large fleet, ${new Date().toISOString()}: ${N} chargers (OCPP 1.6) on ${NODES} node process(es) sharing one PostgreSQL${NODES > 1 ? ' (NATS bus)' : ''}, driven by ${GENERATORS} load generators; open-file limit ${limit} per process.`,
     `Command: ${process.env.BENCH_NODE_ARGS ? `BENCH_NODE_ARGS="${process.env.BENCH_NODE_ARGS}" ` : ''}node dist/bench/large-fleet.js ${process.argv.slice(2).join(' ')}`,
     `Machine: ${machine.cpu}, ${machine.cores} cores shared by every node, PostgreSQL and the generators; ${machine.memoryGiB} GiB; Node ${machine.node}.`,
+    `PostgreSQL: ${Object.entries(settings).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     '',
     '| phase | figure |',
     '|---|---|',

@@ -86,3 +86,19 @@ export async function samplePgSeconds(url: string, database: string): Promise<{ 
     },
   };
 }
+
+/** The settings that decide how PostgreSQL copes with a large fleet's writes, for the report. */
+export async function pgSettings(url: string): Promise<Record<string, string>> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const names = ['server_version', 'shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'synchronous_commit', 'wal_compression', 'full_page_writes'];
+    const { rows } = await c.query<{ name: string; setting: string }>(
+      `SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name = ANY($1::text[])`,
+      [names],
+    );
+    return Object.fromEntries(names.map((n) => [n, rows.find((r) => r.name === n)?.setting ?? '?']));
+  } finally {
+    await c.end();
+  }
+}
