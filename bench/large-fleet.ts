@@ -220,10 +220,10 @@ async function main() {
     `| storm | ${result.storm.reconnected} of ${N} back and booted, ${result.storm.failed} failed, ${result.storm.retries} retries, all back in ${f(result.storm.seconds, 1)} s (90 % in ${f(result.storm.backP90, 1)} s), listen overflows ${result.storm.listenOverflows} |`,
     `| after the storm | RSS per node ${rssAfter.map((r) => f(r)).join(' · ')} MiB |`,
   ];
-  lines.push('', 'PostgreSQL second by second in the steady phase (pg_stat_wal, pg_stat_bgwriter; this database\'s active backends sampled every 100 ms):', '');
-  lines.push('| second | p99 ms | WAL KiB | full-page images | checkpoints begun | buffers written by backends | active backends | top waits |', '|---|---|---|---|---|---|---|---|');
+  lines.push('', 'PostgreSQL second by second in the steady phase (pg_stat_wal, pg_stat_bgwriter; this database\'s active backends and the OS page cache sampled every 100 ms):', '');
+  lines.push('| second | p99 ms | WAL KiB | full-page images | checkpoints begun | buffers written by backends | active backends | top waits | OS dirty / writeback MiB |', '|---|---|---|---|---|---|---|---|---|');
   for (const r of s.postgresBySecond.slice(0, SECONDS)) {
-    lines.push(`| ${r.second} | ${s.p99BySecond[r.second] ?? ''} | ${r.walKiB} | ${r.fpi} | ${r.checkpoints} | ${r.backendWrites} | ${r.active} | ${r.waits} |`);
+    lines.push(`| ${r.second} | ${s.p99BySecond[r.second] ?? ''} | ${r.walKiB} | ${r.fpi} | ${r.checkpoints} | ${r.backendWrites} | ${r.active} | ${r.waits} | ${r.osDirtyMiB ?? 'n/a'} / ${r.osWritebackMiB ?? 'n/a'} |`);
   }
   if (steadyStatements.length > 0) {
     lines.push('', `Statements in the steady phase (pg_stat_statements, this database, by total time; wall-clock inside PostgreSQL, waits included):`, '');

@@ -3,6 +3,7 @@
 // backends had to write themselves (pg_stat_bgwriter), and what this database's backends were
 // waiting on (pg_stat_activity, sampled every 100 ms). A slow second with many full-page images
 // after a checkpoint, or with backends waiting on the WAL or on locks, names its cause.
+import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 
 export interface PgSecond {
@@ -18,6 +19,24 @@ export interface PgSecond {
   active: number;
   /** The most frequent wait events of the active backends, `type:event ×samples`. */
   waits: string;
+  /**
+   * The most file data in the machine's page cache waiting to be written, and being written, in the
+   * second (/proc/meminfo Dirty, Writeback; MiB; null where there is no /proc). A WAL flush that
+   * must wait behind the kernel's writeback of table files stalls every commit.
+   */
+  osDirtyMiB: number | null;
+  osWritebackMiB: number | null;
+}
+
+/** Dirty and Writeback from /proc/meminfo, in MiB; nulls where there is none. */
+async function osDirty(): Promise<{ dirty: number | null; writeback: number | null }> {
+  try {
+    const text = await readFile('/proc/meminfo', 'utf8');
+    const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+    return { dirty: Math.round(kib('Dirty') / 1024), writeback: Math.round(kib('Writeback') / 1024) };
+  } catch {
+    return { dirty: null, writeback: null };
+  }
 }
 
 interface Counters {
@@ -44,7 +63,7 @@ export async function samplePgSeconds(url: string, database: string): Promise<{ 
   };
   const start = performance.now();
   const marks: Counters[] = [await counters()];
-  const seconds = new Map<number, { samples: number; active: number; waits: Map<string, number> }>();
+  const seconds = new Map<number, { samples: number; active: number; waits: Map<string, number>; dirty: number | null; writeback: number | null }>();
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -55,8 +74,11 @@ export async function samplePgSeconds(url: string, database: string): Promise<{ 
           WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid()`,
         [database],
       );
-      const s = seconds.get(second) ?? { samples: 0, active: 0, waits: new Map<string, number>() };
+      const os = await osDirty();
+      const s = seconds.get(second) ?? { samples: 0, active: 0, waits: new Map<string, number>(), dirty: null, writeback: null };
       s.samples++;
+      if (os.dirty !== null) s.dirty = Math.max(s.dirty ?? 0, os.dirty);
+      if (os.writeback !== null) s.writeback = Math.max(s.writeback ?? 0, os.writeback);
       s.active += rows.length;
       for (const r of rows) if (r.wait) s.waits.set(r.wait, (s.waits.get(r.wait) ?? 0) + 1);
       seconds.set(second, s);
@@ -81,6 +103,8 @@ export async function samplePgSeconds(url: string, database: string): Promise<{ 
           backendWrites: m.backendWrites - prev.backendWrites,
           active: s ? Math.round((10 * s.active) / s.samples) / 10 : 0,
           waits: waits.map(([w, n]) => `${w} ×${n}`).join(', '),
+          osDirtyMiB: s?.dirty ?? null,
+          osWritebackMiB: s?.writeback ?? null,
         };
       });
     },
