@@ -221,9 +221,9 @@ async function main() {
     `| after the storm | RSS per node ${rssAfter.map((r) => f(r)).join(' · ')} MiB |`,
   ];
   lines.push('', 'PostgreSQL second by second in the steady phase (pg_stat_wal, pg_stat_bgwriter; this database\'s active backends and the OS page cache sampled every 100 ms):', '');
-  lines.push('| second | p99 ms | WAL KiB | full-page images | checkpoints begun | buffers written by backends | active backends | top waits | OS dirty / writeback MiB |', '|---|---|---|---|---|---|---|---|---|');
+  lines.push('| second | p99 ms | WAL KiB | full-page images | checkpoints begun | buffers written by backends | active backends | new backends | top waits | OS dirty / writeback MiB |', '|---|---|---|---|---|---|---|---|---|---|');
   for (const r of s.postgresBySecond.slice(0, SECONDS)) {
-    lines.push(`| ${r.second} | ${s.p99BySecond[r.second] ?? ''} | ${r.walKiB} | ${r.fpi} | ${r.checkpoints} | ${r.backendWrites} | ${r.active} | ${r.waits} | ${r.osDirtyMiB ?? 'n/a'} / ${r.osWritebackMiB ?? 'n/a'} |`);
+    lines.push(`| ${r.second} | ${s.p99BySecond[r.second] ?? ''} | ${r.walKiB} | ${r.fpi} | ${r.checkpoints} | ${r.backendWrites} | ${r.active} | ${r.newBackends} | ${r.waits} | ${r.osDirtyMiB ?? 'n/a'} / ${r.osWritebackMiB ?? 'n/a'} |`);
   }
   if (steadyStatements.length > 0) {
     lines.push('', `Statements in the steady phase (pg_stat_statements, this database, by total time; wall-clock inside PostgreSQL, waits included):`, '');

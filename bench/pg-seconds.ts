@@ -17,6 +17,11 @@ export interface PgSecond {
   backendWrites: number;
   /** Mean number of this database's backends that were active, over the second's samples. */
   active: number;
+  /**
+   * This database's backends first seen in the second: connections a pool opened. A new backend
+   * reads its catalogs and plans its functions' statements before its first answer.
+   */
+  newBackends: number;
   /** The most frequent wait events of the active backends, `type:event ×samples`. */
   waits: string;
   /**
@@ -63,19 +68,28 @@ export async function samplePgSeconds(url: string, database: string): Promise<{ 
   };
   const start = performance.now();
   const marks: Counters[] = [await counters()];
-  const seconds = new Map<number, { samples: number; active: number; waits: Map<string, number>; dirty: number | null; writeback: number | null }>();
+  const seconds = new Map<number, { samples: number; active: number; waits: Map<string, number>; dirty: number | null; writeback: number | null; newBackends: number }>();
+  const known = new Set<number>();
+  let first = true;
   let running = true;
   const loop = (async () => {
     while (running) {
       const second = Math.floor((performance.now() - start) / 1000);
       if (second >= marks.length) marks.push(await counters());
-      const { rows } = await c.query<{ wait: string | null }>(
-        `SELECT wait_event_type || ':' || wait_event AS wait FROM pg_stat_activity
-          WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid()`,
+      const { rows: all } = await c.query<{ pid: number; active: boolean; wait: string | null }>(
+        `SELECT pid, state = 'active' AS active, wait_event_type || ':' || wait_event AS wait FROM pg_stat_activity
+          WHERE datname = $1 AND pid <> pg_backend_pid()`,
         [database],
       );
+      const rows = all.filter((r) => r.active);
       const os = await osDirty();
-      const s = seconds.get(second) ?? { samples: 0, active: 0, waits: new Map<string, number>(), dirty: null, writeback: null };
+      const s = seconds.get(second) ?? { samples: 0, active: 0, waits: new Map<string, number>(), dirty: null, writeback: null, newBackends: 0 };
+      for (const r of all) {
+        if (known.has(r.pid)) continue;
+        known.add(r.pid);
+        if (!first) s.newBackends++;
+      }
+      first = false;
       s.samples++;
       if (os.dirty !== null) s.dirty = Math.max(s.dirty ?? 0, os.dirty);
       if (os.writeback !== null) s.writeback = Math.max(s.writeback ?? 0, os.writeback);
@@ -102,6 +116,7 @@ export async function samplePgSeconds(url: string, database: string): Promise<{ 
           checkpoints: m.checkpoints - prev.checkpoints,
           backendWrites: m.backendWrites - prev.backendWrites,
           active: s ? Math.round((10 * s.active) / s.samples) / 10 : 0,
+          newBackends: s?.newBackends ?? 0,
           waits: waits.map(([w, n]) => `${w} ×${n}`).join(', '),
           osDirtyMiB: s?.dirty ?? null,
           osWritebackMiB: s?.writeback ?? null,
