@@ -65,7 +65,12 @@ export interface RunningService {
  * Nothing else opens databases, timers or sockets on its own.
  */
 export async function startService(config: Config, log: Logger): Promise<RunningService> {
-  const { db, release } = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+  const { db, release } = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.dbPoolSize,
+    idleTimeoutMs: config.dbIdleTimeoutMs,
+  });
   const cleanups: (() => Promise<void>)[] = [release];
   const unwind = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => {});

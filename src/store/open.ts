@@ -12,6 +12,8 @@ export interface StorageConfig {
   databaseUrl?: string;
   dataDir: string;
   poolSize: number;
+  /** PostgreSQL: close connections idle this long (0: keep them). */
+  idleTimeoutMs?: number;
 }
 
 async function ensureWritableDir(dir: string): Promise<void> {
@@ -30,7 +32,7 @@ async function ensureWritableDir(dir: string): Promise<void> {
 export async function openDatabase(cfg: StorageConfig): Promise<{ db: Db; release: () => Promise<void> }> {
   if (cfg.databaseUrl) {
     try {
-      const db = await openPostgres({ url: cfg.databaseUrl, poolSize: cfg.poolSize });
+      const db = await openPostgres({ url: cfg.databaseUrl, poolSize: cfg.poolSize, idleTimeoutMs: cfg.idleTimeoutMs });
       return { db, release: () => db.close() };
     } catch (err) {
       const where = new URL(cfg.databaseUrl);
