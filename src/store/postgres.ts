@@ -8,7 +8,7 @@ export interface PostgresOptions {
   poolSize?: number;
   /** Caps any single statement, so a runaway dashboard query cannot hold a connection forever. */
   statementTimeoutMs?: number;
-  /** An idle connection is closed after this long; 0 keeps every connection the pool opened. */
+  /** An idle connection is closed after this long (default 10 s); 0 keeps every connection the pool opened. */
   idleTimeoutMs?: number;
 }
 
@@ -23,11 +23,12 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     connectionString: options.url,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: 5_000,
-    // Kept by default (pg's default closes a connection idle for 10 s). A new backend loads its
-    // catalogs and plans the ingest function's statements before its first commit: after a lull,
-    // 31 of them opening at once made the first second of a 50,000-charger load 457 ms at p99
-    // (docs/benchmarks.md, "50,000 chargers: shared buffers, checkpoints and the WAL flush").
-    idleTimeoutMillis: options.idleTimeoutMs ?? 0,
+    // A new backend loads its catalogs and plans the ingest function's statements before its first
+    // commit: after a lull, 31 opening at once made a 50,000-charger load's first second 457 ms at
+    // p99. Keeping them (0) removed that, but the two runs with it were far slower overall, not yet
+    // explained (docs/benchmarks.md, "50,000 chargers: shared buffers, checkpoints and the WAL
+    // flush"), so pg's 10 s stays the default.
+    idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
     statement_timeout: options.statementTimeoutMs,
     // JIT compiles expensive-looking plans for about a second; dashboard queries finish far sooner
     // without it. Parallel workers cost ~3 ms to start (even for a branch a one-time filter skips)
