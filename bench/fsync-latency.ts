@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { benchArgs } from './args.js';
 import { writeResult } from './results.js';
+import { percentile } from './sim-charger.js';
 
 const args = benchArgs();
 const DIR = args.get('dir') ?? (existsSync('/var/lib/postgresql') ? '/var/lib/postgresql' : tmpdir());
@@ -37,7 +38,7 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 const sorted = [...ms].sort((a, b) => a - b);
-const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const pct = (p: number) => percentile(sorted, p);
 const over = (limit: number) => ms.filter((d) => d > limit).length;
 const f = (n: number) => n.toFixed(2);
 const result = {

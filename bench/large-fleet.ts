@@ -29,6 +29,7 @@ import { benchArgs } from './args.js';
 import { writeResult } from './results.js';
 import { statementsReset, topStatements, type StatementCost } from './statements.js';
 import { pgSettings, samplePgSeconds } from './pg-seconds.js';
+import { fetchMetrics, sumOf } from './listeners.js';
 
 const args = benchArgs();
 const N = Number(args.get('chargers') ?? 50_000);
@@ -78,16 +79,18 @@ function follow(gen: ReturnType<typeof startLoadGenerator>) {
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-/** Background work a node did (its /metrics): rollup maintenance steps and VACUUM runs, count and seconds. */
-async function backgroundWork(url: string): Promise<{ rollupSteps: number; rollupSeconds: number; vacuums: number; vacuumSeconds: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return {
-    rollupSteps: value('dynamo_rollup_step_seconds_count'),
-    rollupSeconds: value('dynamo_rollup_step_seconds_sum'),
-    vacuums: value('dynamo_vacuum_seconds_count'),
-    vacuumSeconds: value('dynamo_vacuum_seconds_sum'),
-  };
+/** Background work a node does, from its /metrics: rollup maintenance steps and VACUUM runs, count and seconds. */
+const BACKGROUND = {
+  rollupSteps: 'dynamo_rollup_step_seconds_count',
+  rollupSeconds: 'dynamo_rollup_step_seconds_sum',
+  vacuums: 'dynamo_vacuum_seconds_count',
+  vacuumSeconds: 'dynamo_vacuum_seconds_sum',
+} as const;
+type BackgroundWork = Record<keyof typeof BACKGROUND, number>;
+
+async function backgroundWork(url: string): Promise<BackgroundWork> {
+  const text = await fetchMetrics(url);
+  return Object.fromEntries(Object.entries(BACKGROUND).map(([k, series]) => [k, sumOf(text, series)])) as BackgroundWork;
 }
 const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 
@@ -147,12 +150,7 @@ async function main() {
   const [nodeCpu1, db1, pgAll1] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName), postgresCpuSeconds()]);
   const bySecond = await pgSeconds.stop();
   const work1 = await Promise.all(servers.map((s) => backgroundWork(s.url)));
-  const background = work1.map((w, i) => ({
-    rollupSteps: w.rollupSteps - work0[i]!.rollupSteps,
-    rollupSeconds: w.rollupSeconds - work0[i]!.rollupSeconds,
-    vacuums: w.vacuums - work0[i]!.vacuums,
-    vacuumSeconds: w.vacuumSeconds - work0[i]!.vacuumSeconds,
-  }));
+  const background = work1.map((w, i) => Object.fromEntries(Object.keys(BACKGROUND).map((k) => [k, w[k as keyof BackgroundWork] - work0[i]![k as keyof BackgroundWork]])) as BackgroundWork);
   const steadyStatements: StatementCost[] = statements ? await topStatements(BENCH_PG_URL, dbName, 16) : [];
   await all('waiting:storm');
   for (const g of gens) g.gen.go();

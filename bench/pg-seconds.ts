@@ -1,10 +1,12 @@
 // What PostgreSQL was doing second by second through a bench phase, beside the phase's p99 by
 // second: its WAL (bytes and full-page images, pg_stat_wal), the checkpoints and the buffers
 // backends had to write themselves (pg_stat_bgwriter), and what this database's backends were
-// waiting on (pg_stat_activity, sampled every 100 ms). A slow second with many full-page images
+// waiting on and which of them were new (pg_stat_activity, sampled every 100 ms), and the machine's
+// dirty page cache (/proc/meminfo). A slow second with many full-page images
 // after a checkpoint, or with backends waiting on the WAL or on locks, names its cause.
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
+import { withClient } from './throwaway-database.js';
 
 export interface PgSecond {
   second: number;
@@ -45,7 +47,6 @@ async function osDirty(): Promise<{ dirty: number | null; writeback: number | nu
 }
 
 interface Counters {
-  at: number;
   walBytes: number;
   fpi: number;
   checkpoints: number;
@@ -64,32 +65,35 @@ export async function samplePgSeconds(url: string, database: string): Promise<{ 
          FROM pg_stat_wal w, pg_stat_bgwriter b`,
     );
     const r = rows[0]!;
-    return { at: performance.now(), walBytes: Number(r.wal_bytes), fpi: Number(r.wal_fpi), checkpoints: Number(r.checkpoints), backendWrites: Number(r.backend_writes) };
+    return { walBytes: Number(r.wal_bytes), fpi: Number(r.wal_fpi), checkpoints: Number(r.checkpoints), backendWrites: Number(r.backend_writes) };
   };
   const start = performance.now();
   const marks: Counters[] = [await counters()];
   const seconds = new Map<number, { samples: number; active: number; waits: Map<string, number>; dirty: number | null; writeback: number | null; newBackends: number }>();
-  const known = new Set<number>();
-  let first = true;
+  const backends = async () =>
+    (
+      await c.query<{ pid: number; active: boolean; wait: string | null }>(
+        `SELECT pid, state = 'active' AS active, wait_event_type || ':' || wait_event AS wait FROM pg_stat_activity
+          WHERE datname = $1 AND pid <> pg_backend_pid()`,
+        [database],
+      )
+    ).rows;
+  // The backends there before the start are not new.
+  const known = new Set((await backends()).map((b) => b.pid));
   let running = true;
   const loop = (async () => {
     while (running) {
       const second = Math.floor((performance.now() - start) / 1000);
       if (second >= marks.length) marks.push(await counters());
-      const { rows: all } = await c.query<{ pid: number; active: boolean; wait: string | null }>(
-        `SELECT pid, state = 'active' AS active, wait_event_type || ':' || wait_event AS wait FROM pg_stat_activity
-          WHERE datname = $1 AND pid <> pg_backend_pid()`,
-        [database],
-      );
+      const all = await backends();
       const rows = all.filter((r) => r.active);
       const os = await osDirty();
       const s = seconds.get(second) ?? { samples: 0, active: 0, waits: new Map<string, number>(), dirty: null, writeback: null, newBackends: 0 };
       for (const r of all) {
         if (known.has(r.pid)) continue;
         known.add(r.pid);
-        if (!first) s.newBackends++;
+        s.newBackends++;
       }
-      first = false;
       s.samples++;
       if (os.dirty !== null) s.dirty = Math.max(s.dirty ?? 0, os.dirty);
       if (os.writeback !== null) s.writeback = Math.max(s.writeback ?? 0, os.writeback);
@@ -127,17 +131,14 @@ export async function samplePgSeconds(url: string, database: string): Promise<{ 
 }
 
 /** The settings that decide how PostgreSQL copes with a large fleet's writes, for the report. */
-export async function pgSettings(url: string): Promise<Record<string, string>> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    const names = ['server_version', 'shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'synchronous_commit', 'wal_compression', 'full_page_writes'];
+export function pgSettings(url: string): Promise<Record<string, string>> {
+  // autovacuum: this machine's server runs without it (docs/benchmarks.md), which a report must say.
+  const names = ['server_version', 'shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'synchronous_commit', 'wal_compression', 'full_page_writes', 'autovacuum'];
+  return withClient(url, async (c) => {
     const { rows } = await c.query<{ name: string; setting: string }>(
       `SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name = ANY($1::text[])`,
       [names],
     );
     return Object.fromEntries(names.map((n) => [n, rows.find((r) => r.name === n)?.setting ?? '?']));
-  } finally {
-    await c.end();
-  }
+  });
 }

@@ -59,10 +59,6 @@ export async function eventRoutes(app: App, deps: ApiDeps) {
       }
       const abort = new AbortController();
       reply.sse.onClose(() => abort.abort());
-      // Authenticated once, when it arrived: a key revoked since ends the stream, and the
-      // client's reconnect is refused with 401.
-      const principal = req.principal;
-      const unwatch = principal?.kind === 'tenant' ? keys.watch(principal.keyId, () => abort.abort()) : () => {};
       reply.sse.keepAlive();
       // The headers once the stream's position is fixed (onLive, at once unless this node's feed
       // must first find the log's head), not at the first event or heartbeat: a live client that
@@ -73,6 +69,10 @@ export async function eventRoutes(app: App, deps: ApiDeps) {
         reply.sse.sendHeaders();
         reply.raw.flushHeaders();
       };
+      // Authenticated once, when it arrived: a key revoked since ends the stream, and the
+      // client's reconnect is refused with 401.
+      const principal = req.principal;
+      const unwatch = principal?.kind === 'tenant' ? keys.watch(principal.keyId, () => abort.abort()) : () => {};
       sseClients.inc();
       try {
         const batches = fleetEventBatches(

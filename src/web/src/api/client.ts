@@ -40,6 +40,12 @@ export function apiClient(key: string, onUnauthorized: (f: ApiFailure) => void) 
       return request;
     },
   });
+  /** A refused response as an ApiFailure; a 401 (the key no longer valid) also ends the session. */
+  async function refused(response: Response, body: unknown): Promise<ApiFailure> {
+    const failure = await failureOf(response, body);
+    if (failure.status === 401) onUnauthorized(failure);
+    return failure;
+  }
   /** The data of a call, or its ApiFailure thrown. */
   async function ok<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
     let r: { data?: T; error?: unknown; response: Response };
@@ -49,9 +55,7 @@ export function apiClient(key: string, onUnauthorized: (f: ApiFailure) => void) 
       throw new ApiFailure(0, 'network_error', `the service did not answer (${(err as Error).message})`);
     }
     if (r.response.ok) return r.data as T;
-    const failure = await failureOf(r.response, r.error);
-    if (failure.status === 401) onUnauthorized(failure);
-    throw failure;
+    throw await refused(r.response, r.error);
   }
   return {
     GET: client.GET,
@@ -74,9 +78,7 @@ export function apiClient(key: string, onUnauthorized: (f: ApiFailure) => void) 
       const text = await res.text();
       const parsed: unknown = text ? JSON.parse(text) : null;
       if (res.ok) return parsed;
-      const failure = await failureOf(res, parsed);
-      if (failure.status === 401) onUnauthorized(failure);
-      throw failure;
+      throw await refused(res, parsed);
     },
     /**
      * A streaming request (Server-Sent Events) with the key in the header, as EventSource cannot
@@ -84,7 +86,7 @@ export function apiClient(key: string, onUnauthorized: (f: ApiFailure) => void) 
      */
     async stream(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
       const res = await fetch(path, { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream', ...headers }, signal, cache: 'no-store' });
-      if (res.status === 401) onUnauthorized(await failureOf(res, await res.json().catch(() => null)));
+      if (res.status === 401) await refused(res, await res.json().catch(() => null));
       return res;
     },
   };
