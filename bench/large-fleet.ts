@@ -17,7 +17,10 @@
 // (bench/statements.ts).
 //
 //   node dist/bench/large-fleet.js [--chargers 50000] [--nodes 3] [--generators 3] [--seconds 60]
-//     [--rate <msg/s>] [--connect-rate 1000] [--settle-seconds 60]
+//     [--rate <msg/s>] [--connect-rate 1000] [--settle-seconds 60] [--analyze auto|true|false]
+// --analyze: ANALYZE the bench database at the end of the idle time, as autovacuum would have done
+// in it; `auto` (default) does so only when the server runs without autovacuum (this machine's CI
+// configuration), so that the steady phase is planned on statistics of the fleet, not of empty tables.
 // PostgreSQL: BENCH_DATABASE_URL (a fresh database per run); NATS: BENCH_NATS_URL (nats://127.0.0.1:4222)
 import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +33,8 @@ import { writeResult } from './results.js';
 import { statementsReset, topStatements, type StatementCost } from './statements.js';
 import { pgSettings, samplePgSeconds } from './pg-seconds.js';
 import { fetchMetrics, sumOf } from './listeners.js';
+import { withClient } from './throwaway-database.js';
+import { describeMachineSpeed, machineSpeed, startSpeedProbe } from './machine-speed.js';
 
 const args = benchArgs();
 const N = Number(args.get('chargers') ?? 50_000);
@@ -40,6 +45,7 @@ const RATE = Number(args.get('rate') ?? N / 60);
 const CONNECT_RATE = Number(args.get('connect-rate') ?? 1000);
 /** Idle time between connecting and the steady phase: the message log and autovacuum catch up on the connect phase's messages first. */
 const SETTLE_SECONDS = Number(args.get('settle-seconds') ?? 60);
+const ANALYZE = args.get('analyze') ?? 'auto';
 const NATS_URL = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
 const ROOT = new URL('../../', import.meta.url).pathname;
 /** Files a process holds besides its chargers' sockets (its database pool, logs, modules). */
@@ -103,6 +109,7 @@ async function main() {
       `${N} chargers need about ${perNode} open files per node and ${perGenerator} per generator; this process may open ${limit} (ulimit -n): raise it, or use more --nodes and --generators`,
     );
   }
+  const speed = await machineSpeed(BENCH_PG_URL);
   const dataDir = await mkdtemp(join(tmpdir(), 'dynamo-bench-large-'));
   process.stderr.write(`registering ${N} chargers…\n`);
   const { databaseUrl, drop } = await benchFleetDatabase('postgres', dataDir, N);
@@ -138,17 +145,27 @@ async function main() {
   const rssHeld = await Promise.all(pids.map(rssMiB));
   const held = sum(connected.map((m) => m.held));
   await new Promise((r) => setTimeout(r, SETTLE_SECONDS * 1000));
+  const before = await pgSettings(databaseUrl!);
+  const analyzed = ANALYZE === 'true' || (ANALYZE === 'auto' && before.autovacuum === 'off');
+  let analyzeSeconds = 0;
+  if (analyzed) {
+    const ta = performance.now();
+    await withClient(databaseUrl!, (c) => c.query('ANALYZE'));
+    analyzeSeconds = (performance.now() - ta) / 1000;
+  }
   const statements = await statementsReset(BENCH_PG_URL);
   const [nodeCpu0, db0, pgAll0] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName), postgresCpuSeconds()]);
   const settings = await pgSettings(databaseUrl!);
   const work0 = await Promise.all(servers.map((s) => backgroundWork(s.url)));
   const pgSeconds = await samplePgSeconds(databaseUrl!, dbName);
+  const probe = startSpeedProbe();
   const t0 = performance.now();
   for (const g of gens) g.gen.go();
   const steady = await all('half');
   const elapsed = (performance.now() - t0) / 1000;
   const [nodeCpu1, db1, pgAll1] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName), postgresCpuSeconds()]);
   const bySecond = await pgSeconds.stop();
+  const probeUs = probe.stop();
   const work1 = await Promise.all(servers.map((s) => backgroundWork(s.url)));
   const background = work1.map((w, i) => Object.fromEntries(Object.keys(BACKGROUND).map((k) => [k, w[k as keyof BackgroundWork] - work0[i]![k as keyof BackgroundWork]])) as BackgroundWork);
   const steadyStatements: StatementCost[] = statements ? await topStatements(BENCH_PG_URL, dbName, 16) : [];
@@ -167,6 +184,8 @@ async function main() {
     generators: GENERATORS,
     openFileLimit: limit,
     connect: { held, failed: sum(connected.map((m) => m.failed ?? 0)), seconds: connectSeconds },
+    /** ANALYZE of the bench database before the steady phase (--analyze), and its seconds. */
+    analyze: { done: analyzed, seconds: analyzeSeconds },
     steady: {
       seconds: SECONDS,
       target: RATE,
@@ -186,6 +205,8 @@ async function main() {
       /** Per node: the rollup steps and VACUUMs it ran during the phase. */
       background,
       postgresBySecond: bySecond,
+      /** Per second, µs for the speed probe's fixed work (bench/machine-speed.ts): how fast a core ran. */
+      probeUsBySecond: probeUs,
     },
     storm: {
       reconnected: sum(storm.map((m) => m.reconnected)),
@@ -197,19 +218,25 @@ async function main() {
     },
     rssMiB: { idle: rssIdle, held: rssHeld, afterStorm: rssAfter },
     postgresSettings: settings,
+    machineSpeed: speed,
     kibPerConnection: (1024 * (sum(rssHeld) - sum(rssIdle))) / Math.max(1, held),
   };
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const s = result.steady;
+  // What this run's environment changed in the servers (they inherit it): part of the command.
+  const serverEnv = Object.entries(process.env)
+    .filter(([k]) => k === 'BENCH_NODE_ARGS' || (k.startsWith('DYNAMO_') && !(k in SERVE_ENV)))
+    .map(([k, v]) => `${k}="${v}" `)
+    .join('');
   const lines = [
     `Large fleet, ${new Date().toISOString()}: ${N} chargers (OCPP 1.6) on ${NODES} node process(es) sharing one PostgreSQL${NODES > 1 ? ' (NATS bus)' : ''}, driven by ${GENERATORS} load generators; open-file limit ${limit} per process.`,
-    `Command: ${process.env.BENCH_NODE_ARGS ? `BENCH_NODE_ARGS="${process.env.BENCH_NODE_ARGS}" ` : ''}node dist/bench/large-fleet.js ${process.argv.slice(2).join(' ')}`,
-    `Machine: ${machine.cpu}, ${machine.cores} cores shared by every node, PostgreSQL and the generators; ${machine.memoryGiB} GiB; Node ${machine.node}.`,
+    `Command: ${serverEnv}node dist/bench/large-fleet.js ${process.argv.slice(2).join(' ')}`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores shared by every node, PostgreSQL and the generators; ${machine.memoryGiB} GiB; Node ${machine.node}; ${describeMachineSpeed(speed)}.`,
     `PostgreSQL: ${Object.entries(settings).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     '',
     '| phase | figure |',
     '|---|---|',
-    `| connect | ${result.connect.held} of ${N} held, ${result.connect.failed} failed, ${f(connectSeconds)} s (at most ${CONNECT_RATE}/s per generator, with each charger's first steps), then ${SETTLE_SECONDS} s idle |`,
+    `| connect | ${result.connect.held} of ${N} held, ${result.connect.failed} failed, ${f(connectSeconds)} s (at most ${CONNECT_RATE}/s per generator, with each charger's first steps), then ${SETTLE_SECONDS} s idle${analyzed ? `, then ANALYZE (${f(analyzeSeconds, 1)} s)` : ', no ANALYZE'} |`,
     `| memory | RSS per node ${rssIdle.map((r) => f(r)).join(' · ')} MiB before, ${rssHeld.map((r) => f(r)).join(' · ')} MiB holding the fleet: ${f(result.kibPerConnection, 1)} KiB per connection |`,
     `| steady, ${SECONDS} s | ${f(s.achieved)} msg/s answered (target ${f(RATE)}), p50 ${s.p50.map((x) => f(x, 1)).join(' · ')} ms, p99 ${s.p99.map((x) => f(x, 1)).join(' · ')} ms (per generator), ${s.errors} errors, ${s.skipped} skipped (charger busy) |`,
     `| steady: CPU | nodes ${s.nodeCpuPercent.map((c) => f(c)).join(' · ')} % of a core, PostgreSQL backends ${f(s.postgresCpuPercent)} % (all its processes ${f(s.postgresAllCpuPercent)} %); generators' own loop delay p99 ${s.generatorLoopP99.map((x) => f(x, 1)).join(' · ')} ms |`,
@@ -218,10 +245,10 @@ async function main() {
     `| storm | ${result.storm.reconnected} of ${N} back and booted, ${result.storm.failed} failed, ${result.storm.retries} retries, all back in ${f(result.storm.seconds, 1)} s (90 % in ${f(result.storm.backP90, 1)} s), listen overflows ${result.storm.listenOverflows} |`,
     `| after the storm | RSS per node ${rssAfter.map((r) => f(r)).join(' · ')} MiB |`,
   ];
-  lines.push('', 'PostgreSQL second by second in the steady phase (pg_stat_wal, pg_stat_bgwriter; this database\'s active backends and the OS page cache sampled every 100 ms):', '');
-  lines.push('| second | p99 ms | WAL KiB | full-page images | checkpoints begun | buffers written by backends | active backends | new backends | top waits | OS dirty / writeback MiB |', '|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('', 'PostgreSQL second by second in the steady phase (pg_stat_wal, pg_stat_bgwriter; this database\'s active backends and the OS page cache sampled every 100 ms), beside the speed probe (bench/machine-speed.ts: µs for a fixed piece of work, the fastest of ten that second; lower is faster):', '');
+  lines.push('| second | p99 ms | speed probe µs | WAL KiB | full-page images | checkpoints begun | buffers written by backends | active backends | new backends | top waits | OS dirty / writeback MiB |', '|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of s.postgresBySecond.slice(0, SECONDS)) {
-    lines.push(`| ${r.second} | ${s.p99BySecond[r.second] ?? ''} | ${r.walKiB} | ${r.fpi} | ${r.checkpoints} | ${r.backendWrites} | ${r.active} | ${r.newBackends} | ${r.waits} | ${r.osDirtyMiB ?? 'n/a'} / ${r.osWritebackMiB ?? 'n/a'} |`);
+    lines.push(`| ${r.second} | ${s.p99BySecond[r.second] ?? ''} | ${s.probeUsBySecond[r.second] ?? ''} | ${r.walKiB} | ${r.fpi} | ${r.checkpoints} | ${r.backendWrites} | ${r.active} | ${r.newBackends} | ${r.waits} | ${r.osDirtyMiB ?? 'n/a'} / ${r.osWritebackMiB ?? 'n/a'} |`);
   }
   if (steadyStatements.length > 0) {
     lines.push('', `Statements in the steady phase (pg_stat_statements, this database, by total time; wall-clock inside PostgreSQL, waits included):`, '');
