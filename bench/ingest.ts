@@ -16,6 +16,7 @@ import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
 import { benchArgs } from './args.js';
 import { attachListeners, bucketDelta, bucketsOf, byLabel, fetchMetrics, LISTENER_ENV, scrape, scrapeBuckets, sumOf, type Listeners } from './listeners.js';
 import { writeResult } from './results.js';
+import { startSpeedProbe } from './machine-speed.js';
 
 const args = benchArgs();
 const N = Number(args.get('chargers') ?? 19_000);
@@ -94,6 +95,9 @@ interface Result {
   halfServerP99Bound: number;
   /** The load generator's own event-loop delay, p99 (ms), during the half-rate phase: latency it adds to every answer it times. */
   halfGeneratorLoopP99: number;
+  /** Median of the speed probe (bench/machine-speed.ts) through the max and the half-rate phase, µs. */
+  maxProbeUs: number;
+  halfProbeUs: number;
   rssBeforeMiB: number;
   rssConnectedMiB: number;
   rssPerConnectionKiB: number;
@@ -205,6 +209,15 @@ async function run(target: string, listening = false): Promise<Result | undefine
   // The server's own answer times, scraped as the half-rate phase starts and ends, split the latency
   // the generator sees into the server's part and the rest (the generator's loop, the sockets).
   const answerBuckets: Record<string, Map<number, number>> = {};
+  // The machine's speed through the max and half-rate phases (bench/machine-speed.ts): this
+  // machine's cores change speed within seconds, so a ratio to the echo, run minutes apart, is
+  // read beside them.
+  let probe: ReturnType<typeof startSpeedProbe> | undefined;
+  const probeUs: Record<string, number> = {};
+  const medianOf = (xs: number[]) => {
+    const ok = xs.filter(Number.isFinite).sort((a, b) => a - b);
+    return ok.length ? ok[Math.floor(ok.length / 2)]! : NaN;
+  };
   for await (const m of gen.phases) {
     phases[m.phase] = m;
     // Before the out-of-step preroll: the RSS of idle connections (the 'connected' line comes after it).
@@ -213,11 +226,17 @@ async function run(target: string, listening = false): Promise<Result | undefine
     // The max phase is measured from when it starts: after the pause, if there is one.
     const phase = m.phase === 'settled' ? 'connected' : m.phase;
     if (phase === 'connected' || phase === 'max') await cpuMark(phase);
+    if (phase === 'max' || phase === 'half') probeUs[phase] = medianOf(probe?.stop() ?? []);
+    if (phase === 'connected' || phase === 'max') {
+      probe?.stop(); // 'connected' then 'settled' both start the max phase's probe
+      probe = startSpeedProbe();
+    }
     if (phase === 'connected' || phase === 'max' || phase === 'half' || phase === 'half-dashboard') await mark(phase);
     if (target !== 'echo' && (m.phase === 'max' || m.phase === 'half')) answerBuckets[m.phase] = await scrapeBuckets(server.url, 'dynamo_ocpp_answer_seconds');
     if (m.phase === 'half') dashboardRun = dashboard();
     if (m.phase === 'half-dashboard') stopDashboard = true;
   }
+  probe?.stop();
   stopDashboard = true;
   await dashboardRun;
   const listened = listeners?.stats();
@@ -273,6 +292,8 @@ async function run(target: string, listening = false): Promise<Result | undefine
       return { halfServerWithin50ms: d?.shareWithin ?? NaN, halfServerP99Bound: d?.p99Bound ?? NaN };
     })(),
     halfGeneratorLoopP99: phases.half?.loopP99,
+    maxProbeUs: probeUs.max ?? NaN,
+    halfProbeUs: probeUs.half ?? NaN,
     rssBeforeMiB: rssBefore,
     rssConnectedMiB: rssConnected,
     rssPerConnectionKiB: c.held ? ((rssConnected - rssBefore) * 1024) / c.held : NaN,
@@ -318,9 +339,11 @@ async function main() {
     '',
     'Where the half-rate latency is spent: the generator times each CALL to its answer; the server times its own part (handler to answer, dynamo_ocpp_answer_seconds); the generator\'s event-loop delay is added to every answer it times.',
     '',
-    '| target | p99 ms at half (generator) | generator event-loop delay p99 ms | server answers within 50 ms | server p99 at most, ms |',
-    '|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.target} | ${f(r.halfP99, 1)} | ${f(r.halfGeneratorLoopP99, 1)} | ${Number.isFinite(r.halfServerWithin50ms) ? `${f(r.halfServerWithin50ms * 100, 2)} %` : 'n/a'} | ${f(r.halfServerP99Bound * 1000)} |`),
+    '| target | p99 ms at half (generator) | generator event-loop delay p99 ms | server answers within 50 ms | server p99 at most, ms | speed probe µs, max / half phase |',
+    '|---|---|---|---|---|---|',
+    ...results.map((r) => `| ${r.target} | ${f(r.halfP99, 1)} | ${f(r.halfGeneratorLoopP99, 1)} | ${Number.isFinite(r.halfServerWithin50ms) ? `${f(r.halfServerWithin50ms * 100, 2)} %` : 'n/a'} | ${f(r.halfServerP99Bound * 1000)} | ${f(r.maxProbeUs)} / ${f(r.halfProbeUs)} |`),
+    '',
+    'Speed probe: µs for a fixed piece of work in the bench process, the fastest of ten each second, median over the phase (bench/machine-speed.ts; lower is faster). Two runs whose probes differ ran on a machine of different speed.',
   );
   const stormed = results.filter((r) => r.stormSeconds !== undefined);
   if (stormed.length) {
