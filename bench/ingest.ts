@@ -16,7 +16,7 @@ import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
 import { benchArgs } from './args.js';
 import { attachListeners, bucketDelta, bucketsOf, byLabel, fetchMetrics, LISTENER_ENV, scrape, scrapeBuckets, sumOf, type Listeners } from './listeners.js';
 import { writeResult } from './results.js';
-import { startSpeedProbe } from './machine-speed.js';
+import { median, startSpeedProbe } from './machine-speed.js';
 
 const args = benchArgs();
 const N = Number(args.get('chargers') ?? 19_000);
@@ -214,10 +214,6 @@ async function run(target: string, listening = false): Promise<Result | undefine
   // read beside them.
   let probe: ReturnType<typeof startSpeedProbe> | undefined;
   const probeUs: Record<string, number> = {};
-  const medianOf = (xs: number[]) => {
-    const ok = xs.filter(Number.isFinite).sort((a, b) => a - b);
-    return ok.length ? ok[Math.floor(ok.length / 2)]! : NaN;
-  };
   for await (const m of gen.phases) {
     phases[m.phase] = m;
     // Before the out-of-step preroll: the RSS of idle connections (the 'connected' line comes after it).
@@ -226,7 +222,7 @@ async function run(target: string, listening = false): Promise<Result | undefine
     // The max phase is measured from when it starts: after the pause, if there is one.
     const phase = m.phase === 'settled' ? 'connected' : m.phase;
     if (phase === 'connected' || phase === 'max') await cpuMark(phase);
-    if (phase === 'max' || phase === 'half') probeUs[phase] = medianOf(probe?.stop() ?? []);
+    if (phase === 'max' || phase === 'half') probeUs[phase] = median(probe?.stop() ?? []);
     if (phase === 'connected' || phase === 'max') {
       probe?.stop(); // 'connected' then 'settled' both start the max phase's probe
       probe = startSpeedProbe();

@@ -256,7 +256,7 @@ async function main() {
     for (const st of steadyStatements) lines.push(`| ${st.calls} | ${f(st.totalMs / 1000, 1)} | ${f(st.meanMs, 2)} | ${st.rows} | ${st.buffers} | \`${st.query.replace(/\|/g, '\\|')}\` |`);
   }
   process.stdout.write(lines.join('\n') + '\n');
-  await writeResult('large-fleet', { machine, command: process.argv.slice(2), nodeArgs: process.env.BENCH_NODE_ARGS ?? null, result }, lines.join('\n') + '\n');
+  await writeResult('large-fleet', { machine, command: process.argv.slice(2), serverEnv: serverEnv.trim(), result }, lines.join('\n') + '\n');
 }
 
 void main().catch((err) => {

@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { withClient } from './throwaway-database.js';
+import { percentile } from './sim-charger.js';
 
 export interface CoreSpeed {
   cpu: number;
@@ -28,7 +29,8 @@ const FRAME = JSON.stringify([2, 'm-1', 'MeterValues', {
   meterValue: [{ timestamp: '2026-12-04T12:00:00.000Z', sampledValue: [{ value: '12345.6', measurand: 'Energy.Active.Import.Register', unit: 'Wh' }] }],
 }]);
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** The median of the finite values (NaN if none). */
+export const median = (xs: number[]) => percentile(xs.filter(Number.isFinite).sort((a, b) => a - b), 50);
 
 function jsonRoundTrips(): number {
   const t = performance.now();
