@@ -145,8 +145,8 @@ async function main() {
   const rssHeld = await Promise.all(pids.map(rssMiB));
   const held = sum(connected.map((m) => m.held));
   await new Promise((r) => setTimeout(r, SETTLE_SECONDS * 1000));
-  const before = await pgSettings(databaseUrl!);
-  const analyzed = ANALYZE === 'true' || (ANALYZE === 'auto' && before.autovacuum === 'off');
+  const settings = await pgSettings(databaseUrl!);
+  const analyzed = ANALYZE === 'true' || (ANALYZE === 'auto' && settings.autovacuum === 'off');
   let analyzeSeconds = 0;
   if (analyzed) {
     const ta = performance.now();
@@ -155,7 +155,6 @@ async function main() {
   }
   const statements = await statementsReset(BENCH_PG_URL);
   const [nodeCpu0, db0, pgAll0] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName), postgresCpuSeconds()]);
-  const settings = await pgSettings(databaseUrl!);
   const work0 = await Promise.all(servers.map((s) => backgroundWork(s.url)));
   const pgSeconds = await samplePgSeconds(databaseUrl!, dbName);
   const probe = startSpeedProbe();
@@ -225,7 +224,7 @@ async function main() {
   const s = result.steady;
   // What this run's environment changed in the servers (they inherit it): part of the command.
   const serverEnv = Object.entries(process.env)
-    .filter(([k]) => k === 'BENCH_NODE_ARGS' || (k.startsWith('DYNAMO_') && !(k in SERVE_ENV)))
+    .filter(([k]) => k === 'BENCH_NODE_ARGS' || (k.startsWith('DYNAMO_') && !(k in SERVE_ENV) && !/KEY|SECRET|PASSWORD|TOKEN/.test(k)))
     .map(([k, v]) => `${k}="${v}" `)
     .join('');
   const lines = [
