@@ -17,10 +17,13 @@
 // (bench/statements.ts).
 //
 //   node dist/bench/large-fleet.js [--chargers 50000] [--nodes 3] [--generators 3] [--seconds 60]
-//     [--rate <msg/s>] [--connect-rate 1000] [--settle-seconds 60] [--analyze auto|true|false]
+//     [--rate <msg/s>] [--connect-rate 1000] [--settle-seconds 60] [--analyze auto|true|false] [--warmup-seconds 0]
 // --analyze: ANALYZE the bench database at the end of the idle time, as autovacuum would have done
 // in it; `auto` (default) does so only when the server runs without autovacuum (this machine's CI
 // configuration), so that the steady phase is planned on statistics of the fleet, not of empty tables.
+// --warmup-seconds: the steady rate runs this long before its measured --seconds (answers not
+// counted): a real fleet of this size is never silent for a minute, so the step from the idle
+// minute to the full rate is not what its operators see; 0 (default) measures from the step.
 // PostgreSQL: BENCH_DATABASE_URL (a fresh database per run); NATS: BENCH_NATS_URL (nats://127.0.0.1:4222)
 import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -46,6 +49,8 @@ const CONNECT_RATE = Number(args.get('connect-rate') ?? 1000);
 /** Idle time between connecting and the steady phase: the message log and autovacuum catch up on the connect phase's messages first. */
 const SETTLE_SECONDS = Number(args.get('settle-seconds') ?? 60);
 const ANALYZE = args.get('analyze') ?? 'auto';
+/** Seconds at the steady rate before the measured ones (0: the measurement starts with the step from the idle minute). */
+const WARMUP_SECONDS = Number(args.get('warmup-seconds') ?? 0);
 const NATS_URL = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
 const ROOT = new URL('../../', import.meta.url).pathname;
 /** Files a process holds besides its chargers' sockets (its database pool, logs, modules). */
@@ -131,7 +136,7 @@ async function main() {
     const count = Math.min(share, N - first);
     const gen = startLoadGenerator(
       ['--url', urls, '--first', String(first), '--chargers', String(count), '--connect-rate', String(CONNECT_RATE), '--phases', 'half,storm',
-        '--half-rate', String((RATE * count) / N), '--half-seconds', String(SECONDS), '--sync', 'true'],
+        '--half-rate', String((RATE * count) / N), '--half-seconds', String(SECONDS), '--warmup-seconds', String(WARMUP_SECONDS), '--sync', 'true'],
       `generator ${g}`,
     );
     return { gen, at: follow(gen) };
@@ -153,13 +158,19 @@ async function main() {
     await withClient(databaseUrl!, (c) => c.query('ANALYZE'));
     analyzeSeconds = (performance.now() - ta) / 1000;
   }
+  // With a warm-up the fleet is already talking when the measurement starts: the counters below
+  // start about when the generators' measured seconds do, WARMUP_SECONDS after they began sending.
+  if (WARMUP_SECONDS > 0) {
+    for (const g of gens) g.gen.go();
+    await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
+  }
   const statements = await statementsReset(BENCH_PG_URL);
   const [nodeCpu0, db0, pgAll0] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName), postgresCpuSeconds()]);
   const work0 = await Promise.all(servers.map((s) => backgroundWork(s.url)));
   const pgSeconds = await samplePgSeconds(databaseUrl!, dbName);
   const probe = startSpeedProbe();
   const t0 = performance.now();
-  for (const g of gens) g.gen.go();
+  if (WARMUP_SECONDS === 0) for (const g of gens) g.gen.go();
   const steady = await all('half');
   const elapsed = (performance.now() - t0) / 1000;
   const [nodeCpu1, db1, pgAll1] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName), postgresCpuSeconds()]);
@@ -187,6 +198,7 @@ async function main() {
     analyze: { done: analyzed, seconds: analyzeSeconds },
     steady: {
       seconds: SECONDS,
+      warmupSeconds: WARMUP_SECONDS,
       target: RATE,
       achieved: sum(steady.map((m) => m.achieved)),
       p50: steady.map((m) => m.p50),
@@ -237,7 +249,7 @@ async function main() {
     '|---|---|',
     `| connect | ${result.connect.held} of ${N} held, ${result.connect.failed} failed, ${f(connectSeconds)} s (at most ${CONNECT_RATE}/s per generator, with each charger's first steps), then ${SETTLE_SECONDS} s idle${analyzed ? `, then ANALYZE (${f(analyzeSeconds, 1)} s)` : ', no ANALYZE'} |`,
     `| memory | RSS per node ${rssIdle.map((r) => f(r)).join(' · ')} MiB before, ${rssHeld.map((r) => f(r)).join(' · ')} MiB holding the fleet: ${f(result.kibPerConnection, 1)} KiB per connection |`,
-    `| steady, ${SECONDS} s | ${f(s.achieved)} msg/s answered (target ${f(RATE)}), p50 ${s.p50.map((x) => f(x, 1)).join(' · ')} ms, p99 ${s.p99.map((x) => f(x, 1)).join(' · ')} ms (per generator), ${s.errors} errors, ${s.skipped} skipped (charger busy) |`,
+    `| steady, ${SECONDS} s${WARMUP_SECONDS ? ` after ${WARMUP_SECONDS} s of warm-up at the rate` : ''} | ${f(s.achieved)} msg/s answered (target ${f(RATE)}), p50 ${s.p50.map((x) => f(x, 1)).join(' · ')} ms, p99 ${s.p99.map((x) => f(x, 1)).join(' · ')} ms (per generator), ${s.errors} errors, ${s.skipped} skipped (charger busy) |`,
     `| steady: CPU | nodes ${s.nodeCpuPercent.map((c) => f(c)).join(' · ')} % of a core, PostgreSQL backends ${f(s.postgresCpuPercent)} % (all its processes ${f(s.postgresAllCpuPercent)} %); generators' own loop delay p99 ${s.generatorLoopP99.map((x) => f(x, 1)).join(' · ')} ms |`,
     `| steady: p99 by second | ${s.p99BySecond.join(' ')} ms (worst generator each second) |`,
     `| steady: background work | per node: rollup steps ${s.background.map((b) => `${b.rollupSteps} (${f(b.rollupSeconds, 2)} s)`).join(' · ')}; VACUUM runs ${s.background.map((b) => `${b.vacuums} (${f(b.vacuumSeconds, 2)} s)`).join(' · ')} |`,

@@ -26,6 +26,11 @@ interface Options {
   settleSeconds: number;
   /** A pause between the max phase and the half-rate ones: what saturation left behind (backlogs, vacuum) is worked off first. */
   recoverSeconds: number;
+  /**
+   * Seconds at the same rate before each half-rate phase's measured seconds, their answers not
+   * counted: the latency of a fleet already talking, not of the step from silence to the rate.
+   */
+  warmupSeconds: number;
   /** Every charger starts its cycle at the first step (the generator before 2026-12-03): the fleet's message mix sweeps through the cycle. */
   lockstep: boolean;
   /** The first charger's number (ids prefix+first …): several generators drive one fleet, each its own range. */
@@ -51,6 +56,7 @@ function parseArgs(): Options {
     phases: new Set((a.get('phases') ?? 'max,half,half-dashboard,storm').split(',')),
     settleSeconds: Number(a.get('settle-seconds') ?? 0),
     recoverSeconds: Number(a.get('recover-seconds') ?? 0),
+    warmupSeconds: Number(a.get('warmup-seconds') ?? 0),
     lockstep: a.get('lockstep') === 'true',
     first: Number(a.get('first') ?? 0),
     sync: a.get('sync') === 'true',
@@ -183,35 +189,43 @@ async function main() {
   for (const name of ['half', 'half-dashboard'].filter((p) => o.phases.has(p))) {
     await whenToldTo(o, name);
     const lat: number[] = [];
-    let sent = 0;
     let skipped = 0;
     let errs = 0;
-    const start = performance.now();
+    // Sending starts at `begin`; what is sent before `start` (the warm-up) is answered into `unmeasured`.
+    const begin = performance.now();
+    const start = begin + o.warmupSeconds * 1000;
     const end = start + o.halfSeconds * 1000;
+    const unmeasured: number[] = [];
     let cursor = 0;
     const inflight = new Set<Promise<void>>();
     // This process's own stalls delay every answer it times: reported beside the latencies.
     const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
-    loop.enable();
     // Its own collections, one by one: a pause of 50 ms every few seconds is under 1 % of the loop's
     // samples, so the loop's p99 does not show it, yet it delays every answer that arrives meanwhile.
     const pauses: { at: number; ms: number }[] = [];
     const gc = new PerformanceObserver((list) => void pauses.push(...list.getEntries().map((e) => ({ at: e.startTime, ms: e.duration }))));
-    gc.observe({ entryTypes: ['gc'] });
     // Answers are pushed as they arrive: where the count stood at each whole second splits them by second.
     const secondMarks: number[] = [0];
+    let measuring = false;
+    // Chargers asked so far, warm-up included: the pace is kept across the start of the measurement.
+    let dispatched = 0;
     while (performance.now() < end) {
-      if (performance.now() - start >= secondMarks.length * 1000) secondMarks.push(lat.length);
-      const due = Math.floor(((performance.now() - start) / 1000) * rate);
-      while (sent + skipped < due) {
+      if (!measuring && performance.now() >= start) {
+        measuring = true;
+        loop.enable();
+        gc.observe({ entryTypes: ['gc'] });
+      }
+      if (measuring && performance.now() - start >= secondMarks.length * 1000) secondMarks.push(lat.length);
+      const due = Math.floor(((performance.now() - begin) / 1000) * rate);
+      while (dispatched < due) {
+        dispatched++;
         const c = chargers[cursor++ % chargers.length]!;
         if (c.busy || c.ws?.readyState !== WebSocket.OPEN) {
-          skipped++;
+          if (measuring) skipped++;
           continue;
         }
         c.busy = true;
-        sent++;
-        const p: Promise<void> = c.next(lat).then(
+        const p: Promise<void> = c.next(measuring ? lat : unmeasured).then(
           () => void (c.busy = false),
           () => void ((c.busy = false), errs++),
         );
