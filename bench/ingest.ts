@@ -222,10 +222,11 @@ async function run(target: string, listening = false): Promise<Result | undefine
     // The max phase is measured from when it starts: after the pause, if there is one.
     const phase = m.phase === 'settled' ? 'connected' : m.phase;
     if (phase === 'connected' || phase === 'max') await cpuMark(phase);
-    if (phase === 'max' || phase === 'half') probeUs[phase] = median(probe?.stop() ?? []);
-    if (phase === 'connected' || phase === 'max') {
-      probe?.stop(); // 'connected' then 'settled' both start the max phase's probe
-      probe = startSpeedProbe();
+    if (phase === 'connected' || phase === 'max' || phase === 'half') {
+      const perSecond = probe?.stop() ?? [];
+      if (phase !== 'connected') probeUs[phase] = median(perSecond);
+      // A new probe for the phase starting now ('connected', then 'settled' if there is a pause: the later wins).
+      probe = phase === 'half' ? undefined : startSpeedProbe();
     }
     if (phase === 'connected' || phase === 'max' || phase === 'half' || phase === 'half-dashboard') await mark(phase);
     if (target !== 'echo' && (m.phase === 'max' || m.phase === 'half')) answerBuckets[m.phase] = await scrapeBuckets(server.url, 'dynamo_ocpp_answer_seconds');

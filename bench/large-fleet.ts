@@ -142,6 +142,8 @@ async function main() {
     return { gen, at: follow(gen) };
   });
   const all = (key: string) => Promise.all(gens.map((g) => g.at(key)));
+  /** Every generator starts its next phase (they print 'waiting' before each and wait for this). */
+  const goAll = () => gens.forEach((g) => g.gen.go());
 
   const tConnect = performance.now();
   const connected = await all('connected');
@@ -161,7 +163,7 @@ async function main() {
   // With a warm-up the fleet is already talking when the measurement starts: the counters below
   // start about when the generators' measured seconds do, WARMUP_SECONDS after they began sending.
   if (WARMUP_SECONDS > 0) {
-    for (const g of gens) g.gen.go();
+    goAll();
     await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
   }
   const statements = await statementsReset(BENCH_PG_URL);
@@ -170,7 +172,7 @@ async function main() {
   const pgSeconds = await samplePgSeconds(databaseUrl!, dbName);
   const probe = startSpeedProbe();
   const t0 = performance.now();
-  if (WARMUP_SECONDS === 0) for (const g of gens) g.gen.go();
+  if (WARMUP_SECONDS === 0) goAll();
   const steady = await all('half');
   const elapsed = (performance.now() - t0) / 1000;
   const [nodeCpu1, db1, pgAll1] = await Promise.all([Promise.all(pids.map(cpuSeconds)), backendCpu(BENCH_PG_URL, dbName), postgresCpuSeconds()]);
@@ -180,7 +182,7 @@ async function main() {
   const background = work1.map((w, i) => Object.fromEntries(Object.keys(BACKGROUND).map((k) => [k, w[k as keyof BackgroundWork] - work0[i]![k as keyof BackgroundWork]])) as BackgroundWork);
   const steadyStatements: StatementCost[] = statements ? await topStatements(BENCH_PG_URL, dbName, 16) : [];
   await all('waiting:storm');
-  for (const g of gens) g.gen.go();
+  goAll();
   const storm = await all('storm');
   const rssAfter = await Promise.all(pids.map(rssMiB));
   await Promise.all(gens.map((g) => new Promise((r) => (g.gen.child.exitCode !== null ? r(null) : g.gen.child.once('exit', r)))));

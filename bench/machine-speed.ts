@@ -1,8 +1,8 @@
 // How fast this machine is right now, core by core, for benches whose target is an absolute figure
 // (the 50,000-charger p99) and so have no baseline of their own in the run. The machines these
-// benches run on are shared virtual machines: their speed drifts, and their two cores need not be
-// equally fast (docs/benchmarks.md, "The machine's two cores"); two reports can be compared only
-// beside these figures.
+// benches run on are shared virtual machines: each core moves between two speeds, about 1.7 apart,
+// within seconds (docs/benchmarks.md, "The machine's cores change speed"); two reports can be
+// compared only beside these figures.
 //
 // Fixed, single-threaded CPU work, pinned to each core in turn (taskset), timed on an otherwise
 // idle machine before the bench loads it: in Node, the JSON round trip a message makes (parse and
@@ -32,13 +32,16 @@ const FRAME = JSON.stringify([2, 'm-1', 'MeterValues', {
 /** The median of the finite values (NaN if none). */
 export const median = (xs: number[]) => percentile(xs.filter(Number.isFinite).sort((a, b) => a - b), 50);
 
-function jsonRoundTrips(): number {
+/** Milliseconds for `count` JSON round trips of the frame: the fixed work of both measures below. */
+function roundTripsMs(count: number): number {
   const t = performance.now();
   let n = 0;
-  for (let i = 0; i < 100_000; i++) n += JSON.stringify(JSON.parse(FRAME)).length;
-  if (n === 0) throw new Error('unreachable');
+  for (let i = 0; i < count; i++) n += JSON.stringify(JSON.parse(FRAME)).length;
+  if (n === 0) throw new Error('unreachable'); // keeps the loop's work observable
   return performance.now() - t;
 }
+
+const REPETITIONS = 5;
 
 // EXPLAIN ANALYZE's own execution time: the backend's work, without the client round trip.
 const STATEMENT = `EXPLAIN (ANALYZE, FORMAT JSON, TIMING OFF)
@@ -47,17 +50,17 @@ const STATEMENT = `EXPLAIN (ANALYZE, FORMAT JSON, TIMING OFF)
 
 const SELF = fileURLToPath(import.meta.url);
 
-export async function machineSpeed(pgUrl: string, repetitions = 5): Promise<CoreSpeed[]> {
+export async function machineSpeed(pgUrl: string): Promise<CoreSpeed[]> {
   return withClient(pgUrl, async (c) => {
     const { rows: [backend] } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     const speeds: CoreSpeed[] = [];
     for (let cpu = 0; cpu < cpus().length; cpu++) {
-      const node = Number(execFileSync('taskset', ['-c', String(cpu), process.execPath, SELF, '--node-only', String(repetitions)], { encoding: 'utf8' }));
+      const node = Number(execFileSync('taskset', ['-c', String(cpu), process.execPath, SELF, '--node-only'], { encoding: 'utf8' }));
       let postgresMs: number | null = null;
       try {
         execFileSync('taskset', ['-p', '-c', String(cpu), String(backend!.pid)], { stdio: 'ignore' });
         const times: number[] = [];
-        for (let i = 0; i < repetitions; i++) {
+        for (let i = 0; i < REPETITIONS; i++) {
           const { rows } = await c.query<{ 'QUERY PLAN': [{ 'Execution Time': number }] }>(STATEMENT);
           times.push(rows[0]!['QUERY PLAN'][0]['Execution Time']);
         }
@@ -81,13 +84,8 @@ export function startSpeedProbe(): { stop(): number[] } {
   const perSecond: number[] = [];
   const t0 = performance.now();
   const timer = setInterval(() => {
-    const t = performance.now();
-    let n = 0;
-    for (let i = 0; i < 100; i++) n += JSON.stringify(JSON.parse(FRAME)).length;
-    const us = (performance.now() - t) * 1000;
-    if (n === 0) return;
-    const second = Math.floor((t - t0) / 1000);
-    perSecond[second] = Math.min(perSecond[second] ?? Infinity, us);
+    const second = Math.floor((performance.now() - t0) / 1000);
+    perSecond[second] = Math.min(perSecond[second] ?? Infinity, roundTripsMs(100) * 1000);
   }, 100);
   return {
     stop() {
@@ -98,14 +96,14 @@ export function startSpeedProbe(): { stop(): number[] } {
 }
 
 export const describeMachineSpeed = (speeds: CoreSpeed[]) =>
-  `machine speed before the run (bench/machine-speed.ts, median of 5, pinned to each core): ${speeds
+  `machine speed before the run (bench/machine-speed.ts, median of ${REPETITIONS}, pinned to each core): ${speeds
     .map((s) => `CPU ${s.cpu} Node ${s.nodeMs.toFixed(0)} ms, PostgreSQL ${s.postgresMs === null ? 'n/a' : `${s.postgresMs.toFixed(0)} ms`}`)
     .join('; ')}`;
 
 // node dist/bench/machine-speed.js: the figures alone, to follow the machine between runs.
 if (process.argv[1] === SELF) {
   if (process.argv[2] === '--node-only') {
-    process.stdout.write(String(median(Array.from({ length: Number(process.argv[3]) }, jsonRoundTrips))));
+    process.stdout.write(String(median(Array.from({ length: REPETITIONS }, () => roundTripsMs(100_000)))));
   } else {
     const { BENCH_PG_URL } = await import('./bench-fleet.js');
     process.stdout.write(`${new Date().toISOString()} ${describeMachineSpeed(await machineSpeed(BENCH_PG_URL))}\n`);

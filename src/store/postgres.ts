@@ -25,9 +25,9 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     connectionTimeoutMillis: 5_000,
     // A new backend loads its catalogs and plans the ingest function's statements before its first
     // commit: after a lull, 31 opening at once made a 50,000-charger load's first second 457 ms at
-    // p99. Keeping them (0) removed that, but the two runs with it were far slower overall, not yet
-    // explained (docs/benchmarks.md, "50,000 chargers: shared buffers, checkpoints and the WAL
-    // flush"), so pg's 10 s stays the default.
+    // p99. Keeping them (0) removes that; whether it costs or gains anything else was not settled on
+    // the drifting bench machine (docs/benchmarks.md, "The machine's cores change speed"), so pg's
+    // 10 s stays the default.
     idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
     statement_timeout: options.statementTimeoutMs,
     // JIT compiles expensive-looking plans for about a second; dashboard queries finish far sooner
