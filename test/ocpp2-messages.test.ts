@@ -117,6 +117,24 @@ describe.each(['ocpp2.0.1', 'ocpp2.1'])(`OCPP 2.x central system: %s (${dbKind})
     expect(orphan!.stopped_at.toISOString()).toBe(at(40).toISOString());
   });
 
+  it('Updated events without a Started teach the session what they add (an earlier time, the EVSE, the token) and nothing else', async () => {
+    const { id, c } = await charger();
+    const t0 = new Date(Date.now() - 60 * MIN);
+    const at = (m: number) => new Date(t0.getTime() + m * MIN);
+    const updated = (seqNo: number, m: number, extra: Record<string, unknown> = {}) =>
+      c.call('TransactionEvent', txEvent('Updated', seqNo, 'NOSTART-2', at(m), { meterValue: energy(1000 * seqNo, 'Sample.Periodic', at(m)), ...extra }));
+    await updated(2, 20);
+    await updated(1, 10);
+    await updated(3, 30, { evse: { id: 2, connectorId: 1 } });
+    await updated(4, 35, { idToken: { idToken: 'LATE-TAG', type: 'ISO14443' } });
+    await updated(5, 40, { evse: { id: 1, connectorId: 1 }, idToken: { idToken: 'OTHER', type: 'ISO14443' } });
+    await updated(5, 40); // a retransmission: skipped whole
+    const [s] = (await h.sessions(id)).filter((x) => x.transaction_id === 'NOSTART-2');
+    expect(s).toMatchObject({ connector_id: 2, id_tag: 'LATE-TAG', last_meter_wh: 5000, stopped_at: null });
+    expect(s!.started_at.toISOString()).toBe(at(10).toISOString());
+    expect((await h.samples(id)).map((x) => x.value)).toEqual([1000, 2000, 3000, 4000, 5000]);
+  });
+
   it('NotifyEvent problems become error events (techCode, else Component.Variable) and resolve when cleared', async () => {
     const { id, c } = await charger();
     const ev = (eventId: number, variable: string, actualValue: string, extra: Record<string, unknown> = {}) => ({

@@ -1,4 +1,4 @@
--- functions-version: 11
+-- functions-version: 12
 -- The ingest path, in the database: the writer sends a whole group-commit batch
 -- as an array of messages (one JSON text each, a JSON array of that message's
 -- events) and gets one result per event back, grouped by message, so a batch
@@ -137,6 +137,13 @@ DECLARE
   -- status, an open session: dynamo_charger_status).
   v_changes_status boolean;
   v_previous jsonb;
+  -- OCPP 2.x: the seqNo claim this message's TransactionSeq made, so the guarded events after it
+  -- need not look it up again (the key is the message's own, random: no other message has it).
+  v_claimed text;
+  -- OCPP 2.x: a provisional start's session as stored, to tell whether the start teaches anything.
+  v_known_started timestamptz;
+  v_known_connector integer;
+  v_known_tag text;
 BEGIN
   FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
     cp := e->>'cp';
@@ -145,7 +152,7 @@ BEGIN
 
     -- OCPP 2.x: the changes of a TransactionEvent apply only if their message claimed its seqNo
     -- (TransactionSeq, earlier in the same message); a retransmission's are skipped.
-    IF e ? 'guard' AND NOT EXISTS (
+    IF e ? 'guard' AND e->'guard'->>'messageKey' IS DISTINCT FROM v_claimed AND NOT EXISTS (
          SELECT 1 FROM transaction_event_seq g
           WHERE g.charge_point_id = cp AND g.transaction_id = e->'guard'->>'transactionId'
             AND g.seq_no = (e->'guard'->>'seqNo')::integer AND g.message_key = e->'guard'->>'messageKey') THEN
@@ -224,30 +231,46 @@ BEGIN
         -- OCPP 2.x: the charger names the transaction. Any TransactionEvent may be the first we
         -- see (out of order, or Ended without Started): a provisional start is the earliest
         -- event time known, corrected when the real Started arrives. A provisional start for a
-        -- session already known writes nothing unless it teaches something.
-        INSERT INTO sessions (charge_point_id, transaction_id, connector_id, id_tag, started_at, meter_start_wh,
-                              last_meter_wh, last_meter_at, received_at, energy_excluded)
-        VALUES (cp, e->>'transactionId', coalesce((e->>'connectorId')::integer, 0), e->>'idTag', at,
-                v_wh, CASE WHEN v_verdict IS NULL THEN v_wh END,
-                CASE WHEN v_wh IS NULL OR v_verdict IS NOT NULL THEN NULL ELSE at END, received, v_verdict)
-        ON CONFLICT (charge_point_id, transaction_id) DO UPDATE SET
-          started_at = CASE WHEN coalesce((e->>'provisional')::boolean, false) THEN least(sessions.started_at, excluded.started_at)
-                            ELSE excluded.started_at END,
-          meter_start_wh = coalesce(CASE WHEN coalesce((e->>'provisional')::boolean, false) THEN NULL ELSE excluded.meter_start_wh END, sessions.meter_start_wh),
-          energy_excluded = CASE WHEN coalesce((e->>'provisional')::boolean, false) THEN sessions.energy_excluded
-                                 ELSE coalesce(excluded.energy_excluded, sessions.energy_excluded) END,
-          id_tag = coalesce(sessions.id_tag, excluded.id_tag),
-          connector_id = CASE WHEN sessions.connector_id = 0 THEN excluded.connector_id ELSE sessions.connector_id END
-        WHERE NOT coalesce((e->>'provisional')::boolean, false)
-           OR excluded.started_at < sessions.started_at
-           OR (sessions.connector_id = 0 AND excluded.connector_id <> 0)
-           OR (sessions.id_tag IS NULL AND excluded.id_tag IS NOT NULL)
-        RETURNING session_id, connector_id, id_tag, started_at, transaction_id, (xmax = 0) AS inserted INTO v_s;
-        -- A session opened (or moved to another connector) can change the status; a provisional
-        -- start that taught nothing, as every Updated of a known transaction is, cannot.
-        v_changes_status := FOUND;
-        IF v_changes_status AND v_s.inserted THEN
-          PERFORM dynamo_emit_session_started(cp, to_jsonb(v_s));
+        -- session already known writes nothing unless it teaches something: every Updated of a
+        -- known transaction is one, so that is read first, without the row lock (and the id drawn
+        -- from the sequence) that the upsert below takes even when its WHERE then changes nothing.
+        -- Skipping on a committed row is safe: what a start may teach only moves one way (an
+        -- earlier start, a connector for 0, a tag for none), so a row seen already past this event
+        -- stays past it.
+        v_known_started := NULL;
+        IF coalesce((e->>'provisional')::boolean, false) THEN
+          SELECT started_at, connector_id, id_tag INTO v_known_started, v_known_connector, v_known_tag
+            FROM sessions WHERE charge_point_id = cp AND transaction_id = e->>'transactionId';
+        END IF;
+        IF v_known_started IS NOT NULL AND at >= v_known_started
+           AND NOT (v_known_connector = 0 AND coalesce((e->>'connectorId')::integer, 0) <> 0)
+           AND NOT (v_known_tag IS NULL AND e->>'idTag' IS NOT NULL) THEN
+          v_changes_status := false;
+        ELSE
+          INSERT INTO sessions (charge_point_id, transaction_id, connector_id, id_tag, started_at, meter_start_wh,
+                                last_meter_wh, last_meter_at, received_at, energy_excluded)
+          VALUES (cp, e->>'transactionId', coalesce((e->>'connectorId')::integer, 0), e->>'idTag', at,
+                  v_wh, CASE WHEN v_verdict IS NULL THEN v_wh END,
+                  CASE WHEN v_wh IS NULL OR v_verdict IS NOT NULL THEN NULL ELSE at END, received, v_verdict)
+          ON CONFLICT (charge_point_id, transaction_id) DO UPDATE SET
+            started_at = CASE WHEN coalesce((e->>'provisional')::boolean, false) THEN least(sessions.started_at, excluded.started_at)
+                              ELSE excluded.started_at END,
+            meter_start_wh = coalesce(CASE WHEN coalesce((e->>'provisional')::boolean, false) THEN NULL ELSE excluded.meter_start_wh END, sessions.meter_start_wh),
+            energy_excluded = CASE WHEN coalesce((e->>'provisional')::boolean, false) THEN sessions.energy_excluded
+                                   ELSE coalesce(excluded.energy_excluded, sessions.energy_excluded) END,
+            id_tag = coalesce(sessions.id_tag, excluded.id_tag),
+            connector_id = CASE WHEN sessions.connector_id = 0 THEN excluded.connector_id ELSE sessions.connector_id END
+          WHERE NOT coalesce((e->>'provisional')::boolean, false)
+             OR excluded.started_at < sessions.started_at
+             OR (sessions.connector_id = 0 AND excluded.connector_id <> 0)
+             OR (sessions.id_tag IS NULL AND excluded.id_tag IS NOT NULL)
+          RETURNING session_id, connector_id, id_tag, started_at, transaction_id, (xmax = 0) AS inserted INTO v_s;
+          -- A session opened (or moved to another connector) can change the status; a provisional
+          -- start that taught nothing, as every Updated of a known transaction is, cannot.
+          v_changes_status := FOUND;
+          IF v_changes_status AND v_s.inserted THEN
+            PERFORM dynamo_emit_session_started(cp, to_jsonb(v_s));
+          END IF;
         END IF;
         results := results || jsonb_build_array(jsonb_build_object('transactionId', e->>'transactionId'));
       ELSE
@@ -423,6 +446,9 @@ BEGIN
       VALUES (cp, e->>'transactionId', (e->>'seqNo')::integer, received, e->>'messageKey')
       ON CONFLICT DO NOTHING;
       GET DIAGNOSTICS v_count = ROW_COUNT;
+      IF v_count = 1 THEN
+        v_claimed := e->>'messageKey';
+      END IF;
       results := results || jsonb_build_array(jsonb_build_object('duplicate', v_count = 0));
 
     WHEN 'ConnectorType' THEN
