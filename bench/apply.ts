@@ -6,6 +6,10 @@
 // own applyBatch in group-commit batches of B messages, on one connection. Reported per message:
 // wall time, the PostgreSQL backend's CPU (its /proc stat), WAL bytes (pg_current_wal_insert_lsn,
 // which counts every database of the server: run it when nothing else writes) and rows written.
+// --ocpp 2.0.1: the OCPP 2.x cycle instead (Authorize, TransactionEvent Started, StatusNotification
+// Occupied, 10 × TransactionEvent Updated with meter values, Ended, StatusNotification Available): the
+// simulator's 2.x dialect writes each payload and the build's own 2.0.1 handlers turn it into events,
+// so a --compare measures each build's adapters and SQL together, as a charger would reach them.
 import { BENCH_PG_URL as PG_URL } from './bench-fleet.js';
 import { execFileSync } from 'node:child_process';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
@@ -15,6 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { benchArgs } from './args.js';
 import { benchDatabase, cpuSeconds, lsnBytes } from './server-process.js';
 import { writeResult } from './results.js';
+import { dialectFor, type Dialect } from '../src/sim/dialects.js';
 
 const args = benchArgs();
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -23,6 +28,8 @@ const BATCH = Number(args.get('batch') ?? 100);
 const CYCLES = Number(args.get('cycles') ?? 3);
 const REPEAT = Number(args.get('repeat') ?? 2);
 const TARGETS = (args.get('targets') ?? 'postgres').split(',') as ('postgres' | 'pglite')[];
+const OCPP = args.get('ocpp') ?? '1.6';
+if (OCPP !== '1.6' && OCPP !== '2.0.1') throw new Error(`--ocpp ${OCPP}: this bench knows 1.6 and 2.0.1`);
 const BUILDS = [join(ROOT, 'dist/src/cli/main.js'), ...(args.get('compare') ? [resolve(args.get('compare')!)] : [])];
 
 function commitOf(server: string): string {
@@ -46,6 +53,13 @@ async function buildOf(server: string) {
     ...(await mod<typeof import('../src/ingest/batch.js')>('ingest/batch.js')),
     // Builds before the message unit (043f009) take one flat list of events per batch.
     perMessage: batchSource.includes('text[]'),
+    v201: OCPP === '2.0.1'
+      ? {
+          ...(await mod<typeof import('../src/ocpp/v201/transaction-event.js')>('ocpp/v201/transaction-event.js')),
+          ...(await mod<typeof import('../src/ocpp/v201/status-notification.js')>('ocpp/v201/status-notification.js')),
+          ...(await mod<typeof import('../src/ocpp/v201/authorize.js')>('ocpp/v201/authorize.js')),
+        }
+      : undefined,
   };
 }
 
@@ -70,6 +84,30 @@ function cycle(cp: string, tx: () => string | undefined, energy: number, t: numb
   return msgs;
 }
 
+type V201 = NonNullable<Awaited<ReturnType<typeof buildOf>>['v201']>;
+
+/** The events a build's 2.0.1 handler makes of one payload (what it would submit for commit). */
+async function eventsOf(handler: (ctx: any, p: any) => Promise<unknown>, cp: string, payload: Record<string, unknown>): Promise<Ev[]> {
+  let events: Ev[] = [];
+  const ctx = { conn: { cp }, droppedSamples: () => {}, heartbeat: () => {}, heartbeatIntervalSec: 300, submit: async (e: Ev[]) => ((events = e), []) };
+  await handler(ctx, payload);
+  return events;
+}
+
+/** The messages of one OCPP 2.x cycle of a charger, as the build's 2.0.1 handlers turn them into events. */
+async function cycle2x(v201: V201, dialect: Dialect, cp: string, transactionId: string, energy: number, t: number): Promise<Ev[][]> {
+  const at = (k: number) => new Date(t + k * 1000);
+  const tx = (call: [string, Record<string, unknown>]) => eventsOf(v201.transactionEvent, cp, call[1]);
+  const status = (call: [string, Record<string, unknown>]) => eventsOf(v201.statusNotification, cp, call[1]);
+  const msgs: Ev[][] = [await eventsOf(v201.authorize, cp, { idToken: { idToken: 'BENCHTAG', type: 'ISO14443' } })];
+  msgs.push(await tx(dialect.startSession(1, transactionId, energy, at(1))));
+  msgs.push(await status(dialect.status(1, 'Charging', at(2))));
+  for (let k = 0; k < 10; k++) msgs.push(await tx(dialect.meter(1, transactionId, energy + 30 * (k + 1), 11000, at(3 + k))));
+  msgs.push(await tx(dialect.stopSession(1, transactionId, energy + 300, 'EVDisconnected', at(13))));
+  msgs.push(await status(dialect.status(1, 'Available', at(14))));
+  return msgs;
+}
+
 async function run(target: 'postgres' | 'pglite', server: string, rep: number) {
   const b = await buildOf(server);
   const dataDir = await mkdtemp(join(tmpdir(), 'dynamo-apply-'));
@@ -89,7 +127,7 @@ async function run(target: 'postgres' | 'pglite', server: string, rep: number) {
         ? (resultsOf(await (b.applyBatch as any)(db, messages)) as unknown[][])
         : regroup(messages, resultsOf(await (b.applyBatch as any)(db, messages.flat())));
     for (let i = 0; i < N; i += BATCH) {
-      await apply(Array.from({ length: Math.min(BATCH, N - i) }, (_, k) => [{ type: 'Connected', cp: `BENCH-${i + k}`, at: new Date(), nodeId: 'bench', ocppVersion: '1.6', remoteAddress: null }]));
+      await apply(Array.from({ length: Math.min(BATCH, N - i) }, (_, k) => [{ type: 'Connected', cp: `BENCH-${i + k}`, at: new Date(), nodeId: 'bench', ocppVersion: OCPP, remoteAddress: null }]));
     }
     const [{ pid }] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid').then((r) => r as any);
     const lsn = async () => (await db.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l'))[0]!.l;
@@ -97,11 +135,19 @@ async function run(target: 'postgres' | 'pglite', server: string, rep: number) {
     const cpu0 = target === 'postgres' ? await cpuSeconds(pid) : 0;
     const wal0 = lsnBytes(await lsn());
     const rows0 = target === 'postgres' ? await rowsWritten() : 0;
+    const t = Date.now() - 3_600_000;
+    // Every message is made before the clock starts, so the wall time is the database's round trips.
+    const dialect = dialectFor('ocpp2.0.1'); // each run its own: the dialect numbers each transaction's seqNo
+    const cycles: Ev[][][][] = [];
+    for (let c = 0; c < CYCLES; c++) {
+      cycles.push(await Promise.all(Array.from({ length: N }, (_, i) => (b.v201
+        ? cycle2x(b.v201, dialect, `BENCH-${i}`, `TX-${i}-${c}`, 1000 * c, t + c * 20_000)
+        : cycle(`BENCH-${i}`, () => undefined, 1000 * c, t + c * 20_000)))));
+    }
     const t0 = performance.now();
     let messages = 0;
-    const t = Date.now() - 3_600_000;
-    for (let c = 0; c < CYCLES; c++) {
-      const perCharger = Array.from({ length: N }, (_, i) => cycle(`BENCH-${i}`, () => undefined, 1000 * c, t + c * 20_000));
+    for (const perCharger of cycles) {
+      // OCPP 1.6: the CSMS hands out transaction ids, so the MeterValues and the stop name the one the start got.
       const txIds = new Map<number, string>();
       // Step k of every charger, then step k+1: as the bench's closed loop interleaves chargers.
       for (let step = 0; step < perCharger[0]!.length; step++) {
@@ -111,7 +157,7 @@ async function run(target: 'postgres' | 'pglite', server: string, rep: number) {
           );
           const results = await apply(slice);
           messages += slice.length;
-          if (step === 1) results.forEach((r, k) => txIds.set(i + k, (r[0] as { transactionId: string }).transactionId));
+          if (step === 1 && !b.v201) results.forEach((r, k) => txIds.set(i + k, (r[0] as { transactionId: string }).transactionId));
         }
       }
     }
@@ -150,7 +196,7 @@ async function main() {
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   process.stdout.write(
     [
-      `dynamo_apply benchmark, ${new Date().toISOString()}: ${N} chargers, ${CYCLES} cycles of the 1.6 bench cycle (15 stored messages each), batches of ${BATCH} messages on one connection, ${REPEAT} repetition(s).`,
+      `dynamo_apply benchmark, ${new Date().toISOString()}: ${N} chargers, ${CYCLES} cycles of the ${OCPP} bench cycle (15 stored messages each), batches of ${BATCH} messages on one connection, ${REPEAT} repetition(s).`,
       `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}.`,
       '',
       '| target | build | rep | messages | msg/s | µs/message (wall) | backend CPU µs/message | WAL bytes/message | rows written/message |',
@@ -158,7 +204,7 @@ async function main() {
       ...results.map((r) => `| ${r.target} | ${r.build} | ${r.rep} | ${r.messages} | ${f(r.msgPerSec)} | ${f(r.usPerMessage, 1)} | ${f(r.backendCpuUsPerMessage, 1)} | ${f(r.walBytesPerMessage)} | ${f(r.rowsPerMessage, 2)} |`),
     ].join('\n') + '\n',
   );
-  await writeResult('apply', { machine, chargers: N, batch: BATCH, cycles: CYCLES, results });
+  await writeResult('apply', { machine, ocpp: OCPP, chargers: N, batch: BATCH, cycles: CYCLES, results });
   process.exit(0);
 }
 

@@ -22,7 +22,10 @@ const N = Number(args.get('chargers') ?? 19_000);
 const MAX_SECONDS = Number(args.get('max-seconds') ?? 20);
 const HALF_SECONDS = Number(args.get('half-seconds') ?? 20);
 const TARGETS = (args.get('targets') ?? 'echo,pglite,postgres').split(',');
-const OCPP = args.get('ocpp') ?? '1.6';
+// --ocpp 1.6,mixed: several fleets, taken in turn within each repetition (as builds are), so a
+// fleet's rate is compared with another's measured minutes apart (issue 15: mixed ≥ 0.85 of 1.6).
+const FLEETS = (args.get('ocpp') ?? '1.6').split(',');
+const fleetName = (f: string) => (f === 'mixed' ? '1.6, 2.0.1 and 2.1 (a third each)' : f);
 const ROOT = new URL('../../', import.meta.url).pathname;
 const THIS_SERVER = join(ROOT, 'dist/src/cli/main.js');
 // --compare <another build's dist/src/cli/main.js>: each Dynamo target runs on that build too, right
@@ -65,6 +68,7 @@ function commitOf(server: string): string | undefined {
 
 interface Result {
   target: string;
+  fleet: string;
   build?: string;
   repetition: number;
   held: number;
@@ -109,7 +113,7 @@ async function prepare(target: 'pglite' | 'postgres', dataDir: string, serverPat
   return { env, key, drop, database: databaseUrl ? new URL(databaseUrl).pathname.slice(1) : undefined };
 }
 
-async function run(target: string, serverPath: string, repetition: number): Promise<Result | undefined> {
+async function run(target: string, serverPath: string, repetition: number, fleet: string): Promise<Result | undefined> {
   if (target === 'postgres' && !(await reachable(PG_URL))) {
     process.stderr.write(`skipping postgres: ${PG_URL} is not reachable (set BENCH_DATABASE_URL)\n`);
     return undefined;
@@ -122,13 +126,13 @@ async function run(target: string, serverPath: string, repetition: number): Prom
     server = await startProcess([join(ROOT, 'dist/bench/echo-server.js'), '0'], {});
   } else {
     prepared = await prepare(target as 'pglite' | 'postgres', dataDir, serverPath);
-    const prof = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF, `${target}-${commitOf(serverPath) ?? 'build'}-${repetition}`)] : [];
+    const prof = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF, `${target}-${fleet}-${commitOf(serverPath) ?? 'build'}-${repetition}`)] : [];
     server = await startProcess([...prof, serverPath, 'serve'], { ...prepared.env, ...SERVE_ENV });
   }
   const pid = server.child.pid!;
   const rssBefore = await rssMiB(pid);
   const wsUrl = target === 'echo' ? server.url.replace('http', 'ws') : `${server.url.replace('http', 'ws')}/ocpp`;
-  const gen = startLoadGenerator(['--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP, ...(HALF_RATE ? ['--half-rate', HALF_RATE] : []), ...(RECOVER_SECONDS ? ['--recover-seconds', RECOVER_SECONDS] : []), '--lockstep', String(LOCKSTEP)], target);
+  const gen = startLoadGenerator(['--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', fleet, ...(HALF_RATE ? ['--half-rate', HALF_RATE] : []), ...(RECOVER_SECONDS ? ['--recover-seconds', RECOVER_SECONDS] : []), '--lockstep', String(LOCKSTEP)], target);
   const phases: Record<string, any> = {};
   let rssConnected = 0;
   let cpuAtConnected: { server: number; generator: number; db: Map<number, number> } | undefined;
@@ -173,6 +177,7 @@ async function run(target: string, serverPath: string, repetition: number): Prom
   const c = phases.connected ?? {};
   return {
     target,
+    fleet,
     build: target === 'echo' ? undefined : commitOf(serverPath),
     repetition,
     held: c.held,
@@ -205,27 +210,32 @@ async function main() {
   const results: Result[] = [];
   // Repetitions and builds alternate (this, other, this, other…) so drifting load hits both alike.
   for (let rep = 1; rep <= REPEAT; rep++) {
-    for (const t of TARGETS) {
-      for (const serverPath of t === 'echo' || !COMPARE ? [THIS_SERVER] : [THIS_SERVER, COMPARE]) {
-        const r = await run(t, serverPath, rep);
-        if (r) results.push(r);
+    for (const fleet of FLEETS) {
+      for (const t of TARGETS) {
+        for (const serverPath of t === 'echo' || !COMPARE ? [THIS_SERVER] : [THIS_SERVER, COMPARE]) {
+          const r = await run(t, serverPath, rep, fleet);
+          if (r) results.push(r);
+        }
       }
     }
   }
-  const echoOf = (r: Result) => results.find((e) => e.target === 'echo' && e.repetition === r.repetition);
+  const echoOf = (r: Result) => results.find((e) => e.target === 'echo' && e.repetition === r.repetition && e.fleet === r.fleet);
+  // The same target and build on the 1.6 fleet in the same repetition: what the mixed fleet is held against.
+  const v16Of = (r: Result) => results.find((e) => e.fleet === '1.6' && e.target === r.target && e.build === r.build && e.repetition === r.repetition);
+  const byFleet = FLEETS.length > 1 && FLEETS.includes('1.6');
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const lines = [
-    `Ingest benchmark, ${new Date().toISOString()}: builds ${[THIS_SERVER, ...(COMPARE ? [COMPARE] : [])].map((p) => `${p} (${commitOf(p) ?? '?'})`).join(' vs ')}, ${REPEAT} repetition(s); ${N} chargers speaking OCPP ${OCPP === 'mixed' ? '1.6, 2.0.1 and 2.1 (a third each)' : OCPP}, ${MAX_SECONDS} s closed loop${LOCKSTEP ? ' (chargers in lockstep)' : ''}, then${RECOVER_SECONDS ? ` after ${RECOVER_SECONDS} s idle` : ""} ${HALF_SECONDS} s at ${HALF_RATE ? `${HALF_RATE} msg/s` : "half that rate"} alone and ${HALF_SECONDS} s more beside a dashboard loop (GET /api/v1/cpo/chargers?limit=1000, back to back).`,
+    `Ingest benchmark, ${new Date().toISOString()}: builds ${[THIS_SERVER, ...(COMPARE ? [COMPARE] : [])].map((p) => `${p} (${commitOf(p) ?? '?'})`).join(' vs ')}, ${REPEAT} repetition(s); ${N} chargers speaking OCPP ${FLEETS.map(fleetName).join(', then ')}, ${MAX_SECONDS} s closed loop${LOCKSTEP ? ' (chargers in lockstep)' : ''}, then${RECOVER_SECONDS ? ` after ${RECOVER_SECONDS} s idle` : ""} ${HALF_SECONDS} s at ${HALF_RATE ? `${HALF_RATE} msg/s` : "half that rate"} alone and ${HALF_SECONDS} s more beside a dashboard loop (GET /api/v1/cpo/chargers?limit=1000, back to back).`,
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load generator on the same machine.`,
     '',
-    '| target | build | rep | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors | storm: all back s (failed; retried attempts) | CPU µs/msg at max: server / database / generator |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| target | build | rep |${FLEETS.length > 1 ? ' fleet |' : ''}${byFleet ? ' max vs 1.6 |' : ''} held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors | storm: all back s (failed; retried attempts) | CPU µs/msg at max: server / database / generator |`,
+    `|---|---|---|${FLEETS.length > 1 ? '---|' : ''}${byFleet ? '---|' : ''}---|---|---|---|---|---|---|---|---|---|---|---|---|`,
     ...results.map((r) =>
-      `| ${r.target} | ${r.build ?? '—'} | ${r.repetition} | ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echoOf(r) ? f(r.maxRate / echoOf(r)!.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} | ${f(r.stormSeconds, 1)} (${r.stormFailed}; ${r.stormRetries}) | ${f(r.cpuUsPerMessage.server)} / ${f(r.cpuUsPerMessage.database)} / ${f(r.cpuUsPerMessage.generator)} |`,
+      `| ${r.target} | ${r.build ?? '—'} | ${r.repetition} |${FLEETS.length > 1 ? ` ${r.fleet} |` : ''}${byFleet ? ` ${v16Of(r) ? f(r.maxRate / v16Of(r)!.maxRate, 2) : 'n/a'} |` : ''} ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echoOf(r) ? f(r.maxRate / echoOf(r)!.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} | ${f(r.stormSeconds, 1)} (${r.stormFailed}; ${r.stormRetries}) | ${f(r.cpuUsPerMessage.server)} / ${f(r.cpuUsPerMessage.database)} / ${f(r.cpuUsPerMessage.generator)} |`,
     ),
   ];
   process.stdout.write(lines.join('\n') + '\n');
-  await writeResult('ingest', { machine, builds: [THIS_SERVER, ...(COMPARE ? [COMPARE] : [])].map((p) => ({ path: p, commit: commitOf(p) })), repeat: REPEAT, chargers: N, ocpp: OCPP, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, results });
+  await writeResult('ingest', { machine, builds: [THIS_SERVER, ...(COMPARE ? [COMPARE] : [])].map((p) => ({ path: p, commit: commitOf(p) })), repeat: REPEAT, chargers: N, ocpp: FLEETS.join(','), maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, results });
 }
 
 void main();
