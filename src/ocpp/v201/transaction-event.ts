@@ -45,22 +45,20 @@ export async function transactionEvent(ctx: HandlerContext, p: TransactionEventR
 
   // Claims the seqNo; the changes after it are guarded by this claim and committed with it.
   const guard = { transactionId, seqNo: p.seqNo, messageKey: randomUUID() };
-  const changes: ChargerEvent[] = [
+  const events: ChargerEvent[] = [
+    { type: 'TransactionSeq', cp, transactionId, seqNo: p.seqNo, messageKey: guard.messageKey, at, receivedAt },
     // The session row: made by the Started, or provisionally by the first other event seen for it.
     {
       type: 'SessionStarted', cp, connectorId: evse, idTag: p.idToken?.idToken ?? null,
-      meterStartWh: started ? energy : null, at, receivedAt, transactionId, provisional: !started,
+      meterStartWh: started ? energy : null, at, receivedAt, transactionId, provisional: !started, guard,
     },
   ];
-  if (samples.length) changes.push({ type: 'MeterSampled', cp, connectorId: evse, transactionId, samples, receivedAt });
+  if (samples.length) events.push({ type: 'MeterSampled', cp, connectorId: evse, transactionId, samples, receivedAt, guard });
   if (p.transactionInfo.chargingState || ended) {
-    changes.push({ type: 'ChargingState', cp, transactionId, evseId: evse, chargingState: p.transactionInfo.chargingState ?? null, ended, at, receivedAt });
+    events.push({ type: 'ChargingState', cp, transactionId, evseId: evse, chargingState: p.transactionInfo.chargingState ?? null, ended, at, receivedAt, guard });
   }
-  if (ended) changes.push({ type: 'SessionEnded', cp, transactionId, meterStopWh: energy, reason: p.transactionInfo.stoppedReason ?? 'Local', at, receivedAt });
+  if (ended) events.push({ type: 'SessionEnded', cp, transactionId, meterStopWh: energy, reason: p.transactionInfo.stoppedReason ?? 'Local', at, receivedAt, guard });
 
-  await ctx.submit([
-    { type: 'TransactionSeq', cp, transactionId, seqNo: p.seqNo, messageKey: guard.messageKey, at, receivedAt },
-    ...changes.map((e) => Object.assign({}, e, { guard })),
-  ]);
+  await ctx.submit(events);
   return answer;
 }
