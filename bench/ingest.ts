@@ -115,6 +115,9 @@ interface Result {
   /** Frames the message log wrote and shed during the run (from /metrics), so "on" is shown to have logged. */
   logWritten: number;
   logShed: number;
+  /** The same during the half-rate phase alone: a log shedding there still takes all the database it can, beside ingest. */
+  halfLogWritten: number;
+  halfLogShed: number;
   /** CALLs the server left unanswered on purpose, by reason (dynamo_ocpp_calls_unanswered_total), and its answers that took over 10 s. */
   unanswered: Record<string, number>;
   answersOver10s: number;
@@ -209,6 +212,7 @@ async function run(target: string, listening = false): Promise<Result | undefine
   // The server's own answer times, scraped as the half-rate phase starts and ends, split the latency
   // the generator sees into the server's part and the rest (the generator's loop, the sockets).
   const answerBuckets: Record<string, Map<number, number>> = {};
+  const logAt: Record<string, { written: number; shed: number }> = {};
   // The machine's speed through the max and half-rate phases (bench/machine-speed.ts): this
   // machine's cores change speed within seconds, so a ratio to the echo, run minutes apart, is
   // read beside them.
@@ -229,7 +233,11 @@ async function run(target: string, listening = false): Promise<Result | undefine
       probe = phase === 'half' ? undefined : startSpeedProbe();
     }
     if (phase === 'connected' || phase === 'max' || phase === 'half' || phase === 'half-dashboard') await mark(phase);
-    if (target !== 'echo' && (m.phase === 'max' || m.phase === 'half')) answerBuckets[m.phase] = await scrapeBuckets(server.url, 'dynamo_ocpp_answer_seconds');
+    if (target !== 'echo' && (m.phase === 'max' || m.phase === 'half')) {
+      answerBuckets[m.phase] = await scrapeBuckets(server.url, 'dynamo_ocpp_answer_seconds');
+      const text = await fetchMetrics(server.url);
+      logAt[m.phase] = { written: sumOf(text, 'dynamo_message_log_written_total'), shed: sumOf(text, 'dynamo_message_log_shed_total') };
+    }
     if (m.phase === 'half') dashboardRun = dashboard();
     if (m.phase === 'half-dashboard') stopDashboard = true;
   }
@@ -289,6 +297,8 @@ async function run(target: string, listening = false): Promise<Result | undefine
       return { halfServerWithin50ms: d?.shareWithin ?? NaN, halfServerP99Bound: d?.p99Bound ?? NaN };
     })(),
     halfGeneratorLoopP99: phases.half?.loopP99,
+    halfLogWritten: logAt.max && logAt.half ? logAt.half.written - logAt.max.written : NaN,
+    halfLogShed: logAt.max && logAt.half ? logAt.half.shed - logAt.max.shed : NaN,
     maxProbeUs: probeUs.max ?? NaN,
     halfProbeUs: probeUs.half ?? NaN,
     rssBeforeMiB: rssBefore,
@@ -336,9 +346,9 @@ async function main() {
     '',
     'Where the half-rate latency is spent: the generator times each CALL to its answer; the server times its own part (handler to answer, dynamo_ocpp_answer_seconds); the generator\'s event-loop delay is added to every answer it times.',
     '',
-    '| target | p99 ms at half (generator) | generator event-loop delay p99 ms | server answers within 50 ms | server p99 at most, ms | speed probe µs, max / half phase |',
-    '|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.target} | ${f(r.halfP99, 1)} | ${f(r.halfGeneratorLoopP99, 1)} | ${Number.isFinite(r.halfServerWithin50ms) ? `${f(r.halfServerWithin50ms * 100, 2)} %` : 'n/a'} | ${f(r.halfServerP99Bound * 1000)} | ${f(r.maxProbeUs)} / ${f(r.halfProbeUs)} |`),
+    '| target | p99 ms at half (generator) | generator event-loop delay p99 ms | server answers within 50 ms | server p99 at most, ms | message log at half: frames written / shed | speed probe µs, max / half phase |',
+    '|---|---|---|---|---|---|---|',
+    ...results.map((r) => `| ${r.target} | ${f(r.halfP99, 1)} | ${f(r.halfGeneratorLoopP99, 1)} | ${Number.isFinite(r.halfServerWithin50ms) ? `${f(r.halfServerWithin50ms * 100, 2)} %` : 'n/a'} | ${f(r.halfServerP99Bound * 1000)} | ${f(r.halfLogWritten)} / ${f(r.halfLogShed)} | ${f(r.maxProbeUs)} / ${f(r.halfProbeUs)} |`),
     '',
     'Speed probe: µs for a fixed piece of work in the bench process, the fastest of ten each second, median over the phase (bench/machine-speed.ts; lower is faster). Two runs whose probes differ ran on a machine of different speed.',
   );

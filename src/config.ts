@@ -191,7 +191,8 @@ export function loadConfig(env: Env = process.env): Config {
     // at most net.core.somaxconn.
     listenBacklog: int(env, 'DYNAMO_LISTEN_BACKLOG', 65_535, 1, 1_000_000),
     dbPoolSize: int(env, 'DYNAMO_DB_POOL_SIZE', 10, 2, 500),
-    dbIdleTimeoutMs: int(env, 'DYNAMO_DB_IDLE_TIMEOUT', 10, 0, 86_400) * 1000,
+    // 0: keep every connection the pool opened (src/store/postgres.ts says why).
+    dbIdleTimeoutMs: int(env, 'DYNAMO_DB_IDLE_TIMEOUT', 0, 0, 86_400) * 1000,
     fleetQueryParts: int(env, 'DYNAMO_FLEET_QUERY_PARTS', 2, 1, 64),
     trustProxy: bool(env, 'DYNAMO_TRUST_PROXY', false),
     ocppMaxPayloadBytes: int(env, 'DYNAMO_OCPP_MAX_PAYLOAD', 65_536, 1024, 16 * 1024 * 1024),

@@ -8,7 +8,7 @@ export interface PostgresOptions {
   poolSize?: number;
   /** Caps any single statement, so a runaway dashboard query cannot hold a connection forever. */
   statementTimeoutMs?: number;
-  /** An idle connection is closed after this long (default 10 s); 0 keeps every connection the pool opened. */
+  /** An idle connection is closed after this long; 0 (the default) keeps every connection the pool opened. */
   idleTimeoutMs?: number;
 }
 
@@ -23,12 +23,16 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     connectionString: options.url,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: 5_000,
-    // A new backend loads its catalogs and plans the ingest function's statements before its first
-    // commit: after a lull, 31 opening at once made a 50,000-charger load's first second 457 ms at
-    // p99. Keeping them (0) removes that; whether it costs or gains anything else was not settled on
-    // the drifting bench machine (docs/benchmarks.md, "The machine's cores change speed"), so pg's
-    // 10 s stays the default.
-    idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
+    // A new backend loads its catalogs and compiles and plans the ingest functions before its first
+    // commit, so a pool that shrank in a lull answers the next burst late: after 20 s idle, the
+    // half-rate p99 at 2,000 chargers was 600–690 ms with pg's 10 s idle timeout against 89–101 ms
+    // with connections kept, alternating in one session (docs/benchmarks.md, "A pool that shrinks in
+    // a lull"). Kept, each idle backend holds ~10 MB in PostgreSQL, the same as under load.
+    idleTimeoutMillis: options.idleTimeoutMs ?? 0,
+    // Kept connections idle for long: TCP keepalive after 30 s idle finds a dead peer, and its probes
+    // keep a NAT or firewall between here and the database from forgetting the connection.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 30_000,
     statement_timeout: options.statementTimeoutMs,
     // JIT compiles expensive-looking plans for about a second; dashboard queries finish far sooner
     // without it. Parallel workers cost ~3 ms to start (even for a branch a one-time filter skips)
@@ -86,7 +90,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
         retry.unref();
       };
       const connect = async (): Promise<void> => {
-        const c = new pg.Client({ connectionString: options.url });
+        const c = new pg.Client({ connectionString: options.url, keepAlive: true, keepAliveInitialDelayMillis: 30_000 });
         c.on('error', () => {});
         c.on('notification', (n) => n.channel === channel && onNotify());
         c.on('end', () => {
