@@ -12,7 +12,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { reachable } from './throwaway-database.js';
-import { backendCpu, backendCpuDelta, benchDatabase, cpuSeconds, rssMiB, SERVE_ENV, startLoadGenerator, startProcess, stopProcess } from './server-process.js';
+import { backendCpu, backendCpuDelta, benchDatabase, cpuSeconds, rssMiB, SERVE_ENV, serverEnvOfRun, startLoadGenerator, startProcess, stopProcess } from './server-process.js';
 import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
 import { benchArgs } from './args.js';
 import { writeResult } from './results.js';
@@ -226,6 +226,7 @@ async function main() {
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const lines = [
     `Ingest benchmark, ${new Date().toISOString()}: builds ${[THIS_SERVER, ...(COMPARE ? [COMPARE] : [])].map((p) => `${p} (${commitOf(p) ?? '?'})`).join(' vs ')}, ${REPEAT} repetition(s); ${N} chargers speaking OCPP ${FLEETS.map(fleetName).join(', then ')}, ${MAX_SECONDS} s closed loop${LOCKSTEP ? ' (chargers in lockstep)' : ''}, then${RECOVER_SECONDS ? ` after ${RECOVER_SECONDS} s idle` : ""} ${HALF_SECONDS} s at ${HALF_RATE ? `${HALF_RATE} msg/s` : "half that rate"} alone and ${HALF_SECONDS} s more beside a dashboard loop (GET /api/v1/cpo/chargers?limit=1000, back to back).`,
+    `Command: ${serverEnvOfRun()}node dist/bench/ingest-compare.js ${process.argv.slice(2).join(' ')}`,
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load generator on the same machine.`,
     '',
     `| target | build | rep |${FLEETS.length > 1 ? ' fleet |' : ''}${byFleet ? ' max vs 1.6 |' : ''} held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors | storm: all back s (failed; retried attempts) | CPU µs/msg at max: server / database / generator |`,
@@ -235,7 +236,7 @@ async function main() {
     ),
   ];
   process.stdout.write(lines.join('\n') + '\n');
-  await writeResult('ingest', { machine, builds: [THIS_SERVER, ...(COMPARE ? [COMPARE] : [])].map((p) => ({ path: p, commit: commitOf(p) })), repeat: REPEAT, chargers: N, ocpp: FLEETS.join(','), maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, results });
+  await writeResult('ingest', { machine, command: process.argv.slice(2), serverEnv: serverEnvOfRun().trim(), builds: [THIS_SERVER, ...(COMPARE ? [COMPARE] : [])].map((p) => ({ path: p, commit: commitOf(p) })), repeat: REPEAT, chargers: N, ocpp: FLEETS.join(','), maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, results });
 }
 
 void main();

@@ -9,7 +9,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { reachable } from './throwaway-database.js';
-import { cpuTimes, rssMiB, SERVE_ENV, startLoadGenerator, startProcess, stopProcess } from './server-process.js';
+import { cpuTimes, rssMiB, SERVE_ENV, serverEnvOfRun, startLoadGenerator, startProcess, stopProcess } from './server-process.js';
 import { BENCH_PG_URL as PG_URL, benchFleetDatabase } from './bench-fleet.js';
 import { insertApiKey } from '../src/store/api-keys.js';
 import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
@@ -334,6 +334,7 @@ async function main() {
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const lines = [
     `Ingest benchmark, ${new Date().toISOString()}: ${N} chargers speaking OCPP ${OCPP === 'mixed' ? '1.6, 2.0.1 and 2.1 (a third each)' : OCPP}, ${MAX_SECONDS} s closed loop${LOCKSTEP ? ' (chargers in lockstep)' : ''}, then${RECOVER_SECONDS ? ` after ${RECOVER_SECONDS} s idle` : ''} ${HALF_SECONDS} s at half that rate alone and ${HALF_SECONDS} s more beside a dashboard loop (GET /api/v1/cpo/chargers?limit=1000, back to back).`,
+    `Command: ${serverEnvOfRun()}node dist/bench/ingest.js ${process.argv.slice(2).join(' ')}`,
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load generator on the same machine.`,
     '',
     '| target | held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors |',
@@ -387,7 +388,7 @@ async function main() {
     );
   }
   process.stdout.write(lines.join('\n') + '\n');
-  await writeResult('ingest', { machine, chargers: N, ocpp: OCPP, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, webhooks: WEBHOOKS, sse: SSE, rounds: ROUNDS, results, messageLogOnOffRatio: logRatio });
+  await writeResult('ingest', { machine, command: process.argv.slice(2), serverEnv: serverEnvOfRun().trim(), chargers: N, ocpp: OCPP, maxSeconds: MAX_SECONDS, halfSeconds: HALF_SECONDS, webhooks: WEBHOOKS, sse: SSE, rounds: ROUNDS, results, messageLogOnOffRatio: logRatio });
 }
 
 /** Ingest with listeners attached beside ingest without them, per target, measured in this run. */

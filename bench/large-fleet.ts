@@ -29,7 +29,7 @@ import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { SERVE_ENV, backendCpu, backendCpuDelta, cpuSeconds, postgresCpuSeconds, rssMiB, startLoadGenerator, startProcess, stopProcess, type GeneratorPhase } from './server-process.js';
+import { SERVE_ENV, serverEnvOfRun, backendCpu, backendCpuDelta, cpuSeconds, postgresCpuSeconds, rssMiB, startLoadGenerator, startProcess, stopProcess, type GeneratorPhase } from './server-process.js';
 import { BENCH_PG_URL, benchFleetDatabase } from './bench-fleet.js';
 import { benchArgs } from './args.js';
 import { writeResult } from './results.js';
@@ -236,11 +236,7 @@ async function main() {
   };
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const s = result.steady;
-  // What this run's environment changed in the servers (they inherit it): part of the command.
-  const serverEnv = Object.entries(process.env)
-    .filter(([k]) => k === 'BENCH_NODE_ARGS' || (k.startsWith('DYNAMO_') && !(k in SERVE_ENV) && !/KEY|SECRET|PASSWORD|TOKEN/.test(k)))
-    .map(([k, v]) => `${k}="${v}" `)
-    .join('');
+  const serverEnv = serverEnvOfRun();
   const lines = [
     `Large fleet, ${new Date().toISOString()}: ${N} chargers (OCPP 1.6) on ${NODES} node process(es) sharing one PostgreSQL${NODES > 1 ? ' (NATS bus)' : ''}, driven by ${GENERATORS} load generators; open-file limit ${limit} per process.`,
     `Command: ${serverEnv}node dist/bench/large-fleet.js ${process.argv.slice(2).join(' ')}`,

@@ -19,6 +19,18 @@ export const SERVE_ENV: Record<string, string> = {
 };
 
 /**
+ * What the bench's own environment changes in the servers it starts (they inherit it), written as
+ * the start of its command line: BENCH_NODE_ARGS and DYNAMO_ settings the bench does not set itself;
+ * names that look like secrets are left out.
+ */
+export function serverEnvOfRun(): string {
+  return Object.entries(process.env)
+    .filter(([k]) => k === 'BENCH_NODE_ARGS' || (k.startsWith('DYNAMO_') && !(k in SERVE_ENV) && !/KEY|SECRET|PASSWORD|TOKEN/.test(k)))
+    .map(([k, v]) => `${k}="${v}" `)
+    .join('');
+}
+
+/**
  * Runs `node <cmd…>` and resolves once it prints "listening on <url>". BENCH_NODE_ARGS adds node
  * options to the server only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses).
  */
