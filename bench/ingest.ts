@@ -14,7 +14,7 @@ import { BENCH_PG_URL as PG_URL, benchFleetDatabase } from './bench-fleet.js';
 import { insertApiKey } from '../src/store/api-keys.js';
 import { generateApiKey, hashApiKey } from '../src/security/secrets.js';
 import { benchArgs } from './args.js';
-import { attachListeners, bucketDelta, bucketsOf, byLabel, fetchMetrics, LISTENER_ENV, scrape, scrapeBuckets, sumOf, type Listeners } from './listeners.js';
+import { attachListeners, bucketDelta, bucketsOf, byLabel, fetchMetrics, LISTENER_ENV, scrape, sumOf, type Listeners } from './listeners.js';
 import { writeResult } from './results.js';
 import { median, startSpeedProbe } from './machine-speed.js';
 
@@ -115,7 +115,7 @@ interface Result {
   /** Frames the message log wrote and shed during the run (from /metrics), so "on" is shown to have logged. */
   logWritten: number;
   logShed: number;
-  /** The same during the half-rate phase alone: a log shedding there still takes all the database it can, beside ingest. */
+  /** The same during the half-rate phase alone: more written than the phase's own frames is the max phase's backlog, written beside ingest. */
   halfLogWritten: number;
   halfLogShed: number;
   /** CALLs the server left unanswered on purpose, by reason (dynamo_ocpp_calls_unanswered_total), and its answers that took over 10 s. */
@@ -234,8 +234,8 @@ async function run(target: string, listening = false): Promise<Result | undefine
     }
     if (phase === 'connected' || phase === 'max' || phase === 'half' || phase === 'half-dashboard') await mark(phase);
     if (target !== 'echo' && (m.phase === 'max' || m.phase === 'half')) {
-      answerBuckets[m.phase] = await scrapeBuckets(server.url, 'dynamo_ocpp_answer_seconds');
       const text = await fetchMetrics(server.url);
+      answerBuckets[m.phase] = bucketsOf(text, 'dynamo_ocpp_answer_seconds');
       logAt[m.phase] = { written: sumOf(text, 'dynamo_message_log_written_total'), shed: sumOf(text, 'dynamo_message_log_shed_total') };
     }
     if (m.phase === 'half') dashboardRun = dashboard();

@@ -131,11 +131,6 @@ export async function scrape(serverUrl: string, series: string): Promise<number>
   return line ? Number(line.slice(series.length + 1)) : 0;
 }
 
-/** A histogram's cumulative bucket counts from /metrics, by upper bound (seconds; Infinity for +Inf). */
-export async function scrapeBuckets(serverUrl: string, histogram: string): Promise<Map<number, number>> {
-  return bucketsOf(await fetchMetrics(serverUrl), histogram);
-}
-
 /** A histogram's cumulative bucket counts in a /metrics text, by upper bound (Infinity for +Inf). */
 export function bucketsOf(text: string, histogram: string): Map<number, number> {
   const buckets = new Map<number, number>();
