@@ -222,17 +222,18 @@ async function main() {
   const echoOf = (r: Result) => results.find((e) => e.target === 'echo' && e.repetition === r.repetition && e.fleet === r.fleet);
   // The same target and build on the 1.6 fleet in the same repetition: what the mixed fleet is held against.
   const v16Of = (r: Result) => results.find((e) => e.fleet === '1.6' && e.target === r.target && e.build === r.build && e.repetition === r.repetition);
-  const byFleet = FLEETS.length > 1 && FLEETS.includes('1.6');
+  const multiFleet = FLEETS.length > 1;
+  const byFleet = multiFleet && FLEETS.includes('1.6');
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const lines = [
     `Ingest benchmark, ${new Date().toISOString()}: builds ${[THIS_SERVER, ...(COMPARE ? [COMPARE] : [])].map((p) => `${p} (${commitOf(p) ?? '?'})`).join(' vs ')}, ${REPEAT} repetition(s); ${N} chargers speaking OCPP ${FLEETS.map(fleetName).join(', then ')}, ${MAX_SECONDS} s closed loop${LOCKSTEP ? ' (chargers in lockstep)' : ''}, then${RECOVER_SECONDS ? ` after ${RECOVER_SECONDS} s idle` : ""} ${HALF_SECONDS} s at ${HALF_RATE ? `${HALF_RATE} msg/s` : "half that rate"} alone and ${HALF_SECONDS} s more beside a dashboard loop (GET /api/v1/cpo/chargers?limit=1000, back to back).`,
     `Command: ${serverEnvOfRun()}node dist/bench/ingest-compare.js ${process.argv.slice(2).join(' ')}`,
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load generator on the same machine.`,
     '',
-    `| target | build | rep |${FLEETS.length > 1 ? ' fleet |' : ''}${byFleet ? ' max vs 1.6 |' : ''} held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors | storm: all back s (failed; retried attempts) | CPU µs/msg at max: server / database / generator |`,
-    `|---|---|---|${FLEETS.length > 1 ? '---|' : ''}${byFleet ? '---|' : ''}---|---|---|---|---|---|---|---|---|---|---|---|---|`,
+    `| target | build | rep |${multiFleet ? ' fleet |' : ''}${byFleet ? ' max vs 1.6 |' : ''} held | connect s | max msg/s | vs echo | p50 / p99 ms at max | half-rate msg/s | p50 / p99 ms at half | p50 / p99 ms at half + dashboard | dashboard queries | RSS/conn KiB | errors | storm: all back s (failed; retried attempts) | CPU µs/msg at max: server / database / generator |`,
+    `|---|---|---|${multiFleet ? '---|' : ''}${byFleet ? '---|' : ''}---|---|---|---|---|---|---|---|---|---|---|---|---|`,
     ...results.map((r) =>
-      `| ${r.target} | ${r.build ?? '—'} | ${r.repetition} |${FLEETS.length > 1 ? ` ${r.fleet} |` : ''}${byFleet ? ` ${v16Of(r) ? f(r.maxRate / v16Of(r)!.maxRate, 2) : 'n/a'} |` : ''} ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echoOf(r) ? f(r.maxRate / echoOf(r)!.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} | ${f(r.stormSeconds, 1)} (${r.stormFailed}; ${r.stormRetries}) | ${f(r.cpuUsPerMessage.server)} / ${f(r.cpuUsPerMessage.database)} / ${f(r.cpuUsPerMessage.generator)} |`,
+      `| ${r.target} | ${r.build ?? '—'} | ${r.repetition} |${multiFleet ? ` ${r.fleet} |` : ''}${byFleet ? ` ${v16Of(r) ? f(r.maxRate / v16Of(r)!.maxRate, 2) : 'n/a'} |` : ''} ${r.held} | ${f(r.connectSeconds, 1)} | ${f(r.maxRate)} | ${echoOf(r) ? f(r.maxRate / echoOf(r)!.maxRate, 2) : 'n/a'} | ${f(r.maxP50, 1)} / ${f(r.maxP99, 1)} | ${f(r.halfRate)} | ${f(r.halfP50, 1)} / ${f(r.halfP99, 1)} | ${f(r.dashP50, 1)} / ${f(r.dashP99, 1)} | ${r.dashboardQueries} | ${f(r.rssPerConnectionKiB, 1)} | ${r.errors} | ${f(r.stormSeconds, 1)} (${r.stormFailed}; ${r.stormRetries}) | ${f(r.cpuUsPerMessage.server)} / ${f(r.cpuUsPerMessage.database)} / ${f(r.cpuUsPerMessage.generator)} |`,
     ),
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -191,11 +191,10 @@ async function main() {
     const lat: number[] = [];
     let skipped = 0;
     let errs = 0;
-    // Sending starts at `begin`; what is sent before `start` (the warm-up) is answered into `unmeasured`.
+    // Sending starts at `begin`; what is answered before `start` (the warm-up) is not counted, as in the preroll.
     const begin = performance.now();
     const start = begin + o.warmupSeconds * 1000;
     const end = start + o.halfSeconds * 1000;
-    const unmeasured: number[] = [];
     let cursor = 0;
     const inflight = new Set<Promise<void>>();
     // This process's own stalls delay every answer it times: reported beside the latencies.
@@ -225,7 +224,7 @@ async function main() {
           continue;
         }
         c.busy = true;
-        const p: Promise<void> = c.next(measuring ? lat : unmeasured).then(
+        const p: Promise<void> = c.next(measuring ? lat : []).then(
           () => void (c.busy = false),
           () => void ((c.busy = false), errs++),
         );

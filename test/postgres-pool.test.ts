@@ -36,4 +36,23 @@ describe.skipIf(dbKind !== 'postgres')('the PostgreSQL pool through a lull', () 
       await Promise.all([db.close(), observer.close()]);
     }
   });
+
+  it('replaces a kept connection the server closed while it sat idle (idle_session_timeout, a proxy, a restart)', async () => {
+    const db = await openPostgres({ url: TEST_PG_URL!, poolSize: 1 });
+    const observer = await openPostgres({ url: TEST_PG_URL!, poolSize: 1 });
+    try {
+      const before = await backendPid(db);
+      await observer.query('SELECT pg_terminate_backend($1)', [before]);
+      // The server is done with it; the pool learns of it from the socket, on its own.
+      for (let i = 0; i < 50; i++) {
+        const [row] = await observer.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [before]);
+        if (row!.n === 0) break;
+        await sleep(20);
+      }
+      await sleep(100);
+      expect(await backendPid(db)).not.toBe(before);
+    } finally {
+      await Promise.all([db.close(), observer.close()]);
+    }
+  });
 });

@@ -12,6 +12,11 @@ export interface PostgresOptions {
   idleTimeoutMs?: number;
 }
 
+// Connections are kept while idle (idleTimeoutMillis below): TCP keepalive after 30 s idle finds a
+// dead peer, and its probes keep a NAT or firewall between here and the database from forgetting
+// the connection. The pool's connections and the LISTEN connection alike.
+const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 30_000 } as const;
+
 /** Same value types as PGlite: bigint as number (our ids stay far below 2^53), timestamptz as Date. */
 function typeParser(oid: number, format?: string): (value: string) => unknown {
   if (oid === INT8_OID) return (v) => Number(v);
@@ -29,10 +34,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     // with connections kept, alternating in one session (docs/benchmarks.md, "A pool that shrinks in
     // a lull"). Kept, each idle backend holds ~10 MB in PostgreSQL, the same as under load.
     idleTimeoutMillis: options.idleTimeoutMs ?? 0,
-    // Kept connections idle for long: TCP keepalive after 30 s idle finds a dead peer, and its probes
-    // keep a NAT or firewall between here and the database from forgetting the connection.
-    keepAlive: true,
-    keepAliveInitialDelayMillis: 30_000,
+    ...KEEPALIVE,
     statement_timeout: options.statementTimeoutMs,
     // JIT compiles expensive-looking plans for about a second; dashboard queries finish far sooner
     // without it. Parallel workers cost ~3 ms to start (even for a branch a one-time filter skips)
@@ -90,7 +92,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
         retry.unref();
       };
       const connect = async (): Promise<void> => {
-        const c = new pg.Client({ connectionString: options.url, keepAlive: true, keepAliveInitialDelayMillis: 30_000 });
+        const c = new pg.Client({ connectionString: options.url, ...KEEPALIVE });
         c.on('error', () => {});
         c.on('notification', (n) => n.channel === channel && onNotify());
         c.on('end', () => {

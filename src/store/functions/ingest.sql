@@ -1,4 +1,4 @@
--- functions-version: 12
+-- functions-version: 13
 -- The ingest path, in the database: the writer sends a whole group-commit batch
 -- as an array of messages (one JSON text each, a JSON array of that message's
 -- events) and gets one result per event back, grouped by message, so a batch
@@ -110,6 +110,15 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
   END
 $$;
 
+-- OCPP 2.x: whether a provisional start (an Updated or Ended seen for its transaction) teaches the
+-- stored session anything: an earlier start, an EVSE where it had none (0), a token where it had none.
+-- What it may teach only moves one way, so a session already past it stays past it.
+CREATE OR REPLACE FUNCTION dynamo_start_teaches(p_known_at timestamptz, p_known_connector integer, p_known_tag text,
+  p_at timestamptz, p_connector integer, p_tag text)
+RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+  SELECT p_at < p_known_at OR (p_known_connector = 0 AND p_connector <> 0) OR (p_known_tag IS NULL AND p_tag IS NOT NULL)
+$$;
+
 -- The events of one message, in order; one result per event.
 CREATE OR REPLACE FUNCTION dynamo_apply_message(p_events jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -140,7 +149,9 @@ DECLARE
   -- OCPP 2.x: the seqNo claim this message's TransactionSeq made, so the guarded events after it
   -- need not look it up again (the key is the message's own, random: no other message has it).
   v_claimed text;
-  -- OCPP 2.x: a provisional start's session as stored, to tell whether the start teaches anything.
+  -- OCPP 2.x: a provisional start, and its session as stored (to tell whether it teaches anything).
+  v_provisional boolean;
+  v_connector integer;
   v_known_started timestamptz;
   v_known_connector integer;
   v_known_tag text;
@@ -231,39 +242,36 @@ BEGIN
         -- OCPP 2.x: the charger names the transaction. Any TransactionEvent may be the first we
         -- see (out of order, or Ended without Started): a provisional start is the earliest
         -- event time known, corrected when the real Started arrives. A provisional start for a
-        -- session already known writes nothing unless it teaches something: every Updated of a
-        -- known transaction is one, so that is read first, without the row lock (and the id drawn
-        -- from the sequence) that the upsert below takes even when its WHERE then changes nothing.
-        -- Skipping on a committed row is safe: what a start may teach only moves one way (an
-        -- earlier start, a connector for 0, a tag for none), so a row seen already past this event
-        -- stays past it.
+        -- session already known writes nothing unless it teaches something (dynamo_start_teaches):
+        -- every Updated of a known transaction is one, so that is read first, without the row lock
+        -- (and the id drawn from the sequence) that the upsert below takes even when its WHERE then
+        -- changes nothing. A committed row already past the event stays past it, so skipping is safe.
+        v_provisional := coalesce((e->>'provisional')::boolean, false);
+        v_connector := coalesce((e->>'connectorId')::integer, 0);
         v_known_started := NULL;
-        IF coalesce((e->>'provisional')::boolean, false) THEN
+        IF v_provisional THEN
           SELECT started_at, connector_id, id_tag INTO v_known_started, v_known_connector, v_known_tag
             FROM sessions WHERE charge_point_id = cp AND transaction_id = e->>'transactionId';
         END IF;
-        IF v_known_started IS NOT NULL AND at >= v_known_started
-           AND NOT (v_known_connector = 0 AND coalesce((e->>'connectorId')::integer, 0) <> 0)
-           AND NOT (v_known_tag IS NULL AND e->>'idTag' IS NOT NULL) THEN
+        IF v_known_started IS NOT NULL
+           AND NOT dynamo_start_teaches(v_known_started, v_known_connector, v_known_tag, at, v_connector, e->>'idTag') THEN
           v_changes_status := false;
         ELSE
           INSERT INTO sessions (charge_point_id, transaction_id, connector_id, id_tag, started_at, meter_start_wh,
                                 last_meter_wh, last_meter_at, received_at, energy_excluded)
-          VALUES (cp, e->>'transactionId', coalesce((e->>'connectorId')::integer, 0), e->>'idTag', at,
+          VALUES (cp, e->>'transactionId', v_connector, e->>'idTag', at,
                   v_wh, CASE WHEN v_verdict IS NULL THEN v_wh END,
                   CASE WHEN v_wh IS NULL OR v_verdict IS NOT NULL THEN NULL ELSE at END, received, v_verdict)
           ON CONFLICT (charge_point_id, transaction_id) DO UPDATE SET
-            started_at = CASE WHEN coalesce((e->>'provisional')::boolean, false) THEN least(sessions.started_at, excluded.started_at)
-                              ELSE excluded.started_at END,
-            meter_start_wh = coalesce(CASE WHEN coalesce((e->>'provisional')::boolean, false) THEN NULL ELSE excluded.meter_start_wh END, sessions.meter_start_wh),
-            energy_excluded = CASE WHEN coalesce((e->>'provisional')::boolean, false) THEN sessions.energy_excluded
+            started_at = CASE WHEN v_provisional THEN least(sessions.started_at, excluded.started_at) ELSE excluded.started_at END,
+            meter_start_wh = coalesce(CASE WHEN v_provisional THEN NULL ELSE excluded.meter_start_wh END, sessions.meter_start_wh),
+            energy_excluded = CASE WHEN v_provisional THEN sessions.energy_excluded
                                    ELSE coalesce(excluded.energy_excluded, sessions.energy_excluded) END,
             id_tag = coalesce(sessions.id_tag, excluded.id_tag),
             connector_id = CASE WHEN sessions.connector_id = 0 THEN excluded.connector_id ELSE sessions.connector_id END
-          WHERE NOT coalesce((e->>'provisional')::boolean, false)
-             OR excluded.started_at < sessions.started_at
-             OR (sessions.connector_id = 0 AND excluded.connector_id <> 0)
-             OR (sessions.id_tag IS NULL AND excluded.id_tag IS NOT NULL)
+          WHERE NOT v_provisional
+             OR dynamo_start_teaches(sessions.started_at, sessions.connector_id, sessions.id_tag,
+                                     excluded.started_at, excluded.connector_id, excluded.id_tag)
           RETURNING session_id, connector_id, id_tag, started_at, transaction_id, (xmax = 0) AS inserted INTO v_s;
           -- A session opened (or moved to another connector) can change the status; a provisional
           -- start that taught nothing, as every Updated of a known transaction is, cannot.
