@@ -168,11 +168,18 @@ export async function startService(config: Config, log: Logger): Promise<Running
     );
     await lease.start();
     seen.start();
-    // The raw message log has its own writer, apart from ingest (docs/api.md, message log).
+    // The raw message log has its own writer, apart from ingest (docs/api.md, message log). PGlite
+    // runs one transaction at a time, so there a log batch is time ingest's next commit waits out:
+    // the log writes only while ingest has nothing queued or committing, in batches short enough
+    // that a commit arriving meanwhile waits little. On PostgreSQL the log has its own connection
+    // and no turns: gated there it shed a third of its frames at half the maximum rate for a tail
+    // inside the noise (docs/benchmarks.md "The message log takes turns on PGlite").
+    const embedded = db.kind === 'pglite';
     const messageLog = config.messageLog
       ? new MessageLogWriter<CapturedFrame>(db, frameRow, log, metrics, {
-          nodeId, maxBuffered: config.messageLogBuffer, maxBatch: 1000, flushIntervalMs: 200,
+          nodeId, maxBuffered: config.messageLogBuffer, maxBatch: embedded ? 200 : 1000, flushIntervalMs: 200,
           retentionDays: config.messageLogRetentionDays, maintenanceIntervalMs: 3_600_000,
+          waitTurn: embedded ? () => writer.whenIdle() : undefined,
         })
       : undefined;
     await messageLog?.start();

@@ -9,6 +9,7 @@ import { eventually } from './support/history.js';
 import { sleep } from './support/sleep.js';
 import { dbKind } from './support/database.js';
 import { MessageLogWriter } from '../src/ingest/message-log-writer.js';
+import { IngestWriter } from '../src/ingest/writer.js';
 import { CallIds, frameRow, type CapturedFrame } from '../src/ocpp/message-capture.js';
 import type { Db } from '../src/store/db.js';
 
@@ -225,9 +226,10 @@ describe(`raw OCPP message log (${dbKind})`, () => {
   });
 
   /** A log writer of its own over `db`; by default it writes only when flushed or closed. */
-  const aWriter = (db: Db, o: { metrics?: Registry; flushIntervalMs?: number } = {}) =>
+  const aWriter = (db: Db, o: { metrics?: Registry; flushIntervalMs?: number; waitTurn?: () => Promise<void> } = {}) =>
     new MessageLogWriter<CapturedFrame>(db, frameRow, pino({ level: 'silent' }), o.metrics ?? new Registry(), {
       nodeId: 'test', maxBuffered: 100, maxBatch: 50, flushIntervalMs: o.flushIntervalMs ?? 60_000, retentionDays: 7, maintenanceIntervalMs: 3_600_000,
+      waitTurn: o.waitTurn,
     });
   const heldCalls = new CallIds();
   const heartbeatFrame = (cp: string, i: number): CapturedFrame => ({
@@ -273,6 +275,38 @@ describe(`raw OCPP message log (${dbKind})`, () => {
     // The service's own counter is exported.
     const text = (await t.api('GET', '/metrics')).body as string;
     expect(text).toContain('dynamo_message_log_shed_total');
+  });
+
+  it('takes turns with ingest when told to: nothing written while an ingest commit is under way, every frame after it', async () => {
+    // An ingest writer whose commit the database holds, as a long commit on PGlite's one connection would.
+    const real = svc.service.db;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let committing!: () => void;
+    const inCommit = new Promise<void>((r) => (committing = r));
+    const slow: Db = {
+      ...real, kind: real.kind, transaction: real.transaction.bind(real), exec: real.exec.bind(real), close: async () => {},
+      query: async (sql, params, options) => {
+        committing();
+        await held;
+        return real.query(sql, params, options);
+      },
+    };
+    const ingest = new IngestWriter(slow, pino({ level: 'silent' }), new Registry(), { lanes: 1, maxBatch: 500 });
+    const id = await aCharger(t.api, site);
+    const now = new Date();
+    const answered = ingest.submit([{ type: 'Noted', cp: id, kind: 'Authorize', payload: { idTag: 'T1' }, at: now, receivedAt: now }]);
+    await inCommit;
+    const writer = aWriter(real, { waitTurn: () => ingest.whenIdle() });
+    for (let i = 0; i < 80; i++) writer.push(heartbeatFrame(id, i));
+    const written = writer.flush();
+    await sleep(300);
+    expect(await logCount(id)).toBe(0);
+    release();
+    await answered;
+    await written;
+    expect(await logCount(id)).toBe(80);
+    await writer.close();
   });
 
   it('drops the frames still buffered for a charger deleted meanwhile, and writes those of others', async () => {

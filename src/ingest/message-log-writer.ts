@@ -14,6 +14,11 @@ export interface MessageLogWriterOptions {
   retentionDays: number;
   /** How often partitions are made ahead and dropped past retention. */
   maintenanceIntervalMs: number;
+  /**
+   * Awaited before each batch, when the log must take turns with other writers of the same
+   * database (PGlite: src/app.ts); frames that come meanwhile wait in the buffer or are shed.
+   */
+  waitTurn?: () => Promise<void>;
 }
 
 const WARN_EVERY_MS = 10_000;
@@ -103,6 +108,7 @@ export class MessageLogWriter<F> {
 
   private async drain(): Promise<void> {
     while (this.buffer.length > 0) {
+      await this.opts.waitTurn?.();
       const batch = this.buffer.splice(0, this.opts.maxBatch);
       let rows: MessageLogInsert[];
       try {

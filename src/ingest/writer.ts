@@ -105,7 +105,13 @@ export class IngestWriter {
 
   /** Resolves once every message submitted so far is committed (or failed). */
   async flush(): Promise<void> {
-    while (this.busy.some(Boolean)) await new Promise<void>((r) => this.idle.push(r));
+    while (this.busy.some(Boolean)) await this.whenIdle();
+  }
+
+  /** Resolves when no lane has a message queued or committing: at once if none has, else when the last one ends. */
+  whenIdle(): Promise<void> {
+    if (!this.busy.some(Boolean)) return Promise.resolve();
+    return new Promise<void>((r) => this.idle.push(r));
   }
 
   /** Refuses new messages and waits for the queued ones. */
