@@ -159,6 +159,33 @@ describe(`sites and chargers API (${dbKind})`, () => {
       }
     });
 
+    it("takes the charger's sessions and every meter sample with it, those of a session and those outside one", async () => {
+      const site = await aSite(a.api);
+      const id = await aCharger(a.api, site);
+      const keep = await aCharger(a.api, site);
+      const now = new Date().toISOString();
+      const sample = (wh: number) => [{ timestamp: now, sampledValue: [{ value: String(wh), measurand: 'Energy.Active.Import.Register', unit: 'Wh' }] }];
+      for (const cp of [id, keep]) {
+        const c = await connectCharger(svc.wsUrl, cp);
+        try {
+          const { transactionId } = await c.call('StartTransaction', { connectorId: 1, idTag: 'TAG1', meterStart: 1000, timestamp: now });
+          await c.call('MeterValues', { connectorId: 1, transactionId, meterValue: sample(1500) });
+          await c.call('MeterValues', { connectorId: 0, meterValue: sample(9000) });
+        } finally {
+          await c.close({ force: true });
+        }
+      }
+      const samples = async (cp: string) =>
+        (await svc.service.db.query<{ in_session: number; outside: number }>(
+          `SELECT count(*) FILTER (WHERE session_id IS NOT NULL)::int AS in_session, count(*) FILTER (WHERE session_id IS NULL)::int AS outside
+             FROM meter_samples WHERE charge_point_id = $1`, [cp]))[0];
+      expect(await samples(id)).toEqual({ in_session: 1, outside: 1 });
+      expect((await a.api('DELETE', `/api/v1/cpo/chargers/${id}`)).status).toBe(204);
+      expect(await samples(id)).toEqual({ in_session: 0, outside: 0 });
+      expect(await svc.service.db.query('SELECT 1 FROM sessions WHERE charge_point_id = $1', [id])).toEqual([]);
+      expect(await samples(keep)).toEqual({ in_session: 1, outside: 1 });
+    });
+
     it.skipIf(dbKind !== 'postgres')('a delete that deadlocks with ingest ends 204 whichever is the victim, and the history is gone', async () => {
       // Ingest locks a connection row and then the charger's (a disconnect, then its status); the
       // delete's cascade takes them the other way round. This transaction plays ingest and checks
