@@ -34,6 +34,9 @@ const LOCKSTEP = args.get('lockstep') === 'true';
 // --phases storm (or any of max,half,half-dashboard,storm): run only those after connecting; the storm
 // alone takes a few minutes at 19,000 chargers where the whole run takes ten.
 const PHASES = args.get('phases') ?? 'max,half,half-dashboard,storm';
+// --half-rate R: the half-rate phases at R msg/s instead of half the measured maximum (with --phases
+// half, a steady rate with no backlog from a max phase before it).
+const HALF_RATE = args.get('half-rate');
 // postgres-log-off: the same as postgres with the raw message log off (DYNAMO_MESSAGE_LOG=false), the
 // baseline of the log's cost measured in the same run (docs/benchmarks.md).
 const TARGETS = (args.get('targets') ?? 'echo,pglite,postgres-log-off,postgres').split(',');
@@ -193,7 +196,7 @@ async function run(target: string, listening = false): Promise<Result | undefine
     cpuAt[phase] = { server: t.user + t.system, serverSystem: t.system, here: (u.user + u.system) / 1e6 };
   };
   const wsUrl = target === 'echo' ? server.url.replace('http', 'ws') : `${server.url.replace('http', 'ws')}/ocpp`;
-  const gen = startLoadGenerator(['--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP, '--settle-seconds', String(SETTLE_SECONDS), '--recover-seconds', String(RECOVER_SECONDS), '--lockstep', String(LOCKSTEP), '--phases', PHASES], target);
+  const gen = startLoadGenerator(['--url', wsUrl, '--chargers', String(N), '--max-seconds', String(MAX_SECONDS), '--half-seconds', String(HALF_SECONDS), '--ocpp', OCPP, '--settle-seconds', String(SETTLE_SECONDS), '--recover-seconds', String(RECOVER_SECONDS), '--lockstep', String(LOCKSTEP), '--phases', PHASES, ...(HALF_RATE ? ['--half-rate', HALF_RATE] : [])], target);
   const phases: Record<string, any> = {};
   let rssConnected = 0;
   let dashboardQueries = 0;
