@@ -7,6 +7,7 @@ import { connectCharger, rawCharger, type ChargerClient } from './support/charge
 import { apiClient } from './support/http.js';
 import { eventually } from './support/history.js';
 import { sleep } from './support/sleep.js';
+import { latch } from './support/latch.js';
 import { dbKind } from './support/database.js';
 import { MessageLogWriter } from '../src/ingest/message-log-writer.js';
 import { IngestWriter } from '../src/ingest/writer.js';
@@ -240,16 +241,14 @@ describe(`raw OCPP message log (${dbKind})`, () => {
 
   it('sheds and counts when the database falls behind, without delaying OCPP answers', async () => {
     // A writer over the real database whose inserts are held back, as an overloaded database would.
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let writing!: () => void;
-    const stuck = new Promise<void>((r) => (writing = r));
+    const held = latch();
+    const writing = latch();
     const real = svc.service.db;
     const slow: Db = {
       ...real, kind: real.kind, query: real.query.bind(real), exec: real.exec.bind(real), close: async () => {},
       transaction: async (fn) => {
-        writing();
-        await held;
+        writing.open();
+        await held.opened;
         return real.transaction(fn);
       },
     };
@@ -259,7 +258,7 @@ describe(`raw OCPP message log (${dbKind})`, () => {
     const metric = async (name: string) => (await metrics.getSingleMetric(name)!.get()).values.reduce((n, v) => n + v.value, 0);
     // A full batch goes to the database, which does not answer.
     for (let i = 0; i < 50; i++) writer.push(heartbeatFrame(shedder, i));
-    await stuck;
+    await writing.opened;
     // Capturing a frame is a plain call that returns at once, nothing to wait for, whatever the
     // database does: every push below completes while the insert before them is still held.
     const returned = Array.from({ length: 950 }, (_, i) => writer.push(heartbeatFrame(shedder, 50 + i)));
@@ -269,7 +268,7 @@ describe(`raw OCPP message log (${dbKind})`, () => {
     expect(dropped).toBe(1000 - 50 - 100);
     expect(await metric('dynamo_message_log_buffered')).toBe(100);
     expect(await metric('dynamo_message_log_written_total')).toBe(0);
-    release();
+    held.open();
     await writer.close();
     expect(await logCount(shedder)).toBe(1000 - dropped);
     // The service's own counter is exported.
@@ -280,15 +279,13 @@ describe(`raw OCPP message log (${dbKind})`, () => {
   it('takes turns with ingest when told to: nothing written while an ingest commit is under way, every frame after it', async () => {
     // An ingest writer whose commit the database holds, as a long commit on PGlite's one connection would.
     const real = svc.service.db;
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let committing!: () => void;
-    const inCommit = new Promise<void>((r) => (committing = r));
+    const held = latch();
+    const committing = latch();
     const slow: Db = {
       ...real, kind: real.kind, transaction: real.transaction.bind(real), exec: real.exec.bind(real), close: async () => {},
       query: async (sql, params, options) => {
-        committing();
-        await held;
+        committing.open();
+        await held.opened;
         return real.query(sql, params, options);
       },
     };
@@ -296,13 +293,13 @@ describe(`raw OCPP message log (${dbKind})`, () => {
     const id = await aCharger(t.api, site);
     const now = new Date();
     const answered = ingest.submit([{ type: 'Noted', cp: id, kind: 'Authorize', payload: { idTag: 'T1' }, at: now, receivedAt: now }]);
-    await inCommit;
+    await committing.opened;
     const writer = aWriter(real, { waitTurn: () => ingest.whenIdle() });
     for (let i = 0; i < 80; i++) writer.push(heartbeatFrame(id, i));
     const written = writer.flush();
     await sleep(300);
     expect(await logCount(id)).toBe(0);
-    release();
+    held.open();
     await answered;
     await written;
     expect(await logCount(id)).toBe(80);
@@ -337,30 +334,28 @@ describe(`raw OCPP message log (${dbKind})`, () => {
     const id = await aCharger(t.api, site);
     const real = svc.service.db;
     // The writer's transaction has inserted and is held before its commit.
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let inserted!: () => void;
-    const insertedYet = new Promise<void>((r) => (inserted = r));
+    const held = latch();
+    const inserted = latch();
     const paused: Db = {
       ...real, kind: real.kind, query: real.query.bind(real), exec: real.exec.bind(real), close: async () => {},
       transaction: (fn) => real.transaction(async (tx) => {
         const r = await fn(tx);
-        inserted();
-        await held;
+        inserted.open();
+        await held.opened;
         return r;
       }),
     };
     const writer = aWriter(paused);
     for (let i = 0; i < 3; i++) writer.push(heartbeatFrame(id, i));
     const flushing = writer.flush();
-    await insertedYet;
+    await inserted.opened;
     const deleted = t.api('DELETE', `/api/v1/cpo/chargers/${id}`);
     // The delete has committed and now waits for the insert, which saw the charger.
     await eventually(
       async () => (await real.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'advisory'"))[0]!.n,
       (n) => n === 1,
     );
-    release();
+    held.open();
     expect((await deleted).status).toBe(204);
     await flushing;
     await writer.close();
