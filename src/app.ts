@@ -281,6 +281,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         await http.close();
         await commands.close();
         await writer.close();
+        // After ingest: on PGlite the log's last batches wait for ingest to be idle (its turns, above).
         await messageLog?.close();
         await seen.stop();
         await unwind();

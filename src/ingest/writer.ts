@@ -122,9 +122,13 @@ export class IngestWriter {
 
   private async drain(lane: number): Promise<void> {
     const queue = this.queues[lane]!;
-    while (queue.length > 0) await this.commit(takeBatch(queue, this.opts.maxBatch));
-    this.busy[lane] = false;
-    if (!this.busy.some(Boolean)) for (const wake of this.idle.splice(0)) wake();
+    try {
+      while (queue.length > 0) await this.commit(takeBatch(queue, this.opts.maxBatch));
+    } finally {
+      // Even after a failure commit() did not expect: flush(), close() and the message log's turns wait for this.
+      this.busy[lane] = false;
+      if (!this.busy.some(Boolean)) for (const wake of this.idle.splice(0)) wake();
+    }
   }
 
   private async commit(batch: Pending[]): Promise<void> {
