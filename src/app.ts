@@ -172,7 +172,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     // runs one transaction at a time, so there a log batch is time ingest's next commit waits out:
     // the log writes only while ingest has nothing queued or committing, in batches short enough
     // that a commit arriving meanwhile waits little. On PostgreSQL the log has its own connection
-    // and no turns: gated there it shed a third of its frames at half the maximum rate for a tail
+    // and no turns: gated there it shed 2-90 % of its frames at half the maximum rate for a tail
     // inside the noise (docs/benchmarks.md "The message log takes turns on PGlite").
     const embedded = db.kind === 'pglite';
     const messageLog = config.messageLog
