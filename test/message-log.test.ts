@@ -303,7 +303,7 @@ describe(`raw OCPP message log (${dbKind})`, () => {
     await answered;
     await written;
     expect(await logCount(id)).toBe(80);
-    await writer.close();
+    await Promise.all([writer.close(), ingest.close()]);
   });
 
   it('drops the frames still buffered for a charger deleted meanwhile, and writes those of others', async () => {
