@@ -1,5 +1,5 @@
 -- What a batch-level insert of meter samples would save against one insert per message
--- (docs/benchmarks.md "Fewer statements for a meter value: measured, not kept").
+-- (docs/benchmarks.md "Fewer statements for a meter value: two shapes measured, neither kept").
 -- psql -U postgres -h 127.0.0.1 -f bench/meter-sample-insert.sql
 -- Makes and drops its own database, sample_insert_bench. Both functions build the same 20,000
 -- messages of two samples each; one inserts each message's samples as ingest does today, the
