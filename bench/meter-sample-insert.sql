@@ -11,11 +11,13 @@ CREATE DATABASE sample_insert_bench;
 \c sample_insert_bench
 CREATE TABLE charger (id text PRIMARY KEY);
 INSERT INTO charger SELECT 'cp' || g FROM generate_series(1, 2000) g;
+-- The columns and indexes of meter_samples (migrations 0002, 0004): no primary key.
 CREATE TABLE sample (
-  id bigserial PRIMARY KEY, cp text NOT NULL REFERENCES charger ON DELETE CASCADE, session_id bigint,
-  connector_id integer, sampled_at timestamptz, measurand text, phase text, value double precision, unit text, context text);
+  cp text NOT NULL REFERENCES charger ON DELETE CASCADE, session_id bigint, connector_id integer NOT NULL,
+  sampled_at timestamptz NOT NULL, measurand text NOT NULL, phase text, value double precision NOT NULL, unit text NOT NULL, context text);
+CREATE INDEX ON sample (session_id, sampled_at);
 CREATE INDEX ON sample (cp, sampled_at);
-CREATE INDEX ON sample (session_id) WHERE session_id IS NOT NULL;
+CREATE INDEX ON sample (session_id, sampled_at DESC) WHERE measurand = 'Energy.Active.Import.Register' AND phase IS NULL;
 
 CREATE FUNCTION message_of(i integer) RETURNS jsonb LANGUAGE sql AS $$
   SELECT jsonb_build_object('cp', 'cp' || (i % 2000 + 1), 'samples', jsonb_build_array(
