@@ -31,9 +31,10 @@ const PHASES = (args.get('phases') ?? 'direct,rollups').split(',');
 // --passes P (default 2): within one server, the endpoint list is timed P times in a row. The first
 // pass meets a process started a moment ago (V8 has not compiled the request path yet, the database
 // connections are new); a later pass meets the process as a dashboard meets a server that has been up:
-// every endpoint already served 22 times. Each pass is its own column, so the first pass is the
-// same-run baseline of the later ones.
+// every endpoint already served SAMPLES + 2 times. Each pass is its own column, so the first pass is
+// the same-run baseline of the later ones.
 const PASSES = Number(args.get('passes') ?? 2);
+if (!Number.isInteger(PASSES) || PASSES < 1) throw new Error(`--passes must be a whole number ≥ 1, not ${args.get('passes')}`);
 const SITE_CHARGERS = Math.ceil(N / 10);
 
 /** Targets from issue #15, on PostgreSQL; PGlite is allowed 3× these. */
@@ -119,8 +120,9 @@ async function run(target: string) {
       process.stderr.write(`[${target}] rollups: ${JSON.stringify(rollup)}\n`);
     }
     if (db.kind === 'pglite') await release();
-    // Generating the history and building the rollups leaves gigabytes of dirty pages; written out
-    // now, not by a checkpoint in the middle of the timings (the bench's own aftermath, not the API's).
+    // Generating the history and building the rollups keeps PostgreSQL checkpointing every 10–40 s, each
+    // spread over up to 30 s; the last one ran over the first endpoints' timings. Finished now, it is
+    // the bench's own aftermath that is out of the figures, not anything of the API's.
     if (db.kind === 'postgres') await db.query('CHECKPOINT');
     for (const [pass, results] of (await timeEndpoints(target, phase, databaseUrl, dataDir, key)).entries()) {
       phases.push({ phase: pass === 0 ? phase : `${phase}, pass ${pass + 1}`, results });
