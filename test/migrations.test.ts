@@ -23,6 +23,29 @@ async function withDatabase(test: (db: Db) => Promise<void>): Promise<void> {
 }
 
 describe(`migrations on an existing database (${dbKind})`, () => {
+  it('no index holds open sessions by their end, so a connector\'s open session is found by its charger (0023)', () =>
+    withDatabase(async (db) => {
+      // Ingest looks up "this connector's open session" (stopped_at IS NULL) at every session start.
+      // An index on stopped_at that held the open sessions could answer it by walking all of them,
+      // and on unanalysed tables the planner picked it (docs/benchmarks.md). Only indexes keyed by
+      // the charger may hold open sessions.
+      const indexes = await db.query<{ indexname: string; indexdef: string }>(
+        `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'sessions' AND schemaname = current_schema()`,
+      );
+      const byEnd = indexes.filter((i) => /\(stopped_at\)/.test(i.indexdef));
+      expect(byEnd.map((i) => i.indexname)).toEqual(['sessions_stopped']);
+      expect(byEnd[0]!.indexdef).toMatch(/WHERE \(stopped_at IS NOT NULL\)/);
+      await db.query(`INSERT INTO tenants (tenant_id, name) VALUES ('ten_S', 'S')`);
+      await db.query(`INSERT INTO sites (site_id, tenant_id, name) VALUES ('site_S', 'ten_S', 'S')`);
+      await db.query(`INSERT INTO chargers (charge_point_id, tenant_id, site_id, registered_at) VALUES ('CP-S', 'ten_S', 'site_S', now())`);
+      await db.query(
+        `INSERT INTO sessions (charge_point_id, transaction_id, connector_id, started_at, stopped_at, received_at)
+         VALUES ('CP-S', 't1', 1, now() - interval '2 hours', now() - interval '1 hour', now()), ('CP-S', 't2', 1, now() - interval '10 minutes', NULL, now())`,
+      );
+      const ended = await db.query<{ transaction_id: string }>(`SELECT transaction_id FROM sessions WHERE stopped_at >= now() - interval '90 minutes'`);
+      expect(ended.map((r) => r.transaction_id)).toEqual(['t1']);
+    }));
+
   it('a key that had every scope gains the scopes added later; a narrower key does not', () =>
     withDatabase(async (db) => {
       await db.query(`INSERT INTO tenants (tenant_id, name) VALUES ('ten_M', 'M')`);

@@ -1,0 +1,11 @@
+-- sessions_stopped (0004) indexed every session by its end, the open ones too (stopped_at NULL), so
+-- it was one of three indexes that could answer "this connector's open session" (stopped_at IS
+-- NULL). Ingest's statements are planned per connection, and on tables not yet analysed the three
+-- cost the same to a hundredth: a connection that picked this one walked every open session of the
+-- fleet at each session start, 40-70 ms each at 19,000 chargers, and its ingest lane fell behind by
+-- seconds (seen with auto_explain; docs/benchmarks.md "An open session found by walking all of
+-- them"). Its one reader, the summary's sessions ended today (stopped_at >= midnight), implies
+-- NOT NULL, so the partial index still serves it, and a session's start no longer adds an entry.
+-- Rebuilding it reads the sessions table once, while writes to it wait (at startup, before serving).
+DROP INDEX IF EXISTS sessions_stopped;
+CREATE INDEX sessions_stopped ON sessions (stopped_at) WHERE stopped_at IS NOT NULL;
