@@ -2,7 +2,7 @@
 -- it was one of three indexes that could answer "this connector's open session" (stopped_at IS
 -- NULL). Ingest's statements are planned per connection, and on tables not yet analysed the three
 -- cost the same to a hundredth: a connection that picked this one walked every open session of the
--- fleet at each session start, 40-70 ms each at 19,000 chargers, and its ingest lane fell behind by
+-- fleet at each session start, 41-93 ms each at 19,000 chargers, and its ingest lane fell behind by
 -- seconds (seen with auto_explain; docs/benchmarks.md "An open session found by walking all of
 -- them"). Its one reader, the summary's sessions ended today (stopped_at >= midnight), implies
 -- NOT NULL, so the partial index still serves it, and a session's start no longer adds an entry.
