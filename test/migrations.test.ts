@@ -33,7 +33,7 @@ describe(`migrations on an existing database (${dbKind})`, () => {
         `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'sessions' AND schemaname = current_schema()`,
       );
       const byEnd = indexes.filter((i) => /\(stopped_at\)/.test(i.indexdef));
-      expect(byEnd.map((i) => i.indexname)).toEqual(['sessions_stopped']);
+      expect(byEnd.map((i) => i.indexname)).toEqual(['sessions_ended']);
       expect(byEnd[0]!.indexdef).toMatch(/WHERE \(stopped_at IS NOT NULL\)/);
       await db.query(`INSERT INTO tenants (tenant_id, name) VALUES ('ten_S', 'S')`);
       await db.query(`INSERT INTO sites (site_id, tenant_id, name) VALUES ('site_S', 'ten_S', 'S')`);
