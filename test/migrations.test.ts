@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { dbKind, freshPostgresUrl } from './support/database.js';
 import { openDatabase } from '../src/store/open.js';
-import { migrate } from '../src/store/migrate.js';
+import { loadMigrations, migrate } from '../src/store/migrate.js';
 import type { Db } from '../src/store/db.js';
 
 /** A fresh, migrated database of the kind under test for one test, dropped afterwards. */
@@ -23,28 +24,54 @@ async function withDatabase(test: (db: Db) => Promise<void>): Promise<void> {
 }
 
 describe(`migrations on an existing database (${dbKind})`, () => {
-  it('no index holds open sessions by their end, so a connector\'s open session is found by its charger (0023)', () =>
+  it('0023: the one index of sessions by their end is valid and holds ended sessions only, also when migrated from 0022', () =>
     withDatabase(async (db) => {
       // Ingest looks up "this connector's open session" (stopped_at IS NULL) at every session start.
       // An index on stopped_at that held the open sessions could answer it by walking all of them,
-      // and on unanalysed tables the planner picked it (docs/benchmarks.md). Only indexes keyed by
-      // the charger may hold open sessions.
-      const indexes = await db.query<{ indexname: string; indexdef: string }>(
-        `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'sessions' AND schemaname = current_schema()`,
-      );
-      const byEnd = indexes.filter((i) => /\(stopped_at\)/.test(i.indexdef));
-      expect(byEnd.map((i) => i.indexname)).toEqual(['sessions_ended']);
-      expect(byEnd[0]!.indexdef).toMatch(/WHERE \(stopped_at IS NOT NULL\)/);
-      await db.query(`INSERT INTO tenants (tenant_id, name) VALUES ('ten_S', 'S')`);
-      await db.query(`INSERT INTO sites (site_id, tenant_id, name) VALUES ('site_S', 'ten_S', 'S')`);
-      await db.query(`INSERT INTO chargers (charge_point_id, tenant_id, site_id, registered_at) VALUES ('CP-S', 'ten_S', 'site_S', now())`);
-      await db.query(
-        `INSERT INTO sessions (charge_point_id, transaction_id, connector_id, started_at, stopped_at, received_at)
-         VALUES ('CP-S', 't1', 1, now() - interval '2 hours', now() - interval '1 hour', now()), ('CP-S', 't2', 1, now() - interval '10 minutes', NULL, now())`,
-      );
-      const ended = await db.query<{ transaction_id: string }>(`SELECT transaction_id FROM sessions WHERE stopped_at >= now() - interval '90 minutes'`);
-      expect(ended.map((r) => r.transaction_id)).toEqual(['t1']);
+      // and on unanalysed tables the planner picked it (docs/benchmarks.md, "An open session found
+      // by walking all of them").
+      const byEnd = () =>
+        db.query<{ name: string; valid: boolean; predicate: string | null }>(
+          `SELECT c.relname AS name, i.indisvalid AS valid, pg_get_expr(i.indpred, i.indrelid) AS predicate
+             FROM pg_index i
+             JOIN pg_class c ON c.oid = i.indexrelid
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+            WHERE i.indrelid = 'sessions'::regclass AND a.attname = 'stopped_at'`,
+        );
+      const endedOnly = [{ name: 'sessions_ended', valid: true, predicate: '(stopped_at IS NOT NULL)' }];
+      expect(await byEnd()).toEqual(endedOnly);
+      // A database at 0022, with the index of 0004 that held every session.
+      await db.query('DROP INDEX sessions_ended');
+      await db.query('CREATE INDEX sessions_stopped ON sessions (stopped_at)');
+      await db.query('DELETE FROM schema_migrations WHERE version >= 23');
+      expect((await migrate(db)).applied.map((m) => m.version)).toContain(23);
+      expect(await byEnd()).toEqual(endedOnly);
+      // Its reader, the summary's sessions ended today, can still walk it by the end.
+      const plan = await db.transaction(async (tx) => {
+        await tx.query('SET LOCAL enable_seqscan = off');
+        await tx.query('SET LOCAL enable_bitmapscan = off');
+        const [row] = await tx.query<Record<string, unknown>>(
+          `EXPLAIN (FORMAT JSON) SELECT session_id FROM sessions WHERE stopped_at >= date_trunc('day', now(), 'UTC')`,
+        );
+        return JSON.stringify(Object.values(row!)[0]);
+      });
+      expect(plan).toContain('"Index Name":"sessions_ended"');
     }));
+
+  it('refuses two migrations with one version number before running either', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dynamo-migrations-'));
+    try {
+      await writeFile(join(dir, '0001_first.sql'), 'SELECT 1;');
+      await writeFile(join(dir, '0001_first_renamed.sql'), 'SELECT 1;');
+      await writeFile(join(dir, '0002_second.sql'), 'SELECT 2;');
+      await expect(loadMigrations(pathToFileURL(`${dir}/`))).rejects.toThrow(/two migrations carry version 1 \(0001_first.sql, 0001_first_renamed.sql\)/);
+      await rm(join(dir, '0001_first_renamed.sql'));
+      expect((await loadMigrations(pathToFileURL(`${dir}/`))).map((m) => m.version)).toEqual([1, 2]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
 
   it('a key that had every scope gains the scopes added later; a narrower key does not', () =>
     withDatabase(async (db) => {

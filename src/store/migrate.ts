@@ -16,15 +16,27 @@ export class SchemaTooNewError extends Error {
   override readonly name = 'SchemaTooNewError';
 }
 
-export async function loadMigrations(): Promise<Migration[]> {
-  const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort();
-  return Promise.all(
+/** Two migration files with one version number: a broken install, refused before anything runs. */
+export class DuplicateMigrationError extends Error {
+  override readonly name = 'DuplicateMigrationError';
+}
+
+export async function loadMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migration[]> {
+  const files = (await readdir(dir)).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort();
+  const migrations = await Promise.all(
     files.map(async (file) => ({
       version: Number(file.slice(0, 4)),
       name: file.slice(5, -4),
-      sql: await readFile(new URL(file, MIGRATIONS_DIR), 'utf8'),
+      sql: await readFile(new URL(file, dir), 'utf8'),
     })),
   );
+  const twice = migrations.find((m, i) => i > 0 && migrations[i - 1]!.version === m.version);
+  if (twice) {
+    throw new DuplicateMigrationError(
+      `two migrations carry version ${twice.version} (${files.filter((f) => Number(f.slice(0, 4)) === twice.version).join(', ')}); reinstall the build`,
+    );
+  }
+  return migrations;
 }
 
 export interface MigrationReport {
