@@ -92,7 +92,7 @@ async function main() {
   // bench:api times every endpoint in phases (without and with rollups) and passes (a server just
   // started, then warm); the suite's table is the last of them, the product's path on a warm server.
   const lastPass = (run: any): any[] => run?.phases?.[run.phases.length - 1]?.results ?? [];
-  const lastPhaseName: string = api[0].runs[0].phases.at(-1).phase;
+  const lastPhaseName: string = api[0].runs[0]?.phases?.at(-1)?.phase ?? 'n/a';
   md.push('', `## Fleet API (${API_CHARGERS} chargers × ${DAYS} days, ${lastPhaseName}; baseline: raw scan of the history rows in the same run)`, '');
   md.push('| endpoint | target p50 ms (PG; PGlite 3×) | postgres p50 / p99 | pglite p50 / p99 |', '|---|---|---|---|');
   const endpoints: string[] = lastPass(api[0].runs[0]).map((e: any) => e.endpoint);

@@ -72,7 +72,6 @@ describe(`migrations on an existing database (${dbKind})`, () => {
     }
   });
 
-
   it('a key that had every scope gains the scopes added later; a narrower key does not', () =>
     withDatabase(async (db) => {
       await db.query(`INSERT INTO tenants (tenant_id, name) VALUES ('ten_M', 'M')`);
