@@ -315,8 +315,14 @@ describe(`the event feed with nobody listening (${dbKind})`, () => {
     const c = await bed.connect(id);
     await c.call('StatusNotification', status(1, 'Available'));
     await c.call('StatusNotification', status(1, 'Preparing'));
-    const before = await readFleetEvents(bed.svc.service.db, { tenantId: bed.t.tenantId, chargePointId: id, after: '0', limit: 1000 });
-    expect(before.map((e) => e.event)).toContain('connector.status_changed');
+    // Events become readable once every older transaction on the server has ended (the read horizon),
+    // and on a shared PostgreSQL another test file's transaction may still be running: wait for both.
+    const statusEvents = (rows: { event: string }[]) => rows.filter((e) => e.event === 'connector.status_changed');
+    const before = await eventually(
+      () => readFleetEvents(bed.svc.service.db, { tenantId: bed.t.tenantId, chargePointId: id, after: '0', limit: 1000 }),
+      (rows) => statusEvents(rows).length === 2,
+    );
+    expect(statusEvents(before)).toHaveLength(2);
     // Several polls pass with no listener: nothing is read (the counter counts what the feed reads).
     await new Promise((r) => setTimeout(r, 500));
     expect(await eventsRead()).toBe(0);
