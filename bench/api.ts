@@ -3,11 +3,11 @@
 // time each endpoint over real HTTP (sequential requests, p50/p99), and time a raw scan of
 // the history rows in the same run as the floor to compare with.
 import { BENCH_PG_URL as PG_URL, backfillBenchHistory, buildBenchRollups } from './bench-fleet.js';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { throwawayDatabase } from './throwaway-database.js';
+import { startProcess, stopProcess } from './server-process.js';
 import { openDatabase } from '../src/store/open.js';
 import { migrate } from '../src/store/migrate.js';
 import { createTenant } from '../src/store/tenants.js';
@@ -66,20 +66,6 @@ async function rawScanMs(db: Db): Promise<number> {
   return performance.now() - t;
 }
 
-function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d;
-      const m = /listening on (http\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.stderr!.on('data', (d) => (out += d));
-    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
-}
-
 async function time(url: string, key: string, path: string): Promise<{ p50: number; p99: number; status: number }> {
   const ms: number[] = [];
   let status = 0;
@@ -136,7 +122,7 @@ async function run(target: string) {
 }
 
 async function timeEndpoints(target: string, phase: string, databaseUrl: string | undefined, dataDir: string, key: string) {
-  const server = await startServer({ ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), DYNAMO_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DYNAMO_ADMIN_KEY: 'bench-admin-key-0123456789abcdef', DYNAMO_RATE_LIMIT: '1000000', DYNAMO_ROLLUP_INTERVAL: '0' });
+  const server = await startProcess([join(ROOT, 'dist/src/cli/main.js'), 'serve'], { ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), DYNAMO_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DYNAMO_ADMIN_KEY: 'bench-admin-key-0123456789abcdef', DYNAMO_RATE_LIMIT: '1000000', DYNAMO_ROLLUP_INTERVAL: '0' });
   const to = new Date();
   const from = new Date(to.getTime() - DAYS * 86_400_000);
   const period = `from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`;
@@ -165,8 +151,7 @@ async function timeEndpoints(target: string, phase: string, databaseUrl: string 
     }
     passes.push(results);
   }
-  server.child.kill('SIGTERM');
-  await new Promise((r) => server.child.once('exit', r));
+  await stopProcess(server.child);
   return passes;
 }
 
