@@ -1,7 +1,9 @@
 // npm run bench — the whole benchmark suite in one report (docs/benchmarks.md): the ingest
 // benchmark (with its connection storm), the API benchmark, the cluster benchmark (three nodes
-// beside one node) and the compliance benchmark (the NEVI report beside fleet uptime), each figure beside its target and the baseline measured in the same run. --repeat N runs everything N times and reports the
-// spread (min–max) as the noise.
+// beside one node), the compliance benchmark (the NEVI report beside fleet uptime) and issue #15's
+// performance targets (bench/suite-performance.ts), each figure beside its target and the baseline
+// measured in the same run. --repeat N runs everything N times and reports the spread (min–max) as
+// the noise; --parts picks the parts (default: all).
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -9,6 +11,7 @@ import { join } from 'node:path';
 import { benchArgs } from './args.js';
 import { clusterTable, type ClusterResult } from './cluster.js';
 import { writeResult } from './results.js';
+import { ISSUE_SIZES, runPerformance } from './suite-performance.js';
 
 const args = benchArgs();
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -22,6 +25,23 @@ const SSE = args.get('sse') ?? '20';
 const CLUSTER_CHARGERS = args.get('cluster-chargers') ?? '3000';
 // Two ports each: 500 chargers are the 1,000 ports of the compliance target (issue #16).
 const RELIABILITY_CHARGERS = args.get('reliability-chargers') ?? '500';
+const ALL_PARTS = ['ingest', 'api', 'cluster', 'reliability', 'performance'];
+const PARTS = (args.get('parts') ?? ALL_PARTS.join(',')).split(',');
+for (const p of PARTS) if (!ALL_PARTS.includes(p)) throw new Error(`--parts: unknown part ${p} (known: ${ALL_PARTS.join(', ')})`);
+if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error(`--repeat must be a whole number ≥ 1, not ${args.get('repeat')}`);
+// --quick true: the performance part without its longest runs (a year of history, 50,000 chargers).
+const QUICK = args.get('quick') === 'true';
+// --performance-sizes ingest=200,tail=300,…: smaller than the issue's sizes (ISSUE_SIZES), to check that the part runs.
+const PERF_SIZES = Object.fromEntries(
+  (args.get('performance-sizes') ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => {
+      const [k, v] = kv.split('=');
+      if (!(k! in ISSUE_SIZES) || !(Number(v) > 0)) throw new Error(`--performance-sizes: ${kv} (known: ${Object.keys(ISSUE_SIZES).join(', ')}, each a positive number)`);
+      return [k!, Number(v)];
+    }),
+);
 
 function run(script: string, argv: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -52,23 +72,40 @@ async function main() {
   const api: any[] = [];
   const cluster: { results: ClusterResult[] }[] = [];
   const reliability: { ports: number; baseline: { name: string; ms: number[] }; nevi: { name: string; ms: number[]; targetMs: number } }[] = [];
+  const has = (part: string) => PARTS.includes(part);
   for (let i = 0; i < REPEAT; i++) {
-    ingest.push(JSON.parse(await readFile(await run('ingest.js', ['--chargers', INGEST_CHARGERS, '--webhooks', WEBHOOKS, '--sse', SSE]), 'utf8')));
-    api.push(JSON.parse(await readFile(await run('api.js', ['--chargers', API_CHARGERS, '--days', DAYS]), 'utf8')));
-    cluster.push(JSON.parse(await readFile(await run('cluster.js', ['--chargers', CLUSTER_CHARGERS]), 'utf8')));
-    reliability.push(JSON.parse(await readFile(await run('reliability.js', ['--chargers', RELIABILITY_CHARGERS, '--days', '365', '--runs', '3']), 'utf8')));
+    if (has('ingest')) ingest.push(JSON.parse(await readFile(await run('ingest.js', ['--chargers', INGEST_CHARGERS, '--webhooks', WEBHOOKS, '--sse', SSE]), 'utf8')));
+    if (has('api')) api.push(JSON.parse(await readFile(await run('api.js', ['--chargers', API_CHARGERS, '--days', DAYS]), 'utf8')));
+    if (has('cluster')) cluster.push(JSON.parse(await readFile(await run('cluster.js', ['--chargers', CLUSTER_CHARGERS]), 'utf8')));
+    if (has('reliability')) reliability.push(JSON.parse(await readFile(await run('reliability.js', ['--chargers', RELIABILITY_CHARGERS, '--days', '365', '--runs', '3']), 'utf8')));
   }
+  // Repeats inside: each of its benches takes --repeat or is run that many times, so baselines stay in their run.
+  const performance = has('performance') ? await runPerformance(run, { repeat: REPEAT, quick: QUICK, sizes: PERF_SIZES }) : undefined;
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const md: string[] = [
     `# Benchmark suite, ${new Date().toISOString()}`,
     '',
+    `Command: node dist/bench/suite.js ${process.argv.slice(2).join(' ')}`,
+    '',
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}. Runs: ${REPEAT} (figures are min–max over the runs: the noise).`,
     '',
+  ];
+  if (has('ingest')) ingestSection(md, ingest);
+  if (has('api')) apiSection(md, api);
+  if (has('cluster')) md.push('', `## Cluster (${CLUSTER_CHARGERS} chargers; baseline: one node in the same run; every run listed)`, '', ...clusterTable(cluster.flatMap((c) => c.results)));
+  if (has('reliability')) reliabilitySection(md, reliability);
+  if (performance) md.push(...(md.at(-1) === '' ? [] : ['']), ...performance.md);
+  process.stdout.write(md.join('\n') + '\n');
+  await writeResult('suite', { machine, command: process.argv.slice(2), repeat: REPEAT, parts: PARTS, ingest, api, cluster, reliability, performance: performance?.data }, md.join('\n') + '\n');
+}
+
+function ingestSection(md: string[], ingest: any[]) {
+  md.push(
     `## Ingest (${INGEST_CHARGERS} chargers; baseline: bare ws echo in the same run)`,
     '',
     '| figure | target | echo | pglite | postgres | postgres, message log off |',
     '|---|---|---|---|---|---|',
-  ];
+  );
   // listening: the run with the webhook endpoints and stream clients attached.
   const byTarget = (t: string, k: string, listening = false) =>
     ingest.map((r) => r.results.find((x: any) => x.target === t && ((x.webhooks ?? 0) + (x.sse ?? 0) > 0) === listening)?.[k] ?? NaN);
@@ -89,6 +126,9 @@ async function main() {
     md.push(`| stream events/s per client during max; clients cut off | —; 0 | — | ${spread(byTarget('pglite', 'sseRatePerClient', on))}; ${spread(byTarget('pglite', 'sseEnded', on))} | ${spread(byTarget('postgres', 'sseRatePerClient', on))}; ${spread(byTarget('postgres', 'sseEnded', on))} |`);
   }
   md.push(`| message log on ÷ off, max msg/s (PostgreSQL) | ≥ 85 % | | | ${spread(ingest.map((r) => (r.messageLogOnOffRatio ?? NaN) * 100), 1)} % | |`);
+}
+
+function apiSection(md: string[], api: any[]) {
   // bench:api times every endpoint in phases (without and with rollups) and passes (a server just
   // started, then warm); the suite's table is the last of them, the product's path on a warm server.
   const lastPass = (run: any): any[] => run?.phases?.[run.phases.length - 1]?.results ?? [];
@@ -103,7 +143,9 @@ async function main() {
   }
   const scans = (t: string) => api.map((a) => a.runs.find((r: any) => r.target === t)?.rawScanMs ?? NaN);
   md.push(`| raw scan (floor) | — | ${spread(scans('postgres'))} | ${spread(scans('pglite'))} |`);
-  md.push('', `## Cluster (${CLUSTER_CHARGERS} chargers; baseline: one node in the same run; every run listed)`, '', ...clusterTable(cluster.flatMap((c) => c.results)));
+}
+
+function reliabilitySection(md: string[], reliability: { ports: number; baseline: { name: string; ms: number[] }; nevi: { name: string; ms: number[]; targetMs: number } }[]) {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   md.push(
     '',
@@ -114,8 +156,6 @@ async function main() {
     `| ${reliability[0]?.nevi.name ?? 'NEVI report'} | < ${reliability[0]?.nevi.targetMs ?? 1000} | ${spread(reliability.map((r) => median(r.nevi.ms)))} |`,
     `| ${reliability[0]?.baseline.name ?? 'fleet uptime'} (baseline) | — | ${spread(reliability.map((r) => median(r.baseline.ms)))} |`,
   );
-  process.stdout.write(md.join('\n') + '\n');
-  await writeResult('suite', { machine, repeat: REPEAT, ingest, api, cluster, reliability }, md.join('\n') + '\n');
 }
 
 void main();
