@@ -23,7 +23,8 @@ interface Row {
   target: string;
   figure: string;
   baseline: string;
-  met: boolean | undefined;
+  /** undefined: the issue sets no pass mark (reported); null: a repetition gave no figure. */
+  met: boolean | null | undefined;
   command: string;
 }
 
@@ -34,9 +35,9 @@ const spread = (xs: number[], d = 1): string => {
   const hi = Math.max(...ok);
   return lo.toFixed(d) === hi.toFixed(d) ? lo.toFixed(d) : `${lo.toFixed(d)}–${hi.toFixed(d)}`;
 };
-/** Met only when every repetition meets it; unknown when a figure is missing. */
-const every = (xs: number[], ok: (x: number) => boolean): boolean | undefined =>
-  xs.length === 0 || xs.some((x) => !Number.isFinite(x)) ? undefined : xs.every(ok);
+/** Met only when every repetition meets it; null when a repetition gave no figure. */
+const every = (xs: number[], ok: (x: number) => boolean): boolean | null =>
+  xs.length === 0 || xs.some((x) => !Number.isFinite(x)) ? null : xs.every(ok);
 const readJson = async (file: string): Promise<any> => JSON.parse(await readFile(file, 'utf8'));
 const name = (file: string) => file.replace(/^.*\//, '');
 
@@ -142,7 +143,7 @@ export async function runPerformance(run: RunBench, opts: PerformanceOptions): P
     ...(opts.quick ? ['Quick: without the year and the largest fleet.', ''] : []),
     '| target | figure | baseline, same run | status |',
     '|---|---|---|---|',
-    ...rows.map((r) => `| ${r.target} | ${r.figure} | ${r.baseline} | ${r.met === undefined ? 'reported' : r.met ? '**met**' : '**not met**'} |`),
+    ...rows.map((r) => `| ${r.target} | ${r.figure} | ${r.baseline} | ${r.met === undefined ? 'reported' : r.met === null ? 'no figure' : r.met ? '**met**' : '**not met**'} |`),
     '',
     'Commands and their reports (bench/results/):',
     '',
