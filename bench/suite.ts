@@ -12,6 +12,8 @@ import { benchArgs } from './args.js';
 import { clusterTable, type ClusterResult } from './cluster.js';
 import { writeResult } from './results.js';
 import { ISSUE_SIZES, runPerformance } from './suite-performance.js';
+import { describeMachineSpeed, machineSpeed } from './machine-speed.js';
+import { BENCH_PG_URL } from './bench-fleet.js';
 
 const args = benchArgs();
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -73,6 +75,8 @@ async function main() {
   const cluster: { results: ClusterResult[] }[] = [];
   const reliability: { ports: number; baseline: { name: string; ms: number[] }; nevi: { name: string; ms: number[]; targetMs: number } }[] = [];
   const has = (part: string) => PARTS.includes(part);
+  // This machine's cores change speed by up to three times (docs/benchmarks.md): the report says which state it ran in.
+  const speedBefore = await machineSpeed(BENCH_PG_URL);
   for (let i = 0; i < REPEAT; i++) {
     if (has('ingest')) ingest.push(JSON.parse(await readFile(await run('ingest.js', ['--chargers', INGEST_CHARGERS, '--webhooks', WEBHOOKS, '--sse', SSE]), 'utf8')));
     if (has('api')) api.push(JSON.parse(await readFile(await run('api.js', ['--chargers', API_CHARGERS, '--days', DAYS]), 'utf8')));
@@ -81,13 +85,14 @@ async function main() {
   }
   // Repeats inside: each of its benches takes --repeat or is run that many times, so baselines stay in their run.
   const performance = has('performance') ? await runPerformance(run, { repeat: REPEAT, quick: QUICK, sizes: PERF_SIZES }) : undefined;
+  const speedAfter = await machineSpeed(BENCH_PG_URL);
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const md: string[] = [
     `# Benchmark suite, ${new Date().toISOString()}`,
     '',
     `Command: node dist/bench/suite.js ${process.argv.slice(2).join(' ')}`,
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}. Runs: ${REPEAT} (figures are min–max over the runs: the noise).`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ${describeMachineSpeed(speedBefore)}; after the run: ${describeMachineSpeed(speedAfter).replace(/^machine speed before the run /, '')}. Runs: ${REPEAT} (figures are min–max over the runs: the noise).`,
     '',
   ];
   if (has('ingest')) ingestSection(md, ingest);
@@ -96,7 +101,7 @@ async function main() {
   if (has('reliability')) reliabilitySection(md, reliability);
   if (performance) md.push(...(md.at(-1) === '' ? [] : ['']), ...performance.md);
   process.stdout.write(md.join('\n') + '\n');
-  await writeResult('suite', { machine, command: process.argv.slice(2), repeat: REPEAT, parts: PARTS, ingest, api, cluster, reliability, performance: performance?.data }, md.join('\n') + '\n');
+  await writeResult('suite', { machine, machineSpeed: { before: speedBefore, after: speedAfter }, command: process.argv.slice(2), repeat: REPEAT, parts: PARTS, ingest, api, cluster, reliability, performance: performance?.data }, md.join('\n') + '\n');
 }
 
 function ingestSection(md: string[], ingest: any[]) {
