@@ -95,8 +95,8 @@ export function startSpeedProbe(): { stop(): number[] } {
   };
 }
 
-export const describeMachineSpeed = (speeds: CoreSpeed[]) =>
-  `machine speed before the run (bench/machine-speed.ts, median of ${REPETITIONS}, pinned to each core): ${speeds
+export const describeMachineSpeed = (speeds: CoreSpeed[], when = 'before the run') =>
+  `machine speed ${when} (bench/machine-speed.ts, median of ${REPETITIONS}, pinned to each core): ${speeds
     .map((s) => `CPU ${s.cpu} Node ${s.nodeMs.toFixed(0)} ms, PostgreSQL ${s.postgresMs === null ? 'n/a' : `${s.postgresMs.toFixed(0)} ms`}`)
     .join('; ')}`;
 

@@ -92,7 +92,7 @@ async function main() {
     '',
     `Command: node dist/bench/suite.js ${process.argv.slice(2).join(' ')}`,
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ${describeMachineSpeed(speedBefore)}; after the run: ${describeMachineSpeed(speedAfter).replace(/^machine speed before the run /, '')}. Runs: ${REPEAT} (figures are min–max over the runs: the noise).`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ${describeMachineSpeed(speedBefore)}; ${describeMachineSpeed(speedAfter, 'after the run')}. Runs: ${REPEAT} (figures are min–max over the runs: the noise).`,
     '',
   ];
   if (has('ingest')) ingestSection(md, ingest);
