@@ -11,7 +11,9 @@
 //            --compare-parts P: the same for the earlier build (one that takes parts: fd943fc and later),
 //            --compare-database-url postgres://…/copy: the earlier build's database (below),
 //            --http true: each query as the API request that makes it, to the build's own `dynamo serve`
-//            on its database (DYNAMO_FLEET_QUERY_PARTS from --parts / --compare-parts), over HTTP
+//            on its database (DYNAMO_FLEET_QUERY_PARTS from --parts / --compare-parts), over HTTP,
+//            --direct true: the baseline, the same queries computed from the intervals alone (no
+//            rollups: the definition the rollups must agree with), as functions, --direct-samples N (5) calls each
 //
 // An earlier build is read from its own dist: only its query functions are used, so it runs on a
 // database migrated by this build as long as the tables it reads are unchanged. When this build
@@ -48,6 +50,8 @@ const COMPARE_URL = args.get('compare-database-url');
 const HTTP = args.get('http') === 'true';
 const PARTS = Number(args.get('parts') ?? 1);
 const COMPARE_PARTS = args.get('compare-parts') ? Number(args.get('compare-parts')) : undefined;
+const DIRECT = args.get('direct') === 'true';
+const DIRECT_SAMPLES = Number(args.get('direct-samples') ?? 5);
 const THIS_DIST = new URL('../', import.meta.url).pathname;
 
 /** One call of a query; resolves to the rows (chargers) of its answer. */
@@ -66,6 +70,19 @@ async function queriesOf(dist: string, parts: number | undefined): Promise<Queri
     'day-site': { scope: (t) => ({ tenantId: t, siteId: 'site_bench_1' }), run: async (db, s, f, to) => (await utilisationSeconds(db, s, f, to, 'day', ...opts)).length },
     'month-all': { scope: (t) => ({ tenantId: t }), run: async (db, s, f, to) => (await utilisationSeconds(db, s, f, to, 'month', ...opts)).length },
     'day-one': { scope: (t) => ({ tenantId: t, chargePointId: 'CP-00042' }), run: async (db, s, f, to) => (await utilisationSeconds(db, s, f, to, 'day')).length },
+  };
+}
+
+/** This build's queries computed from the intervals alone, without the rollups: what the rollups save. */
+async function directQueries(): Promise<Queries> {
+  const { uptimeSeconds } = await import('../src/fleet/uptime.js');
+  const { utilisationSeconds } = await import('../src/fleet/utilisation.js');
+  const direct = { direct: true } as const;
+  return {
+    uptime: { scope: (t) => ({ tenantId: t }), run: async (db, s, f, to) => (await uptimeSeconds(db, s, f, to, direct)).length },
+    'day-site': { scope: (t) => ({ tenantId: t, siteId: 'site_bench_1' }), run: async (db, s, f, to) => (await utilisationSeconds(db, s, f, to, 'day', direct)).length },
+    'month-all': { scope: (t) => ({ tenantId: t }), run: async (db, s, f, to) => (await utilisationSeconds(db, s, f, to, 'month', direct)).length },
+    'day-one': { scope: (t) => ({ tenantId: t, chargePointId: 'CP-00042' }), run: async (db, s, f, to) => (await utilisationSeconds(db, s, f, to, 'day', direct)).length },
   };
 }
 
@@ -140,14 +157,16 @@ async function main() {
         ? [{ name: `compare (${COMPARE})${COMPARE_PARTS && COMPARE_PARTS > 1 ? `, in ${COMPARE_PARTS} parts` : ''}`, dist: COMPARE, db: other?.db ?? db, url: COMPARE_URL ?? target.url, parts: COMPARE_PARTS }]
         : []),
     ];
-    const loaded = await Promise.all(
+    const loaded: { name: string; db: Queryable; queries: Queries; samples: number; warmups: number }[] = await Promise.all(
       builds.map(async (b) => {
-        if (!HTTP) return { ...b, queries: await queriesOf(b.dist, b.parts) };
+        if (!HTTP) return { ...b, queries: await queriesOf(b.dist, b.parts), samples: SAMPLES, warmups: 2 };
         const served = await httpQueriesOf(b.dist, b.url, b.db, b.parts);
         servers.push(served.stop);
-        return { ...b, name: `${b.name}, over HTTP`, queries: served.queries };
+        return { ...b, name: `${b.name}, over HTTP`, queries: served.queries, samples: SAMPLES, warmups: 2 };
       }),
     );
+    // First in each round, as the earlier build is: the rollups' figures then meet the warmer caches.
+    if (DIRECT) loaded.push({ name: 'direct (no rollups), as functions', db, queries: await directQueries(), samples: DIRECT_SAMPLES, warmups: 1 });
     const results: { build: string; repeat: number; query: string; rows: number; p50: number; p99: number; min: number }[] = [];
     for (let r = 1; r <= REPEAT; r++) {
       // The earlier build first in each round: whichever runs second meets warmer caches.
@@ -156,10 +175,10 @@ async function main() {
           const q = b.queries[name];
           if (!q) throw new Error(`unknown query ${name}`);
           const scope = q.scope(tenantId);
-          for (let i = 0; i < 2; i++) await q.run(b.db, scope, from, to);
+          for (let i = 0; i < b.warmups; i++) await q.run(b.db, scope, from, to);
           const ms: number[] = [];
           let rows = 0;
-          for (let i = 0; i < SAMPLES; i++) {
+          for (let i = 0; i < b.samples; i++) {
             const t = performance.now();
             rows = await q.run(b.db, scope, from, to);
             ms.push(performance.now() - t);
@@ -173,7 +192,7 @@ async function main() {
     }
     const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
     const lines = [
-      `Fleet queries, ${new Date().toISOString()}: ${span!.chargers} chargers, ${Math.min(span!.days, 365)} days, ${SAMPLES} calls each after 2 warm-ups, p50 / p99 ms, builds alternating ${REPEAT}×.`,
+      `Fleet queries, ${new Date().toISOString()}: ${span!.chargers} chargers, ${Math.min(span!.days, 365)} days, ${SAMPLES} calls each after 2 warm-ups${DIRECT ? ` (the direct computation ${DIRECT_SAMPLES} after 1)` : ''}, p50 / p99 ms, builds alternating ${REPEAT}×.`,
       `Command: node dist/bench/fleet-queries.js ${process.argv.slice(2).join(' ')}`,
       `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}.`,
       '',

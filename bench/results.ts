@@ -13,3 +13,12 @@ export async function writeResult(name: string, data: unknown, markdown?: string
   process.stderr.write(`written ${file}\n`);
   return file;
 }
+
+/** A figure over repetitions as "min–max" (one figure when they round alike; n/a when none is finite). */
+export function spread(xs: number[], decimals: number): string {
+  const ok = xs.filter(Number.isFinite);
+  if (ok.length === 0) return 'n/a';
+  const lo = Math.min(...ok).toFixed(decimals);
+  const hi = Math.max(...ok).toFixed(decimals);
+  return lo === hi ? lo : `${lo}–${hi}`;
+}

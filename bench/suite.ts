@@ -10,7 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchArgs } from './args.js';
 import { clusterTable, type ClusterResult } from './cluster.js';
-import { writeResult } from './results.js';
+import { spread, writeResult } from './results.js';
 import { ISSUE_SIZES, runPerformance } from './suite-performance.js';
 import { describeMachineSpeed, machineSpeed } from './machine-speed.js';
 import { BENCH_PG_URL } from './bench-fleet.js';
@@ -60,14 +60,6 @@ function run(script: string, argv: string[]): Promise<string> {
     });
   });
 }
-
-const spread = (xs: number[], d = 0) => {
-  const ok = xs.filter(Number.isFinite);
-  if (ok.length === 0) return 'n/a';
-  const lo = Math.min(...ok);
-  const hi = Math.max(...ok);
-  return lo === hi || ok.length === 1 ? lo.toFixed(d) : `${lo.toFixed(d)}–${hi.toFixed(d)}`;
-};
 
 async function main() {
   const ingest: any[] = [];
@@ -125,10 +117,10 @@ function ingestSection(md: string[], ingest: any[]) {
   if (Number(WEBHOOKS) + Number(SSE) > 0) {
     const on = true;
     const ratio = (t: string) => ingest.map((r, i) => byTarget(t, 'maxRate', on)[i]! / byTarget(t, 'maxRate')[i]!);
-    md.push(`| sustained messages/s with ${WEBHOOKS} webhook endpoints and ${SSE} stream clients attached | within 10 % of the row above | — | ${spread(byTarget('pglite', 'maxRate', on))} | ${spread(byTarget('postgres', 'maxRate', on))} |`);
+    md.push(`| sustained messages/s with ${WEBHOOKS} webhook endpoints and ${SSE} stream clients attached | within 10 % of the row above | — | ${spread(byTarget('pglite', 'maxRate', on), 0)} | ${spread(byTarget('postgres', 'maxRate', on), 0)} |`);
     md.push(`| with / without listeners | ≥ 0.90 | — | ${spread(ratio('pglite'), 3)} | ${spread(ratio('postgres'), 3)} |`);
-    md.push(`| webhook deliveries/s during max (paced) / at half rate | — | — | ${spread(byTarget('pglite', 'webhookRate', on))} / ${spread(byTarget('pglite', 'webhookRateAtHalf', on))} | ${spread(byTarget('postgres', 'webhookRate', on))} / ${spread(byTarget('postgres', 'webhookRateAtHalf', on))} |`);
-    md.push(`| stream events/s per client during max; clients cut off | —; 0 | — | ${spread(byTarget('pglite', 'sseRatePerClient', on))}; ${spread(byTarget('pglite', 'sseEnded', on))} | ${spread(byTarget('postgres', 'sseRatePerClient', on))}; ${spread(byTarget('postgres', 'sseEnded', on))} |`);
+    md.push(`| webhook deliveries/s during max (paced) / at half rate | — | — | ${spread(byTarget('pglite', 'webhookRate', on), 0)} / ${spread(byTarget('pglite', 'webhookRateAtHalf', on), 0)} | ${spread(byTarget('postgres', 'webhookRate', on), 0)} / ${spread(byTarget('postgres', 'webhookRateAtHalf', on), 0)} |`);
+    md.push(`| stream events/s per client during max; clients cut off | —; 0 | — | ${spread(byTarget('pglite', 'sseRatePerClient', on), 0)}; ${spread(byTarget('pglite', 'sseEnded', on), 0)} | ${spread(byTarget('postgres', 'sseRatePerClient', on), 0)}; ${spread(byTarget('postgres', 'sseEnded', on), 0)} |`);
   }
   md.push(`| message log on ÷ off, max msg/s (PostgreSQL) | ≥ 85 % | | | ${spread(ingest.map((r) => (r.messageLogOnOffRatio ?? NaN) * 100), 1)} % | |`);
 }
@@ -147,7 +139,7 @@ function apiSection(md: string[], api: any[]) {
     md.push(`| ${e} | ${t ?? '—'} | ${spread(of('postgres', e, 'p50'), 1)} / ${spread(of('postgres', e, 'p99'), 1)} | ${spread(of('pglite', e, 'p50'), 1)} / ${spread(of('pglite', e, 'p99'), 1)} |`);
   }
   const scans = (t: string) => api.map((a) => a.runs.find((r: any) => r.target === t)?.rawScanMs ?? NaN);
-  md.push(`| raw scan (floor) | — | ${spread(scans('postgres'))} | ${spread(scans('pglite'))} |`);
+  md.push(`| raw scan (floor) | — | ${spread(scans('postgres'), 0)} | ${spread(scans('pglite'), 0)} |`);
 }
 
 function reliabilitySection(md: string[], reliability: { ports: number; baseline: { name: string; ms: number[] }; nevi: { name: string; ms: number[]; targetMs: number } }[]) {
@@ -158,8 +150,8 @@ function reliabilitySection(md: string[], reliability: { ports: number; baseline
     '',
     '| figure | target | median ms per run (spread over runs) |',
     '|---|---|---|',
-    `| ${reliability[0]?.nevi.name ?? 'NEVI report'} | < ${reliability[0]?.nevi.targetMs ?? 1000} | ${spread(reliability.map((r) => median(r.nevi.ms)))} |`,
-    `| ${reliability[0]?.baseline.name ?? 'fleet uptime'} (baseline) | — | ${spread(reliability.map((r) => median(r.baseline.ms)))} |`,
+    `| ${reliability[0]?.nevi.name ?? 'NEVI report'} | < ${reliability[0]?.nevi.targetMs ?? 1000} | ${spread(reliability.map((r) => median(r.nevi.ms)), 0)} |`,
+    `| ${reliability[0]?.baseline.name ?? 'fleet uptime'} (baseline) | — | ${spread(reliability.map((r) => median(r.baseline.ms)), 0)} |`,
   );
 }
 
