@@ -165,7 +165,7 @@ async function main() {
         return { ...b, name: `${b.name}, over HTTP`, queries: served.queries, samples: SAMPLES, warmups: 2 };
       }),
     );
-    // First in each round, as the earlier build is: the rollups' figures then meet the warmer caches.
+    // Last in the list, so first in each round (the rounds run it reversed), as an earlier build is.
     if (DIRECT) loaded.push({ name: 'direct (no rollups), as functions', db, queries: await directQueries(), samples: DIRECT_SAMPLES, warmups: 1 });
     const results: { build: string; repeat: number; query: string; rows: number; p50: number; p99: number; min: number }[] = [];
     for (let r = 1; r <= REPEAT; r++) {
