@@ -13,7 +13,7 @@ import { benchArgs } from './args.js';
 import { rssMiB, SERVE_ENV, startProcess, stopProcess } from './server-process.js';
 import { benchFleetDatabase } from './bench-fleet.js';
 import { SimCharger } from './sim-charger.js';
-import { writeResult } from './results.js';
+import { spread, writeResult } from './results.js';
 
 const args = benchArgs();
 const N = Number(args.get('chargers') ?? 3000);
@@ -145,7 +145,6 @@ for (let r = 0; r < REPEAT; r++) {
   }
 }
 
-const range = (xs: number[], digits: number) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 const lines = [
   `# Memory per idle connection, ${N} chargers (OCPP 1.6, booted, one status each), ${REPEAT} runs`,
   '',
@@ -156,7 +155,7 @@ const lines = [
   ...TARGETS.map((t) => {
     const rs = runs.filter((r) => r.target === t);
     const label = t === 'echo' ? 'bare ws echo (floor)' : t === 'compare' ? `dynamo serve, PostgreSQL, ${COMPARE}` : 'dynamo serve, PostgreSQL';
-    return `| ${label} | ${range(rs.map((r) => r.rssPerConnectionKiB), 1)} | ${range(rs.map((r) => r.heapPerConnectionBytes), 0)} |`;
+    return `| ${label} | ${spread(rs.map((r) => r.rssPerConnectionKiB), 1)} | ${spread(rs.map((r) => r.heapPerConnectionBytes), 0)} |`;
   }),
   '',
   ...TARGETS.flatMap((t) => {

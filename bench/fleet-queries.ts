@@ -157,7 +157,7 @@ async function main() {
         ? [{ name: `compare (${COMPARE})${COMPARE_PARTS && COMPARE_PARTS > 1 ? `, in ${COMPARE_PARTS} parts` : ''}`, dist: COMPARE, db: other?.db ?? db, url: COMPARE_URL ?? target.url, parts: COMPARE_PARTS }]
         : []),
     ];
-    const loaded: { name: string; db: Queryable; queries: Queries; samples: number; warmups: number }[] = await Promise.all(
+    const loaded: { name: string; db: Queryable; queries: Queries; samples: number; warmups: number; direct?: true }[] = await Promise.all(
       builds.map(async (b) => {
         if (!HTTP) return { ...b, queries: await queriesOf(b.dist, b.parts), samples: SAMPLES, warmups: 2 };
         const served = await httpQueriesOf(b.dist, b.url, b.db, b.parts);
@@ -166,8 +166,8 @@ async function main() {
       }),
     );
     // Last in the list, so first in each round (the rounds run it reversed), as an earlier build is.
-    if (DIRECT) loaded.push({ name: 'direct (no rollups), as functions', db, queries: await directQueries(), samples: DIRECT_SAMPLES, warmups: 1 });
-    const results: { build: string; repeat: number; query: string; rows: number; p50: number; p99: number; min: number }[] = [];
+    if (DIRECT) loaded.push({ name: 'direct (no rollups), as functions', db, queries: await directQueries(), samples: DIRECT_SAMPLES, warmups: 1, direct: true });
+    const results: { build: string; direct: boolean; repeat: number; query: string; rows: number; p50: number; p99: number; min: number }[] = [];
     for (let r = 1; r <= REPEAT; r++) {
       // The earlier build first in each round: whichever runs second meets warmer caches.
       for (const b of [...loaded].reverse()) {
@@ -184,7 +184,7 @@ async function main() {
             ms.push(performance.now() - t);
           }
           ms.sort((x, y) => x - y);
-          const res = { build: b.name, repeat: r, query: name, rows, p50: percentile(ms, 50), p99: percentile(ms, 99), min: ms[0]! };
+          const res = { build: b.name, direct: b.direct === true, repeat: r, query: name, rows, p50: percentile(ms, 50), p99: percentile(ms, 99), min: ms[0]! };
           process.stderr.write(`[${b.name} #${r}] ${name}: p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)}, min ${res.min.toFixed(1)} (${rows} rows)\n`);
           results.push(res);
         }
